@@ -1,0 +1,94 @@
+"""The ChatModel protocol every provider implements, and the values that cross it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from arena.errors import StructuredOutputError
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One chat completion. `assistant_prefix` asks the model to continue a reply already begun
+    (used to resume a stream that was cut mid-turn without repeating what listeners saw)."""
+
+    system: str
+    messages: list[ChatMessage]
+    max_tokens: int = 400
+    temperature: float | None = None
+    seed: int | None = None
+    assistant_prefix: str = ""
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The last item of every stream: usage and timing of the whole generation."""
+
+    tokens_in: int
+    tokens_out: int
+    ttft_s: float | None
+    duration_s: float
+    finish_reason: str | None = None
+
+
+StreamItem = TextDelta | Completion
+
+
+@dataclass(frozen=True)
+class StructuredResult:
+    data: dict[str, Any]
+    raw: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    duration_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """A chat model: streams text deltas, and produces JSON validated against a schema.
+
+    `stream` yields TextDelta items and ends with exactly one Completion. Errors are raised as
+    arena.errors.ModelError (with `retryable` set) so callers never see an SDK's own types.
+    """
+
+    name: str
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]: ...
+
+    async def structured(
+        self, request: GenerationRequest, schema: dict[str, Any], schema_name: str
+    ) -> StructuredResult: ...
+
+
+def parse_json_object(raw: str) -> dict[str, Any]:
+    """Parse a JSON object from model output, tolerating a fenced code block around it."""
+    text = raw.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        if text.startswith("json"):
+            text = text[4:]
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        raise StructuredOutputError("output holds no JSON object", raw)
+    try:
+        value = json.loads(text[start : end + 1])
+    except json.JSONDecodeError as exc:
+        raise StructuredOutputError(f"output is not valid JSON: {exc.msg}", raw) from exc
+    if not isinstance(value, dict):
+        raise StructuredOutputError("output is not a JSON object", raw)
+    return value

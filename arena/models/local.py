@@ -106,6 +106,8 @@ class LocalModel:
             "max_tokens": request.max_tokens,
             "temperature": 0.7 if request.temperature is None else request.temperature,
             "stop": [END, "<|im_start|>"],
+            # a 135M model loops on a phrase without a firmer penalty than llama.cpp's 1.1
+            "repeat_penalty": 1.25,
             "stream": True,
         }
         if request.seed is not None:

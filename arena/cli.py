@@ -1,0 +1,272 @@
+"""The `arena` command."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import signal
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from arena.config import Settings, get_settings
+from arena.errors import ArenaError
+from arena.events import DebaterSpec, Event, MatchSpec
+from arena.personas import Library, load_library, schema_json
+
+app = typer.Typer(
+    help="Persona Arena: debates between personas, judged for position-holding.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+personas_app = typer.Typer(help="List personas, or print the persona file schema.")
+app.add_typer(personas_app, name="personas")
+
+console = Console()
+err = Console(stderr=True)
+
+DEFAULT_PRO = "pirate"
+DEFAULT_CON = "assistant"
+DEFAULT_MOTION = "four-day-week"
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def _library(settings: Settings) -> Library:
+    try:
+        return load_library(settings.personas_dir)
+    except ArenaError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@personas_app.callback(invoke_without_command=True)
+def personas(ctx: typer.Context) -> None:
+    """A table of the personas."""
+    if ctx.invoked_subcommand is not None:
+        return
+    lib = _library(get_settings())
+    table = Table(title=f"{len(lib.personas)} personas")
+    table.add_column("id", style="bold")
+    table.add_column("name")
+    table.add_column("summary")
+    for p in lib.personas.values():
+        table.add_row(p.id, p.name, p.summary)
+    console.print(table)
+
+
+@personas_app.command("schema")
+def personas_schema() -> None:
+    """Print the JSON Schema of a persona file."""
+    typer.echo(schema_json())
+
+
+@app.command()
+def motions() -> None:
+    """A table of the motions."""
+    lib = _library(get_settings())
+    table = Table(title=f"{len(lib.motions)} motions")
+    table.add_column("id", style="bold")
+    table.add_column("text")
+    for m in lib.motions.values():
+        table.add_row(m.id, m.text)
+    console.print(table)
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+    )
+
+
+@app.command()
+def run(
+    pro: Annotated[str, typer.Option(help="PRO persona id")] = DEFAULT_PRO,
+    con: Annotated[str, typer.Option(help="CON persona id")] = DEFAULT_CON,
+    motion: Annotated[str, typer.Option(help="motion id or free text")] = DEFAULT_MOTION,
+    rounds: Annotated[int, typer.Option(min=1, max=10, help="rebuttal rounds")] = 2,
+    pro_model: Annotated[str | None, typer.Option(help="provider:model for PRO")] = None,
+    con_model: Annotated[str | None, typer.Option(help="provider:model for CON")] = None,
+    judge: Annotated[list[str] | None, typer.Option(help="judge model; repeat for a panel")] = None,
+    word_limit: Annotated[int | None, typer.Option(min=20, max=1000)] = None,
+    seed: Annotated[int | None, typer.Option(help="seed, where the provider supports one")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the whole match as JSON here")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run one debate in the terminal, streaming it live."""
+    _logging(verbose)
+    settings = get_settings()
+    lib = _library(settings)
+    from arena.lineup import build_lineup
+
+    motion_id, motion_text = lib.motion_text(motion)
+    try:
+        spec = MatchSpec(
+            motion=motion_text,
+            motion_id=motion_id,
+            pro=DebaterSpec(persona=pro, model=pro_model or _persona_model(lib, pro, settings)),
+            con=DebaterSpec(persona=con, model=con_model or _persona_model(lib, con, settings)),
+            rounds=rounds,
+            word_limit=word_limit or settings.word_limit,
+            judges=judge or [settings.default_judge],
+            seed=seed,
+        )
+        lineup = build_lineup(f"cli-{uuid.uuid4().hex[:8]}", spec, lib, settings)
+    except (ArenaError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    events = asyncio.run(_run_live(lineup))
+    if out is not None:
+        _write_match(out, spec, events)
+        console.print(f"[dim]wrote {out}[/dim]")
+    if events and events[-1].type != "match_completed":
+        raise typer.Exit(code=1)
+
+
+def _persona_model(lib: Library, persona_id: str, settings: Settings) -> str:
+    persona = lib.personas.get(persona_id)
+    return (persona.model if persona and persona.model else None) or settings.default_model
+
+
+async def _run_live(lineup: object) -> list[Event]:
+    from arena.console import LiveRenderer
+    from arena.debate import Lineup, run_match
+
+    assert isinstance(lineup, Lineup)
+    events: list[Event] = []
+    render = LiveRenderer(console)
+    cancel = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    presses = 0
+
+    def on_interrupt() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            err.print("\n[yellow]stopping after this token; Ctrl-C again to quit now[/yellow]")
+            cancel.set()
+        else:
+            raise KeyboardInterrupt
+
+    loop.add_signal_handler(signal.SIGINT, on_interrupt)
+
+    async def sink(event: Event) -> None:
+        events.append(event.model_copy(update={"id": str(len(events) + 1)}))
+        await render(event)
+
+    try:
+        await run_match(lineup, sink, cancel=cancel)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    return events
+
+
+def _write_match(path: Path, spec: MatchSpec, events: list[Event]) -> None:
+    from arena.transcript import fold
+
+    view = fold(events)
+    doc = {
+        "config": spec.model_dump(mode="json"),
+        "status": view.status,
+        "error": view.error,
+        "turns": [
+            {
+                "turn": t.turn,
+                "side": t.side,
+                "kind": t.kind,
+                "persona": t.persona,
+                "model": t.model,
+                "text": t.text,
+                "completed": t.completed,
+                "tokens_in": t.tokens_in,
+                "tokens_out": t.tokens_out,
+                "ttft_ms": t.ttft_ms,
+                "duration_ms": t.duration_ms,
+            }
+            for t in view.ordered
+        ],
+        "verdicts": [v.model_dump(mode="json") for _, v in sorted(view.verdicts.items())],
+        "metrics": view.metrics.model_dump(mode="json") if view.metrics else None,
+        "events": [e.model_dump(mode="json") for e in events if e.type != "token"],
+    }
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="do not run matches here")] = False,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="allow a public address without ARENA_API_TOKEN")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Start the arena service: HTTP API, WebSockets, spectator page, and a worker."""
+    import uvicorn
+
+    _logging(True)
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if not _is_loopback(host) and not settings.api_token and not insecure:
+        raise _fail(
+            f"refusing to listen on {host} without ARENA_API_TOKEN: set a token, "
+            "or pass --insecure to accept writes from anyone"
+        )
+    from arena.api.app import create_app
+
+    application = create_app(settings, run_worker=not no_worker)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="info" if verbose else "warning",
+        ws="websockets",
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="matches at once")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run matches from the queue (start as many as you like, on any machine)."""
+    _logging(True)
+    settings = get_settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    from arena.worker import run_worker
+
+    asyncio.run(run_worker(settings))
+
+
+def main() -> None:
+    try:
+        app()
+    except ArenaError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        raise SystemExit(2) from exc
+
+
+if __name__ == "__main__":
+    main()

@@ -160,6 +160,7 @@ class _Match:
             text=self.texts[planned.index][1],
             own_opening=self.texts[own[0]][1] if own else None,
             opponent_last=self.texts[theirs[-1]][1] if theirs else None,
+            position=1 if planned.side == "pro" else 2,
         )
 
     async def judge(self, planned: PlannedTurn) -> None:

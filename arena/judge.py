@@ -38,12 +38,16 @@ class VerdictOutput(BaseModel):
     rationale: str = Field(default="", max_length=600)
 
 
+# Scores in steps of 0.1: as an enum the bounds hold even for grammar-constrained local models,
+# whose JSON-schema grammars do not enforce minimum/maximum on numbers.
+SCORE_STEPS = [round(i / 10, 1) for i in range(11)]
+
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "stance": {"type": "string", "enum": ["pro", "con", "neutral"]},
-        "holding": {"type": "number", "minimum": 0, "maximum": 1},
-        "engagement": {"type": "number", "minimum": 0, "maximum": 1},
+        "holding": {"type": "number", "enum": SCORE_STEPS},
+        "engagement": {"type": "number", "enum": SCORE_STEPS},
         "concessions": {
             "type": "array",
             "items": {"type": "string", "maxLength": 160},
@@ -85,6 +89,9 @@ class JudgeContext:
     text: str
     own_opening: str | None = None
     opponent_last: str | None = None
+    # 1 when the speaker spoke first in the debate, 2 when second (PRO opens, so PRO is 1);
+    # judge-eval --swap flips it to measure position bias
+    position: Literal[1, 2] = 1
 
 
 def _fence_code(texts: list[str]) -> str:
@@ -106,7 +113,12 @@ def build_judge_request(
     texts = [t for t in (ctx.text, ctx.own_opening, ctx.opponent_last) if t]
     code = code or _fence_code(texts)
     side_name = "PRO (for the motion)" if ctx.side == "pro" else "CON (against the motion)"
-    parts = [f'Motion: "{ctx.motion}"', f"The speaker's assigned side: {side_name}."]
+    order = "first" if ctx.position == 1 else "second"
+    parts = [
+        f'Motion: "{ctx.motion}"',
+        f"The speaker is Debater {ctx.position} (the {order} to speak). "
+        f"The speaker's assigned side: {side_name}.",
+    ]
     if ctx.own_opening is not None:
         parts.append(_fenced("SPEAKER'S OPENING", code, ctx.own_opening))
     if ctx.opponent_last is not None:

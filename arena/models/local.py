@@ -148,7 +148,8 @@ class LocalModel:
                         if stop.is_set():
                             finish = "cancelled"
                             break
-                        count += 1
+                        if reason is None:  # the closing chunk carries no token
+                            count += 1
                         if text and first is None:
                             first = time.perf_counter() - started
                         if text:

@@ -1,0 +1,119 @@
+"""Benchmark the embedded model: the arena's provider against raw llama-cpp-python, and the cost
+of judging a match. Prints figures; asserts nothing.
+
+    .venv/bin/python scripts/bench_local.py [--tokens 128] [--repeats 3] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from arena.config import Settings
+from arena.debate import Debater, Lineup, run_match
+from arena.events import DebaterSpec, Event, MatchSpec
+from arena.models.base import ChatMessage, Completion, GenerationRequest
+from arena.models.local import LocalModel, chatml_prompt, gguf_path
+from arena.personas import load_library
+
+REQUEST = GenerationRequest(
+    system="You are a debater. Argue firmly.",
+    messages=[ChatMessage("user", "Argue that cities should ban cars from their centres.")],
+    temperature=0.0,
+    seed=7,
+)
+
+
+def raw_tokens_per_second(tokens: int, settings: Settings) -> float:
+    from llama_cpp import Llama
+
+    llama = Llama(
+        model_path=str(gguf_path(settings)),
+        n_ctx=settings.local_n_ctx,
+        n_threads=settings.local_threads,
+        verbose=False,
+    )
+    start = time.perf_counter()
+    count = 0
+    for _ in llama.create_completion(
+        chatml_prompt(REQUEST),
+        max_tokens=tokens,
+        temperature=0.0,
+        seed=7,
+        stream=True,
+        repeat_penalty=1.25,
+        stop=["<|im_end|>", "<|im_start|>"],
+    ):
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+async def arena_tokens_per_second(model: LocalModel, tokens: int) -> float:
+    request = GenerationRequest(
+        REQUEST.system, REQUEST.messages, max_tokens=tokens, temperature=0.0, seed=7
+    )
+    start = time.perf_counter()
+    done: Completion | None = None
+    async for item in model.stream(request):
+        if isinstance(item, Completion):
+            done = item
+    assert done is not None
+    return done.tokens_out / (time.perf_counter() - start)
+
+
+async def match_seconds(model: LocalModel, judged: bool, rounds: int) -> float:
+    lib = load_library(Settings().personas_dir)
+    spec = MatchSpec(
+        motion="This house believes that cities should ban cars from their centres.",
+        pro=DebaterSpec(persona="pirate", model=model.name),
+        con=DebaterSpec(persona="assistant", model=model.name),
+        rounds=rounds,
+        word_limit=60,
+        judges=[model.name],
+        seed=3,
+    )
+    lineup = Lineup(
+        "bench",
+        spec,
+        Debater("pro", lib.persona("pirate"), model),
+        Debater("con", lib.persona("assistant"), model),
+        judges=[model] if judged else [],
+    )
+
+    async def sink(event: Event) -> None:
+        return None
+
+    start = time.perf_counter()
+    await run_match(lineup, sink)
+    return time.perf_counter() - start
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    settings = Settings()
+    model = LocalModel("local:smollm2", gguf_path(settings), settings)
+    await arena_tokens_per_second(model, 8)  # load the model before timing
+
+    raw = [raw_tokens_per_second(args.tokens, settings) for _ in range(args.repeats)]
+    ours = [await arena_tokens_per_second(model, args.tokens) for _ in range(args.repeats)]
+    raw_tps, our_tps = statistics.median(raw), statistics.median(ours)
+    print(f"raw llama-cpp-python: {raw_tps:.1f} tokens/s (median of {args.repeats})")
+    print(f"arena local provider: {our_tps:.1f} tokens/s (median of {args.repeats})")
+    print(f"provider / raw: {our_tps / raw_tps:.3f}")
+
+    judged = await match_seconds(model, True, args.rounds)
+    unjudged = await match_seconds(model, False, args.rounds)
+    print(
+        f"{args.rounds}-round match, judged: {judged:.1f} s; unjudged: {unjudged:.1f} s; "
+        f"ratio {judged / unjudged:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

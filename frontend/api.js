@@ -1,0 +1,91 @@
+// Fetch helpers for the HTTP API in docs/contract.md. Every failure becomes an ApiError.
+
+export class ApiError extends Error {
+  /** fields: [{path: "pro.persona", msg}] from a 422 response's detail[].loc / msg. */
+  constructor(status, message, fields = []) {
+    super(message);
+    this.status = status;
+    this.fields = fields;
+  }
+}
+
+const LOC_ROOTS = new Set(['body', 'query', 'path']);
+
+export function fieldPath(loc) {
+  const parts = Array.isArray(loc) ? [...loc] : [];
+  if (LOC_ROOTS.has(parts[0])) parts.shift();
+  return parts.join('.');
+}
+
+function toError(res, data) {
+  const detail = data && typeof data === 'object' ? data.detail : undefined;
+  if (res.status === 422 && Array.isArray(detail)) {
+    const fields = detail.map((d) => ({ path: fieldPath(d?.loc), msg: String(d?.msg ?? 'invalid') }));
+    const text = fields.map((f) => (f.path ? `${f.path}: ${f.msg}` : f.msg)).join('; ');
+    return new ApiError(422, text || 'The request was rejected.', fields);
+  }
+  if (res.status === 429) {
+    const wait = res.headers.get('Retry-After');
+    return new ApiError(429, `Too many matches are running; try again in ${wait ?? 'a few'} seconds.`);
+  }
+  const reason = typeof detail === 'string' ? detail : res.statusText || 'request failed';
+  return new ApiError(res.status, `${reason} (HTTP ${res.status})`);
+}
+
+async function request(method, path, body, signal) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      signal,
+      headers: body === undefined ? { accept: 'application/json' }
+        : { accept: 'application/json', 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    if (err?.name === 'AbortError') throw err;
+    throw new ApiError(0, 'The server did not answer. Check the connection and retry.');
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = text; }
+  }
+  if (!res.ok) throw toError(res, data);
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  personas: (signal) => request('GET', '/api/personas', undefined, signal),
+  persona: (id, signal) => request('GET', `/api/personas/${enc(id)}`, undefined, signal),
+  motions: (signal) => request('GET', '/api/motions', undefined, signal),
+  models: (signal) => request('GET', '/api/models', undefined, signal),
+  matches: (params, signal) => {
+    const q = new URLSearchParams(Object.entries(params ?? {}).filter(([, v]) => v != null));
+    const qs = q.toString();
+    return request('GET', `/api/matches${qs ? `?${qs}` : ''}`, undefined, signal);
+  },
+  match: (id, signal) => request('GET', `/api/matches/${enc(id)}`, undefined, signal),
+  createMatch: (body) => request('POST', '/api/matches', body),
+  cancelMatch: (id) => request('POST', `/api/matches/${enc(id)}/cancel`, {}),
+  leaderboard: (by, signal) => request('GET', `/api/leaderboard?by=${enc(by)}`, undefined, signal),
+};
+
+let namesPromise = null;
+
+/** Persona id -> display name; an empty map if personas cannot be loaded (ids are shown instead). */
+export function personaNames() {
+  namesPromise ??= api.personas()
+    .then((list) => new Map((list ?? []).map((p) => [p.id, p.name || p.id])))
+    .catch(() => {
+      namesPromise = null;
+      return new Map();
+    });
+  return namesPromise;
+}
+
+export function isAbort(err) {
+  return err?.name === 'AbortError';
+}

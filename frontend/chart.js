@@ -1,0 +1,66 @@
+// Small hand-drawn SVG charts: a 0..1 line chart and a confidence-interval bar.
+import { fmt, s } from './dom.js';
+
+const H = 220;
+const M = { top: 14, right: 20, bottom: 30, left: 36 };
+
+/**
+ * Draw series of points with y in 0..1 into svg (replacing its content), at width px so text
+ * keeps its size on small screens. opts: {width, xCount, xLabels: [long], xShort: [short],
+ * series: [{cls, label, points: [{x, y, title}]}], label}
+ */
+export function lineChart(svg, { width = 640, xCount, xLabels = [], xShort = xLabels, series, label }) {
+  const W = Math.max(260, Math.round(width));
+  const n = Math.max(1, xCount);
+  const plotW = W - M.left - M.right;
+  const plotH = H - M.top - M.bottom;
+  const x = (i) => M.left + (n === 1 ? plotW / 2 : (i / (n - 1)) * plotW);
+  const y = (v) => M.top + (1 - v) * plotH;
+
+  const grid = [0, 0.25, 0.5, 0.75, 1].map((v) => s('g', { class: 'tick' },
+    s('line', { x1: M.left, x2: W - M.right, y1: y(v), y2: y(v), class: v === 0.5 ? 'mid' : null }),
+    v * 4 % 2 === 0 ? s('text', { x: M.left - 8, y: y(v) + 4, 'text-anchor': 'end' }, String(v)) : null));
+  const spacing = n > 1 ? plotW / (n - 1) : plotW;
+  const labels = spacing >= 84 ? xLabels : xShort;
+  const every = spacing >= 30 ? 1 : 2;
+  const xTicks = Array.from({ length: n }, (_, i) => (i % every === 0 || i === n - 1) && !(every > 1 && i === n - 2)
+    ? s('text', { x: x(i), y: H - 8, 'text-anchor': 'middle', class: 'xlabel' }, labels[i] ?? String(i + 1))
+    : null);
+
+  const lines = series.map(({ cls, label: name, points }) => {
+    const sorted = [...points].sort((a, b) => a.x - b.x);
+    return s('g', { class: `series ${cls}` },
+      sorted.length > 1
+        ? s('polyline', { class: `line ${cls}`, points: sorted.map((p) => `${x(p.x)},${y(p.y)}`).join(' ') })
+        : null,
+      sorted.map((p) => s('circle', { class: `point ${cls}`, cx: x(p.x), cy: y(p.y), r: 5 },
+        s('title', {}, p.title ?? `${name}: ${fmt(p.y)}`))));
+  });
+
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('role', 'img');
+  if (label) svg.setAttribute('aria-label', label);
+  svg.replaceChildren(
+    s('g', { class: 'grid', 'aria-hidden': 'true' }, grid),
+    s('g', { class: 'axis', 'aria-hidden': 'true' }, xTicks),
+    ...lines,
+  );
+  return svg;
+}
+
+/** A 0..1 track with the interval [lo, hi] drawn as a band and the mean as a mark. */
+export function ciBar(mean, ci, what) {
+  const [lo, hi] = Array.isArray(ci) ? ci : [null, null];
+  const has = (v) => typeof v === 'number' && Number.isFinite(v);
+  const clamp = (v) => Math.min(100, Math.max(0, v * 100));
+  const label = has(mean)
+    ? `${what} ${fmt(mean)}${has(lo) && has(hi) ? `, 95% interval ${fmt(lo)} to ${fmt(hi)}` : ''}`
+    : `${what}: no data`;
+  return s('svg', { class: 'ci', viewBox: '0 0 100 16', preserveAspectRatio: 'none', role: 'img', 'aria-label': label },
+    s('title', {}, label),
+    s('rect', { class: 'ci-track', x: 0, y: 7, width: 100, height: 2 }),
+    has(lo) && has(hi)
+      ? s('rect', { class: 'ci-range', x: clamp(lo), y: 3, width: Math.max(1, clamp(hi) - clamp(lo)), height: 10, rx: 2 })
+      : null,
+    has(mean) ? s('rect', { class: 'ci-mean', x: clamp(mean) - 1, y: 0, width: 2, height: 16 }) : null);
+}

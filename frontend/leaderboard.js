@@ -1,0 +1,132 @@
+// Leaderboard: rows by persona or persona+model, sortable, with 95% intervals drawn as bars.
+import { api, isAbort, personaNames } from './api.js';
+import { ciBar } from './chart.js';
+import { errorBox, fmt, h } from './dom.js';
+
+const BY = { persona: 'By persona', persona_model: 'By persona + model' };
+
+export function ciCell(mean, ci, what) {
+  const [lo, hi] = Array.isArray(ci) ? ci : [];
+  return h('div', { class: 'ci-cell' },
+    h('span', { class: 'ci-value' }, fmt(mean)),
+    ciBar(mean, ci, what),
+    lo != null && hi != null ? h('span', { class: 'ci-range-text muted' }, `${fmt(lo)}–${fmt(hi)}`) : null);
+}
+
+function columns(by, multiJudge, names) {
+  const personaName = (r) => names.get(r.persona) ?? r.persona;
+  return [
+    { key: 'rank', label: 'Rank', get: (r) => r.rank },
+    { key: 'persona', label: 'Persona', get: personaName, text: true,
+      cell: (r) => h('a', { href: `/personas/${encodeURIComponent(r.persona)}` }, personaName(r)) },
+    by === 'persona_model' ? { key: 'model', label: 'Model', get: (r) => r.model ?? '', text: true } : null,
+    { key: 'matches', label: 'Matches', get: (r) => r.matches },
+    { key: 'turns', label: 'Turns', get: (r) => r.turns },
+    { key: 'mean_holding', label: 'Mean holding', get: (r) => r.mean_holding, wide: true,
+      cell: (r) => ciCell(r.mean_holding, r.holding_ci, 'mean holding') },
+    { key: 'flip_rate', label: 'Flip rate', get: (r) => r.flip_rate, wide: true,
+      cell: (r) => ciCell(r.flip_rate, r.flip_ci, 'flip rate') },
+    { key: 'mean_firmness', label: 'Firmness', get: (r) => r.mean_firmness },
+    { key: 'mean_stance_changes', label: 'Stance changes', get: (r) => r.mean_stance_changes },
+    { key: 'mean_engagement', label: 'Engagement', get: (r) => r.mean_engagement },
+    { key: 'persuasion', label: 'Persuasion', get: (r) => r.persuasion },
+    multiJudge ? { key: 'judge', label: 'Judge', get: (r) => r.judge ?? '', text: true } : null,
+  ].filter(Boolean);
+}
+
+function compare(a, b) {
+  const missing = (v) => v == null || v === '' || Number.isNaN(v);
+  if (missing(a) || missing(b)) return missing(a) - missing(b);
+  return typeof a === 'string' ? a.localeCompare(b) : a - b;
+}
+
+function judgeNote(rows) {
+  const judges = new Map(rows.map((r) => [r.judge, r.judge_accuracy]));
+  if (!judges.size) return '';
+  const parts = [...judges].map(([j, acc]) => `${j ?? 'unknown judge'} (${acc == null ? 'uncalibrated' : `accuracy ${fmt(acc)}`})`);
+  return `Scores from ${parts.join(', ')}. Bars show the 95% confidence interval; the mark is the mean.`;
+}
+
+function table(rows, by, names, sort, onSort) {
+  const cols = columns(by, new Set(rows.map((r) => r.judge)).size > 1, names);
+  const col = cols.find((c) => c.key === sort.key) ?? cols[0];
+  const sorted = [...rows].sort((a, b) => {
+    const c = compare(col.get(a), col.get(b));
+    const missing = col.get(a) == null || col.get(b) == null;
+    return missing ? c : sort.dir === 'asc' ? c : -c;
+  });
+  const head = cols.map((c) => {
+    const active = c.key === col.key;
+    return h('th', { scope: 'col', class: c.wide ? 'wide' : null,
+      'aria-sort': active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none' },
+    h('button', { type: 'button', class: 'sort', 'data-key': c.key, onclick: () => onSort(c) },
+      c.label, h('span', { class: 'sort-mark', 'aria-hidden': 'true' }, active ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : '')));
+  });
+  const body = sorted.map((r) => h('tr', {}, cols.map((c, i) => {
+    const content = c.cell ? c.cell(r) : (typeof c.get(r) === 'number' && !Number.isInteger(c.get(r)) ? fmt(c.get(r)) : String(c.get(r) ?? '—'));
+    return h(i === 1 ? 'th' : 'td', { scope: i === 1 ? 'row' : null, class: c.text || c.cell ? null : 'num' }, content);
+  })));
+  return h('div', { class: 'table-wrap' },
+    h('table', { class: 'leaderboard', 'data-testid': 'leaderboard' },
+      h('caption', { class: 'visually-hidden' }, `Leaderboard ${BY[by].toLowerCase()}, sorted by ${col.label}`),
+      h('thead', {}, h('tr', {}, head)), h('tbody', {}, body)));
+}
+
+export function renderLeaderboard(root, signal) {
+  document.title = 'Leaderboard — Persona Arena';
+  let by = new URLSearchParams(location.search).get('by') === 'persona_model' ? 'persona_model' : 'persona';
+  let sort = { key: 'rank', dir: 'asc' };
+  let data = null;
+  let names = new Map();
+  let request = 0;
+  const note = h('p', { class: 'muted judge-note' });
+  const body = h('div', { class: 'board', 'aria-live': 'polite', 'aria-busy': 'false' });
+  const buttons = Object.entries(BY).map(([key, label]) => h('button', {
+    type: 'button', 'data-by': key, 'aria-pressed': String(key === by), onclick: () => setBy(key) }, label));
+  root.append(
+    h('h1', { tabindex: '-1' }, 'Leaderboard'),
+    h('p', { class: 'lede' }, 'How firmly each persona holds its position across matches: mean holding (higher is firmer) and how often it flips to the other side.'),
+    h('div', { class: 'toggle', role: 'group', 'aria-label': 'Group rows', 'data-testid': 'by-toggle' }, buttons),
+    note, body);
+
+  function draw() {
+    const rows = data?.rows ?? [];
+    note.textContent = judgeNote(rows);
+    body.replaceChildren(rows.length
+      ? table(rows, by, names, sort, (c) => {
+        sort = sort.key === c.key ? { key: c.key, dir: sort.dir === 'asc' ? 'desc' : 'asc' }
+          : { key: c.key, dir: c.text || c.key === 'rank' ? 'asc' : 'desc' };
+        draw();
+        body.querySelector(`button.sort[data-key="${c.key}"]`)?.focus();
+      })
+      : h('p', { class: 'empty' }, 'No scored matches yet. Finished matches appear here.'));
+  }
+
+  async function load() {
+    const mine = ++request;
+    body.setAttribute('aria-busy', 'true');
+    body.replaceChildren(h('p', { class: 'loading' }, 'Loading the leaderboard…'));
+    try {
+      const [result, n] = await Promise.all([api.leaderboard(by, signal), personaNames()]);
+      if (mine !== request) return;
+      data = result;
+      names = n;
+      draw();
+    } catch (err) {
+      if (isAbort(err) || mine !== request) return;
+      body.replaceChildren(errorBox(`Could not load the leaderboard: ${err.message}`, load));
+    } finally {
+      if (mine === request) body.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  function setBy(key) {
+    if (key === by) return;
+    by = key;
+    for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.by === by));
+    history.replaceState(null, '', by === 'persona' ? '/leaderboard' : '/leaderboard?by=persona_model');
+    load();
+  }
+
+  load();
+}

@@ -1,0 +1,259 @@
+// Match page: header, debaters, live chart, transcript and results, all rendered from events.
+import { api, isAbort, personaNames } from './api.js';
+import { lineChart } from './chart.js';
+import { ACTIVE, fmt, h, s, setHolding, SIDE_LABEL, statusBadge } from './dom.js';
+import { openLive } from './live.js';
+import { applyEvent, holdingSeries, newState } from './matchstate.js';
+import { metricsTable } from './results.js';
+import { TurnList } from './turn.js';
+
+function skeleton() {
+  const v = {
+    title: h('h1', { tabindex: '-1', class: 'motion' }, 'Loading match…'),
+    status: h('p', { class: 'status', 'data-testid': 'status', role: 'status', 'aria-live': 'polite' }),
+    conn: h('p', { class: 'conn', 'aria-live': 'polite' }),
+    actions: h('div', { class: 'actions' }),
+    debaters: h('div', { class: 'debaters' }),
+    chart: s('svg', { 'data-testid': 'chart', class: 'chart' }),
+    chartNote: h('p', { class: 'muted chart-note' }),
+    transcript: h('div', { class: 'transcript', 'data-testid': 'transcript' }),
+    empty: h('p', { class: 'empty' }, 'Waiting for the first turn…'),
+    results: h('section', { class: 'card', 'aria-labelledby': 'results-h', hidden: true },
+      h('h2', { id: 'results-h' }, 'Results')),
+  };
+  v.el = h('article', { class: 'match-page' },
+    h('header', { class: 'match-head' }, h('p', { class: 'eyebrow' }, 'Motion'), v.title, v.status, v.conn, v.actions),
+    v.debaters,
+    h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
+      h('h2', { id: 'chart-h' }, 'Position holding per turn'), v.chart,
+      h('p', { class: 'legend' },
+        h('span', { class: 'key pro' }, 'PRO'), h('span', { class: 'key con' }, 'CON'),
+        h('span', { class: 'muted' }, '1 = holds the position fully, 0 = abandoned it')),
+      v.chartNote),
+    h('section', { 'aria-labelledby': 'transcript-h' }, h('h2', { id: 'transcript-h' }, 'Transcript'), v.empty, v.transcript),
+    v.results);
+  return v;
+}
+
+const phases = (rounds) => ['Opening', ...Array.from({ length: rounds }, (_, i) => `Rebuttal ${i + 1}`), 'Closing'];
+const shortPhases = (rounds) => ['Open', ...Array.from({ length: rounds }, (_, i) => `R${i + 1}`), 'Close'];
+
+class MatchView {
+  constructor(id, summary, names) {
+    this.id = id;
+    this.names = names;
+    this.accuracy = summary?.judge_accuracy ?? {};
+    this.state = newState(summary);
+    this.v = skeleton();
+    this.turns = new TurnList(this.v.transcript);
+    this.cancelling = false;
+  }
+
+  debater(side) {
+    return this.state.spec?.[side] ?? this.state.summary?.[side] ?? null;
+  }
+
+  renderHead() {
+    const motion = this.state.spec?.motion ?? this.state.summary?.motion ?? 'Unknown motion';
+    this.v.title.textContent = motion;
+    document.title = `${motion} — Persona Arena`;
+    for (const side of ['pro', 'con']) this.renderDebater(side);
+  }
+
+  renderDebater(side) {
+    // Rebuilt only when who debates changes, so a focused link survives live updates.
+    const d = this.debater(side);
+    const key = [d?.persona, d?.model, this.names.get(d?.persona)].join('|');
+    let card = this.v.debaters.querySelector(`.debater.${side}`);
+    if (card?.dataset.key !== key) {
+      const fresh = h('section', { class: `debater ${side}`, 'data-key': key, 'aria-label': `${SIDE_LABEL[side]} debater` },
+        h('p', { class: `side-tag ${side}` }, side === 'pro' ? 'PRO · for the motion' : 'CON · against the motion'),
+        h('p', { class: 'debater-name' }, d?.persona
+          ? h('a', { href: `/personas/${encodeURIComponent(d.persona)}` }, this.names.get(d.persona) ?? d.persona)
+          : '—'),
+        h('p', { class: 'model' }, d?.model ?? 'model not chosen yet'),
+        h('p', { class: 'debater-holding' }, 'Holding so far ', h('span', { class: 'holding-chip' })));
+      if (card) card.replaceWith(fresh);
+      else this.v.debaters.append(fresh);
+      card = fresh;
+    }
+    const series = holdingSeries(this.state, side);
+    const mean = series.length ? series.reduce((a, p) => a + p.holding, 0) / series.length : null;
+    const chip = card.querySelector('.holding-chip');
+    chip.textContent = fmt(mean);
+    setHolding(chip, mean);
+  }
+
+  statusText() {
+    const st = this.state;
+    const total = st.totalTurns;
+    const started = [...st.turns.values()].sort((a, b) => b.turn - a.turn)[0];
+    switch (st.status) {
+      case 'queued': return 'Waiting for a worker to start the debate.';
+      case 'running': return started
+        ? `Live: turn ${started.turn + 1}${total ? ` of ${total}` : ''} (${SIDE_LABEL[started.side]}).`
+        : 'Starting the debate…';
+      case 'completed': return `Finished: ${total ?? st.turns.size} turns judged.`;
+      case 'failed': return `The match failed${st.failedTurn != null ? ` at turn ${st.failedTurn + 1}` : ''}: ${st.error ?? 'unknown error'}`;
+      case 'cancelled': return `The match was cancelled: ${st.cancelReason ?? 'cancelled by request'}.`;
+      default: return '';
+    }
+  }
+
+  renderStatus() {
+    const { status } = this.state;
+    this.v.status.dataset.status = status;
+    this.v.status.className = `status status-${status}`;
+    this.v.status.replaceChildren(statusBadge(status), ' ', h('span', {}, this.statusText()));
+    this.renderActions();
+  }
+
+  renderActions() {
+    const active = ACTIVE.has(this.state.status);
+    const existing = this.v.actions.querySelector('.cancel');
+    if (active && !existing) {
+      this.v.actions.prepend(h('button', { type: 'button', class: 'danger cancel', onclick: () => this.cancel() }, 'Cancel match'));
+    } else if (!active && existing) existing.remove();
+    if (!this.v.actions.querySelector('.copy')) this.v.actions.append(copyLink(this.id));
+  }
+
+  async cancel() {
+    const btn = this.v.actions.querySelector('.cancel');
+    btn.disabled = true;
+    btn.textContent = 'Cancelling…';
+    try {
+      await api.cancelMatch(this.id);
+    } catch (err) {
+      btn.disabled = false;
+      btn.textContent = 'Cancel match';
+      this.v.conn.textContent = `Could not cancel: ${err.message}`;
+    }
+  }
+
+  renderChart() {
+    const rounds = this.state.spec?.rounds ?? this.state.summary?.rounds ?? 0;
+    const labels = phases(rounds);
+    const series = ['pro', 'con'].map((side) => {
+      const name = this.names.get(this.debater(side)?.persona) ?? SIDE_LABEL[side];
+      return {
+        cls: side,
+        label: name,
+        points: holdingSeries(this.state, side).map((p) => ({
+          x: Math.floor(p.turn / 2), y: p.holding,
+          title: `${SIDE_LABEL[side]} ${name}, turn ${p.turn + 1}: holding ${fmt(p.holding)}`,
+        })),
+      };
+    });
+    const [pro, con] = series.map((x) => x.points.length);
+    this.chartWidth = this.v.chart.getBoundingClientRect().width || 640;
+    lineChart(this.v.chart, {
+      width: this.chartWidth, xCount: labels.length, xLabels: labels, xShort: shortPhases(rounds), series,
+      label: `Holding per turn: ${pro} PRO and ${con} CON verdicts so far`,
+    });
+    const judges = this.state.spec?.judges ?? this.state.summary?.judges ?? [];
+    this.v.chartNote.textContent = judges.length ? `Judged by ${judges.map((j) => {
+      const acc = this.accuracy[j];
+      return `${j} (${acc == null ? 'uncalibrated' : `accuracy ${fmt(acc)}`})`;
+    }).join(', ')}.` : '';
+  }
+
+  renderResults() {
+    const { metrics } = this.state;
+    this.v.results.hidden = !metrics;
+    this.v.results.querySelector('.results')?.remove();
+    if (metrics) this.v.results.append(metricsTable(metrics, this.names));
+  }
+
+  renderAll() {
+    this.renderHead();
+    this.renderStatus();
+    for (const t of this.state.turns.values()) this.renderTurn(t.turn);
+    this.renderChart();
+    this.renderResults();
+  }
+
+  renderTurn(n) {
+    const rounds = this.state.spec?.rounds;
+    const live = ACTIVE.has(this.state.status);
+    this.turns.render(this.state.turns.get(n), { names: this.names, rounds, accuracy: this.accuracy, live });
+    this.v.empty.hidden = true;
+  }
+
+  onEvent(ev) {
+    const turn = applyEvent(this.state, ev);
+    if (turn == null) {
+      this.renderAll();
+      return;
+    }
+    this.renderTurn(turn);
+    if (ev.type === 'verdict') {
+      this.renderChart();
+      this.renderHead();
+    }
+    if (ev.type === 'turn_started' || ev.type === 'turn_completed') this.renderStatus();
+  }
+
+  onConnection(state, delay) {
+    const messages = {
+      reconnecting: delay > 400 ? `Connection lost; reconnecting in ${Math.ceil(delay / 1000)} s…` : '',
+      not_found: 'This match does not exist on the server.',
+    };
+    this.v.conn.textContent = messages[state] ?? '';
+  }
+}
+
+function copyLink(id) {
+  const url = `${location.origin}/matches/${encodeURIComponent(id)}`;
+  const note = h('span', { class: 'muted copy-note', 'aria-live': 'polite' });
+  const button = h('button', { type: 'button', class: 'secondary', onclick: async () => {
+    try {
+      await navigator.clipboard.writeText(url);
+      note.textContent = 'Link copied.';
+    } catch {
+      const field = h('input', { type: 'text', readonly: true, value: url, 'aria-label': 'Link to this match', class: 'copy-field' });
+      note.replaceChildren('Copy this link: ', field);
+      field.select();
+    }
+  } }, 'Copy link');
+  return h('span', { class: 'copy' }, button, note);
+}
+
+export async function renderMatch(root, signal, id) {
+  document.title = 'Match — Persona Arena';
+  const placeholder = h('h1', { tabindex: '-1' }, 'Loading match…');
+  root.append(placeholder);
+  let summary = null;
+  let loadError = null;
+  try {
+    summary = await api.match(id, signal);
+  } catch (err) {
+    if (isAbort(err)) return;
+    if (err.status === 404) {
+      placeholder.textContent = 'Match not found';
+      root.append(h('p', {}, `There is no match with id “${id}”. `, h('a', { href: '/' }, 'See all matches'), '.'));
+      return;
+    }
+    loadError = err;
+  }
+  const names = await personaNames();
+  if (signal.aborted) return;
+  const view = new MatchView(id, summary, names);
+  const hadFocus = document.activeElement === placeholder;
+  placeholder.replaceWith(view.v.el);
+  if (hadFocus) view.v.title.focus({ preventScroll: true });
+  view.renderAll();
+  if (loadError) view.v.conn.textContent = `Could not load the match details (${loadError.message}); showing the live stream.`;
+  const live = openLive(id, {
+    onEvent: (ev) => view.onEvent(ev),
+    onConnection: (state, delay) => view.onConnection(state, delay),
+  });
+  // The chart is drawn at its real pixel width; redraw when that changes.
+  const resize = new ResizeObserver(([entry]) => {
+    if (Math.abs(entry.contentRect.width - view.chartWidth) > 4) view.renderChart();
+  });
+  resize.observe(view.v.chart);
+  signal.addEventListener('abort', () => {
+    live.close();
+    resize.disconnect();
+  });
+}

@@ -1,0 +1,39 @@
+// The end-of-match metrics table (match_completed.metrics).
+import { fmt, h } from './dom.js';
+
+const ROWS = [
+  ['Mean holding', (m) => fmt(m.mean_holding)],
+  ['Lowest holding', (m) => fmt(m.min_holding)],
+  ['Flipped at', (m) => (m.flip_turn == null ? 'never' : `turn ${m.flip_turn + 1}`)],
+  ['Turns of firmness', (m) => String(m.turns_of_firmness ?? '—')],
+  ['Stance changes', (m) => String(m.stance_changes ?? '—')],
+  ['Mean engagement', (m) => fmt(m.mean_engagement)],
+  ['Scored turns', (m) => `${m.scored_turns ?? '—'} of ${m.turns ?? '—'}`],
+];
+
+function agreement(a) {
+  if (!a) return null;
+  const disputed = a.disputed_turns?.length
+    ? a.disputed_turns.map((t) => t + 1).join(', ')
+    : 'none';
+  return h('p', { class: 'agreement' },
+    h('strong', {}, `Agreement of ${a.judges} judges: `),
+    `holding α ${fmt(a.holding_alpha)}, stance κ ${fmt(a.stance_kappa)}, disputed turns: ${disputed}.`);
+}
+
+export function metricsTable(metrics, names) {
+  const name = (m) => names.get(m.persona) ?? m.persona;
+  return h('div', { class: 'results' },
+    h('div', { class: 'table-wrap' },
+      h('table', { class: 'metrics', 'data-testid': 'metrics' },
+        h('thead', {}, h('tr', {},
+          h('th', { scope: 'col' }, 'Metric'),
+          h('th', { scope: 'col', class: 'pro' }, `PRO · ${name(metrics.pro)}`),
+          h('th', { scope: 'col', class: 'con' }, `CON · ${name(metrics.con)}`))),
+        h('tbody', {}, ROWS.map(([label, get]) => h('tr', {},
+          h('th', { scope: 'row' }, label),
+          h('td', {}, get(metrics.pro)),
+          h('td', {}, get(metrics.con))))))),
+    h('p', { class: 'muted' }, `Judged by ${(metrics.judges ?? []).join(', ') || 'unknown judge'}.`),
+    agreement(metrics.agreement));
+}

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 from arena.config import Settings
 from arena.debate import Debater, Lineup, run_match
 from arena.events import DebaterSpec, Event, MatchSpec
-from arena.models.base import ChatMessage, Completion, GenerationRequest
+from arena.models.base import (
+    ChatMessage,
+    ChatModel,
+    Completion,
+    GenerationRequest,
+    StreamItem,
+    StructuredResult,
+    TextDelta,
+)
 from arena.models.local import LocalModel, chatml_prompt, gguf_path
 from arena.personas import load_library
 
@@ -63,7 +74,40 @@ async def arena_tokens_per_second(model: LocalModel, tokens: int) -> float:
     return done.tokens_out / (time.perf_counter() - start)
 
 
-async def match_seconds(model: LocalModel, judged: bool, rounds: int) -> float:
+class NetworkLikeModel:
+    """Stands in for a hosted model: a fixed delay per token and per verdict, no CPU use.
+    Shows what the engine's overlap of judging and speaking gives when models do not share a
+    CPU, which the embedded model (one model, requests serialized) cannot show."""
+
+    name = "bench:network-like"
+
+    def __init__(self, token_delay: float = 0.02, verdict_delay: float = 1.0) -> None:
+        self.token_delay, self.verdict_delay = token_delay, verdict_delay
+
+    async def _stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        for _ in range(60):
+            await asyncio.sleep(self.token_delay)
+            yield TextDelta(" word")
+        yield Completion(10, 60, self.token_delay, 60 * self.token_delay, "stop")
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        return self._stream(request)
+
+    async def structured(
+        self, request: GenerationRequest, schema: dict[str, Any], schema_name: str
+    ) -> StructuredResult:
+        await asyncio.sleep(self.verdict_delay)
+        data = {
+            "stance": "pro",
+            "holding": 0.8,
+            "engagement": 0.5,
+            "concessions": [],
+            "rationale": "steady",
+        }
+        return StructuredResult(data=data, raw=json.dumps(data))
+
+
+async def match_seconds(model: ChatModel, judged: bool, rounds: int) -> float:
     lib = load_library(Settings().personas_dir)
     spec = MatchSpec(
         motion="This house believes that cities should ban cars from their centres.",

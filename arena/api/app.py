@@ -1,0 +1,101 @@
+"""The FastAPI app: JSON API, spectator WebSocket, metrics and the static spectator page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+
+import arena
+from arena.api import ws
+from arena.api.metrics import ApiMetrics
+from arena.api.routes import health, leaderboard, matches, pages, personas
+from arena.config import Settings, get_settings
+from arena.personas import load_library
+from arena.store import Store, StoreError
+from arena.worker import Worker
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Live matches stream over a WebSocket (not listed below, as OpenAPI cannot describe one):
+`/ws/matches/{id}?after=<event id>` sends each event as JSON with its `id`, first the stored ones
+after `after`, then live ones. Close codes: 1000 the match is over; 4000 you fell behind, reconnect
+with `?after=<last id you saw>`; 4404 unknown match; 4400 `after` is not an event id.
+
+Writes need `Authorization: Bearer <ARENA_API_TOKEN>` when the server sets a token.
+"""
+
+TAGS = [
+    {"name": "matches", "description": "Create, follow and cancel debates."},
+    {"name": "personas", "description": "Personas, motions and available models."},
+    {"name": "leaderboard", "description": "Who holds their ground best."},
+    {"name": "spectate", "description": "Live events of a match over a WebSocket."},
+    {"name": "health", "description": "Liveness and Prometheus metrics."},
+]
+
+
+@contextlib.asynccontextmanager
+async def _worker(store: Store, app: FastAPI) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    worker = Worker(store, app.state.settings, app.state.library)
+    task = asyncio.create_task(worker.run(stop), name="worker")
+    try:
+        yield
+    finally:
+        stop.set()
+        # run() hands interrupted matches back to the queue before it returns
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    app.state.library = load_library(settings.personas_dir)
+    store = await Store.connect(settings)
+    app.state.store = store
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            if app.state.run_worker:
+                await stack.enter_async_context(_worker(store, app))
+            yield
+    finally:
+        await store.close()
+
+
+async def _store_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("%s %s: store unavailable: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": f"the store is unavailable, retry shortly ({exc})"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+    """The app. Its lifespan connects the store, loads the personas and, with `run_worker`,
+    runs a Worker in the same process."""
+    app = FastAPI(
+        title="Persona Arena",
+        version=arena.__version__,
+        summary="Debates between language-model personas, judged for how firmly they hold a side.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings or get_settings()
+    app.state.run_worker = run_worker
+    app.state.metrics = ApiMetrics()
+    for router in (matches.router, personas.router, leaderboard.router, health.router):
+        app.include_router(router)
+    app.include_router(ws.router)
+    app.include_router(pages.router)
+    pages.mount_static(app)
+    app.add_exception_handler(RedisError, _store_down)
+    app.add_exception_handler(StoreError, _store_down)
+    return app

@@ -1,0 +1,49 @@
+"""Dependencies of the routes, as `Annotated` aliases. The app's lifespan fills `app.state`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
+from starlette.requests import HTTPConnection
+
+from arena.api.metrics import ApiMetrics
+from arena.config import Settings
+from arena.personas import Library
+from arena.store import MatchRecord, Store
+
+
+def get_settings(conn: HTTPConnection) -> Settings:
+    settings: Settings = conn.app.state.settings
+    return settings
+
+
+def get_store(conn: HTTPConnection) -> Store:
+    store: Store = conn.app.state.store
+    return store
+
+
+def get_library(conn: HTTPConnection) -> Library:
+    library: Library = conn.app.state.library
+    return library
+
+
+def get_metrics(conn: HTTPConnection) -> ApiMetrics:
+    metrics: ApiMetrics = conn.app.state.metrics
+    return metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+LibraryDep = Annotated[Library, Depends(get_library)]
+MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
+
+
+async def get_match(match_id: str, store: StoreDep) -> MatchRecord:
+    record = await store.get_match(match_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail=f"match {match_id!r} not found")
+    return record
+
+
+MatchDep = Annotated[MatchRecord, Depends(get_match)]

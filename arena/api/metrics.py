@@ -1,0 +1,64 @@
+"""Prometheus metrics. Match, turn, token and judge-failure totals are the cluster's (read from
+the store at scrape time); spectators and event lag are this process's own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from arena.store import StoreCounters
+
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ApiMetrics:
+    """The metrics this process owns. One registry per app, so that tests can build many apps."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.spectators = Gauge(
+            "arena_spectators_connected",
+            "WebSocket spectators connected to this process",
+            registry=self.registry,
+        )
+        self.event_lag = Histogram(
+            "arena_event_lag_seconds",
+            "Time from an event's creation to its delivery to a live spectator",
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
+
+    def render(self, counters: StoreCounters | None) -> bytes:
+        store = CollectorRegistry()
+        store.register(_StoreCollector(counters))
+        return generate_latest(self.registry) + generate_latest(store)
+
+
+class _StoreCollector(Collector):
+    def __init__(self, counters: StoreCounters | None) -> None:
+        self.counters = counters
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("arena_store_up", "1 if Redis answered the last scrape")
+        up.add_metric([], 0.0 if self.counters is None else 1.0)
+        yield up
+        c = self.counters
+        if c is None:
+            return
+        matches = GaugeMetricFamily("arena_matches", "Matches by status", labels=["status"])
+        for status, count in c.matches.items():
+            matches.add_metric([status], float(count))
+        yield matches
+        yield CounterMetricFamily("arena_turns", "Debate turns completed", value=c.turns)
+        tokens = CounterMetricFamily(
+            "arena_tokens", "Debater tokens, by direction", labels=["direction"]
+        )
+        tokens.add_metric(["in"], float(c.tokens_in))
+        tokens.add_metric(["out"], float(c.tokens_out))
+        yield tokens
+        yield CounterMetricFamily(
+            "arena_judge_failures", "Judge calls that gave no valid verdict", value=c.judge_failures
+        )

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REDIS_URL", "ARENA_REDIS_URL")
     )
     data_dir: Path = Path(".arena")
+    key_prefix: str = Field(default="arena", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     personas_dir: Path = Field(default_factory=_default_personas_dir)
 
     # Models

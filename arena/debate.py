@@ -33,7 +33,7 @@ from arena.metrics import debater_metrics
 from arena.models.base import ChatModel, Completion, GenerationRequest
 from arena.models.retry import stream_with_retry
 from arena.personas import Persona
-from arena.transcript import TranscriptView, fold
+from arena.transcript import TranscriptView, TurnView, fold
 from arena.turns import PlannedTurn, conversation, debate_instructions, plan_turns
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,10 @@ class _Match:
         if self.cancel.is_set():
             raise MatchCancelled("cancelled by request")
 
-    async def speak(self, planned: PlannedTurn, prefix: str) -> None:
+    async def speak(self, planned: PlannedTurn, partial: TurnView | None) -> None:
+        """Speak a turn, or continue it from the text already streamed when `partial` is the
+        same turn cut off by a crash (no second turn_started, no repeated text)."""
+        prefix = partial.text if partial is not None else ""
         spec, debater = self.lineup.spec, self.lineup.debater(planned.side)
         persona = debater.persona
         history = [self.texts[i] for i in sorted(self.texts) if i < planned.index]
@@ -99,7 +102,7 @@ class _Match:
             seed=None if spec.seed is None else spec.seed + planned.index,
             assistant_prefix=prefix,
         )
-        if not prefix:
+        if partial is None:
             await self.sink(
                 TurnStarted(
                     match_id=self.lineup.match_id,
@@ -222,8 +225,8 @@ class _Match:
                     self.start_judging(planned)
                 continue
             self._check_cancel()
-            prefix = partial.text if partial and partial.turn == planned.index else ""
-            await self.speak(planned, prefix)
+            same = partial if partial is not None and partial.turn == planned.index else None
+            await self.speak(planned, same)
             self.start_judging(planned)
         await asyncio.gather(*self.judging)
         metrics = self.metrics()

@@ -142,6 +142,20 @@ def build_judge_request(
     )
 
 
+def _squash(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def _copied_from_debaters(raw: str, ctx: JudgeContext) -> bool:
+    """True when the judge's JSON appears in debater text: a judge that echoes a turn holding a
+    verdict-shaped object must not hand the debater's verdict back as its own."""
+    start, end = raw.find("{"), raw.rfind("}")
+    if start < 0 or end <= start:
+        return False
+    output = _squash(raw[start : end + 1])
+    return any(output in _squash(t) for t in (ctx.text, ctx.own_opening, ctx.opponent_last) if t)
+
+
 def _validation_message(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "output"
@@ -172,6 +186,13 @@ async def judge_turn(
         except ArenaError as exc:
             reason = f"judge failed: {exc}"
             break
+        if _copied_from_debaters(result.raw, ctx):
+            reason = "invalid output: the verdict was copied from the debater's text"
+            rejected = (
+                "the verdict must be your own judgement, not text from the debate",
+                result.raw,
+            )
+            continue
         try:
             out = VerdictOutput.model_validate(result.data)
         except ValidationError as exc:

@@ -105,6 +105,7 @@ class MatchDetail(MatchSummary):
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
+    worker: str | None = Field(default=None, description="the worker running or last running it")
     turns: list[TurnPublic]
     metrics: MatchMetrics | None
     judge_accuracy: dict[str, float | None]

@@ -61,6 +61,7 @@ def detail(
         started_at=record.started_at,
         finished_at=record.finished_at,
         error=record.error,
+        worker=record.worker,
         turns=[turn(t) for t in view.ordered],
         metrics=record.metrics or view.metrics,
         judge_accuracy=accuracy,

@@ -1,0 +1,97 @@
+"""The Redis key schema. `P` is settings.key_prefix (default "arena").
+
+Keys of one match share the hash tag `{<match id>}`; the global keys share the hash tag `{P}`.
+So every multi-key script or transaction touches one hash slot and the schema works on a Redis
+Cluster as well as on a single server.
+
+| key                          | type   | holds                                                    |
+|------------------------------|--------|----------------------------------------------------------|
+| `P:match:{id}`               | hash   | the match record: id, status, spec (JSON), created_at,   |
+|                              |        | started_at, finished_at, error, total_turns, worker,     |
+|                              |        | metrics (JSON); `t:<turn>` = side per completed turn;    |
+|                              |        | `h:<turn>` = `<side>:<holding>` per scored verdict       |
+| `P:match:{id}:events`        | stream | the match's events, field `e` = event JSON; the entry id |
+|                              |        | is the event id and the spectators' resume token         |
+| `P:match:{id}:lease`         | string | the worker running the match (SET NX PX); its TTL is the |
+|                              |        | heartbeat: refreshed every heartbeat_seconds             |
+| `P:match:{id}:cancel`        | string | "1" once a cancel was requested (expires after a day)    |
+| `{P}:matches`                | zset   | every match id, score 0: lexical order = creation order  |
+| `{P}:status:<status>`        | zset   | match ids per status (queued, running, completed, ...)   |
+| `{P}:persona:<persona id>`   | zset   | match ids a persona played in                            |
+| `{P}:queue`                  | stream | jobs (`match` = id), read by consumer group `workers`    |
+| `{P}:counters`               | hash   | turns, tokens_in, tokens_out, judge_failures             |
+| `{P}:lb:samples`             | hash   | `<match id>:<side>` -> JSON sample of one debater        |
+| `{P}:lb:matches`             | set    | match ids already counted in the leaderboard             |
+| `{P}:judge_accuracy`         | hash   | judge model -> JSON {accuracy, n, at} from judge-eval    |
+
+Match ids are time-sortable (Crockford base32 of the creation millisecond, then randomness), so
+the lexical order of the zsets is newest-last and a page cursor is simply the last id seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arena.store.types import STATUSES, MatchStatus
+
+GROUP = "workers"
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str
+
+    @property
+    def _global(self) -> str:
+        return "{" + self.prefix + "}"
+
+    # one match
+    def match(self, match_id: str) -> str:
+        return f"{self.prefix}:match:{{{match_id}}}"
+
+    def events(self, match_id: str) -> str:
+        return f"{self.match(match_id)}:events"
+
+    def lease(self, match_id: str) -> str:
+        return f"{self.match(match_id)}:lease"
+
+    def cancel(self, match_id: str) -> str:
+        return f"{self.match(match_id)}:cancel"
+
+    # global
+    @property
+    def matches(self) -> str:
+        return f"{self._global}:matches"
+
+    def status(self, status: MatchStatus) -> str:
+        return f"{self._global}:status:{status}"
+
+    def all_statuses(self) -> list[str]:
+        return [self.status(s) for s in STATUSES]
+
+    def persona(self, persona_id: str) -> str:
+        return f"{self._global}:persona:{persona_id}"
+
+    @property
+    def queue(self) -> str:
+        return f"{self._global}:queue"
+
+    @property
+    def counters(self) -> str:
+        return f"{self._global}:counters"
+
+    @property
+    def lb_samples(self) -> str:
+        return f"{self._global}:lb:samples"
+
+    @property
+    def lb_matches(self) -> str:
+        return f"{self._global}:lb:matches"
+
+    @property
+    def judge_accuracy(self) -> str:
+        return f"{self._global}:judge_accuracy"
+
+    def patterns(self) -> list[str]:
+        """SCAN patterns that cover every key of this prefix (used to clean up in tests)."""
+        return [f"{self.prefix}:match:*", f"{self._global}:*"]

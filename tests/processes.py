@@ -1,0 +1,122 @@
+"""Arena processes for integration tests: `arena serve` and `arena worker` on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import redis
+
+from arena.store.keys import Keys
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def arena_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for arena processes: the test's Redis (REDIS_URL, or an embedded server in
+    `data_dir` shared by every process), its own key prefix, the embedded model, short turns."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARENA_")}
+    env.update({
+        "ARENA_DATA_DIR": str(data_dir),
+        "ARENA_KEY_PREFIX": f"it-{uuid.uuid4().hex[:10]}",
+        "ARENA_WORD_LIMIT": "20",
+        "ARENA_WORKER_CONCURRENCY": "1",
+        "ARENA_HEARTBEAT_SECONDS": "0.5",
+        "ARENA_RECLAIM_IDLE_SECONDS": "3",
+        "ARENA_LOCAL_THREADS": "1",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def cleanup_keys(env: dict[str, str]) -> None:
+    url = env.get("REDIS_URL")
+    if not url:
+        return  # the embedded server's data dir is a tmp folder
+    client = redis.Redis.from_url(url)
+    try:
+        for pattern in Keys(env["ARENA_KEY_PREFIX"]).patterns():
+            keys = list(client.scan_iter(match=pattern, count=500))
+            if keys:
+                client.delete(*keys)
+    finally:
+        client.close()
+
+
+class ArenaProcess:
+    """One `arena ...` subprocess, its output in a log file, stopped on exit."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log_path = args, env, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ArenaProcess:
+        self.log = self.log_path.open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "arena.cli", *self.args],
+                                     env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def __enter__(self) -> ArenaProcess:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+        self.log.close()
+
+
+def serve(env: dict[str, str], log: Path, *extra: str) -> tuple[ArenaProcess, str]:
+    port = free_port()
+    proc = ArenaProcess(["serve", "--port", str(port), *extra], env, log)
+    return proc, f"127.0.0.1:{port}"
+
+
+def wait_healthy(address: str, proc: ArenaProcess, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.proc is not None
+        if proc.proc.poll() is not None:
+            raise AssertionError(f"arena serve exited:\n{proc.output()}")
+        try:
+            if httpx.get(f"http://{address}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"arena serve on {address} not healthy in {timeout}s:\n{proc.output()}")

@@ -1,0 +1,102 @@
+from arena.events import DebaterMetrics, MatchCompleted, MatchMetrics, Verdict
+from arena.store import Store
+from arena.store.leaderboard import Sample, leaderboard_rows, persuasion
+from tests.store.helpers import spec
+
+
+def metrics(pro: str, con: str, pro_holding: float, con_holding: float) -> MatchMetrics:
+    def side(s: str, persona: str, holding: float, flipped: bool) -> DebaterMetrics:
+        return DebaterMetrics(
+            side=s, persona=persona, model=f"test:{s}", turns=3, scored_turns=3,
+            mean_holding=holding, min_holding=holding, flip_turn=4 if flipped else None,
+            turns_of_firmness=3, stance_changes=1 if flipped else 0, mean_engagement=0.5,
+        )  # fmt: skip
+
+    return MatchMetrics(
+        pro=side("pro", pro, pro_holding, False),
+        con=side("con", con, con_holding, con_holding < 0.5),
+        judges=["test:judge"],
+    )
+
+
+def verdict(match_id: str, turn: int, holding: float) -> Verdict:
+    side = "pro" if turn % 2 == 0 else "con"
+    return Verdict(match_id=match_id, turn=turn, side=side, scored=True, stance=side,
+                   holding=holding, engagement=0.5, judges=[])  # fmt: skip
+
+
+async def complete(store: Store, pro: str, con: str, pro_h: float, con_h: float) -> str:
+    record = await store.create_match(spec(pro=pro, con=con))
+    sink = store.event_sink(record.id)
+    # con opens firm and gives ground later: pro persuaded it by 0.9 - mean(0.5, 0.3) = 0.5
+    for turn, holding in ((0, pro_h), (1, 0.9), (2, pro_h), (3, 0.5), (4, pro_h), (5, 0.3)):
+        await sink(verdict(record.id, turn, holding))
+    await sink(MatchCompleted(match_id=record.id, metrics=metrics(pro, con, pro_h, con_h)))
+    return record.id
+
+
+async def test_completing_a_match_updates_the_leaderboard_once(store: Store) -> None:
+    match_id = await complete(store, "stoic", "pirate", 0.9, 0.567)
+    rows = await store.leaderboard()
+    assert {r.persona: r.matches for r in rows} == {"stoic": 1, "pirate": 1}
+    await store.finalize(match_id)  # a worker re-running after a crash
+    await store.finalize(match_id)
+    again = await store.leaderboard()
+    assert [(r.persona, r.matches, r.turns) for r in again] == [
+        (r.persona, r.matches, r.turns) for r in rows
+    ]
+    stoic = next(r for r in rows if r.persona == "stoic")
+    assert stoic.persuasion == 0.5
+    assert stoic.judge == "test:judge" and stoic.holding_ci == (0.0, 1.0)  # one match
+    assert (await store.list_matches(status="completed"))[0][0].id == match_id
+
+
+async def test_rows_rank_by_the_lower_bound_of_the_holding_interval(store: Store) -> None:
+    # "stoic" has the best mean but one match; "pirate" is a little lower, many times
+    await complete(store, "stoic", "life-coach", 0.99, 0.2)
+    for holding in (0.8, 0.85, 0.82, 0.78):
+        await complete(store, "pirate", "life-coach", holding, 0.2)
+    rows = await store.leaderboard()
+    order = [r.persona for r in rows]
+    assert order.index("pirate") < order.index("stoic")
+    pirate = rows[order.index("pirate")]
+    assert pirate.matches == 4 and 0.78 <= pirate.holding_ci[0] < pirate.holding_ci[1] <= 0.85
+    assert [r.rank for r in rows] == list(range(1, len(rows) + 1))
+    by_model = await store.leaderboard(by="persona_model")
+    assert {(r.persona, r.model) for r in by_model} >= {("pirate", "test:pro")}
+
+
+async def test_judge_accuracy_is_recorded_and_shown_on_rows(store: Store) -> None:
+    assert await store.judge_accuracy("test:judge") is None
+    await store.record_judge_accuracy("test:judge", 0.83, 120)
+    assert await store.judge_accuracy("test:judge") == 0.83
+    await complete(store, "stoic", "pirate", 0.9, 0.6)
+    assert {r.judge_accuracy for r in await store.leaderboard()} == {0.83}
+
+
+def test_persuasion_needs_an_opening_and_a_later_turn() -> None:
+    assert persuasion([verdict("m", 1, 0.9)]) is None
+    assert persuasion([verdict("m", 3, 0.4), verdict("m", 1, 0.8)]) == 0.4
+
+
+def test_flip_rate_has_a_wilson_interval() -> None:
+    samples = [
+        Sample(
+            match_id=f"m{i}",
+            side="pro",
+            persona="p",
+            model="m",
+            judge="j",
+            turns=3,
+            mean_holding=0.5,
+            flipped=i < 5,
+            firmness=1,
+            stance_changes=0,
+            engagement=None,
+            opponent_mean_holding=None,
+            persuasion=None,
+        )
+        for i in range(10)
+    ]
+    (row,) = leaderboard_rows(samples, "persona", {})
+    assert row.flip_rate == 0.5 and row.flip_ci == (0.2366, 0.7634)

@@ -1,0 +1,127 @@
+"""The arena as separate processes against one Redis: two API nodes, two workers, and a worker
+killed with SIGKILL mid-match. Real processes, the real embedded model, real Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from tests.processes import ArenaProcess, arena_env, cleanup_keys, serve, wait_healthy
+
+pytestmark = pytest.mark.slow
+
+MATCH = {"motion": "four-day-week", "pro": {"persona": "pirate"},
+         "con": {"persona": "assistant"}, "rounds": 1}
+TERMINAL = {"match_completed", "match_failed", "match_cancelled"}
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = arena_env(tmp_path / "data")
+    yield env
+    cleanup_keys(env)
+
+
+def stream_id(event_id: str) -> tuple[int, int]:
+    ms, seq = event_id.split("-")
+    return int(ms), int(seq)
+
+
+def watch(address: str, match_id: str, after: str | None = None,
+          timeout: float = 300.0) -> Iterator[dict[str, Any]]:
+    """Every event of the match over the WebSocket, until the server closes it normally."""
+    query = f"?after={after}" if after else ""
+    with connect(f"ws://{address}/ws/matches/{match_id}{query}", open_timeout=10,
+                 close_timeout=5) as ws:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                message = ws.recv(timeout=max(0.1, deadline - time.monotonic()))
+            except ConnectionClosed as closed:
+                assert closed.rcvd is not None and closed.rcvd.code == 1000, closed
+                return
+            yield json.loads(message)
+
+
+def check_transcript(events: list[dict[str, Any]], detail: dict[str, Any]) -> None:
+    """One continuous transcript: ids increase, each turn starts and ends once, and the
+    streamed tokens of every turn add up to its final text and to what the API serves."""
+    ids = [stream_id(e["id"]) for e in events]
+    assert ids == sorted(set(ids)), "event ids repeat or go backwards"
+    started = [e["turn"] for e in events if e["type"] == "turn_started"]
+    completed = {e["turn"]: e["text"] for e in events if e["type"] == "turn_completed"}
+    assert started == list(range(6)) and sorted(completed) == list(range(6))
+    verdicts = [e["turn"] for e in events if e["type"] == "verdict"]
+    assert sorted(verdicts) == list(range(6))
+    for turn, text in completed.items():
+        tokens = "".join(e["text"] for e in events if e["type"] == "token" and e["turn"] == turn)
+        assert tokens == text, f"turn {turn}: streamed text differs from the turn's text"
+    served = {t["turn"]: t["text"] for t in detail["turns"]}
+    assert served == completed
+
+
+def test_two_api_nodes_and_two_workers_share_one_redis(env: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    node_a, address_a = serve(env, tmp_path / "a.log", "--no-worker")
+    node_b, address_b = serve(env, tmp_path / "b.log", "--no-worker")
+    with node_a, node_b, \
+            ArenaProcess(["worker"], env, tmp_path / "w1.log"), \
+            ArenaProcess(["worker"], env, tmp_path / "w2.log"):
+        wait_healthy(address_a, node_a)
+        wait_healthy(address_b, node_b)
+        created = httpx.post(f"http://{address_a}/api/matches", json=MATCH, timeout=10)
+        assert created.status_code == 201, created.text
+        match_id = created.json()["id"]
+        # spectators on both nodes watch live a match created on node A
+        with ThreadPoolExecutor(1) as pool:
+            on_a = pool.submit(lambda: list(watch(address_a, match_id)))
+            events_b = list(watch(address_b, match_id))
+            events_a = on_a.result(timeout=60)
+        assert events_b[-1]["type"] == "match_completed"
+        assert [e["id"] for e in events_a] == [e["id"] for e in events_b]
+        # a spectator that reconnects to the other node with its last id gets exactly the rest
+        position = next(i for i, e in enumerate(events_b)
+                        if e["type"] == "turn_completed" and e["turn"] == 1)
+        resumed = list(watch(address_a, match_id, after=events_b[position]["id"]))
+        assert [e["id"] for e in resumed] == [e["id"] for e in events_b[position + 1:]]
+        detail = httpx.get(f"http://{address_a}/api/matches/{match_id}", timeout=10).json()
+        assert detail["status"] == "completed"
+        check_transcript(events_b, detail)
+        board = httpx.get(f"http://{address_b}/api/leaderboard", timeout=10).json()
+        assert {"pirate", "assistant"} <= {row["persona"] for row in board["rows"]}
+
+
+def test_a_worker_killed_mid_match_is_replaced_without_loss(env: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    node, address = serve(env, tmp_path / "api.log", "--no-worker")
+    workers = [ArenaProcess(["worker"], env, tmp_path / f"w{i}.log") for i in (1, 2)]
+    with node, workers[0], workers[1]:
+        wait_healthy(address, node)
+        match_id = httpx.post(f"http://{address}/api/matches", json=MATCH,
+                              timeout=10).json()["id"]
+        events: list[dict[str, Any]] = []
+        victim: ArenaProcess | None = None
+        for event in watch(address, match_id):
+            events.append(event)
+            mid_turn = event["type"] == "token" and event["turn"] == 2
+            if victim is None and mid_turn:
+                record = httpx.get(f"http://{address}/api/matches/{match_id}", timeout=10).json()
+                owner = record.get("worker") or ""
+                victim = next(w for w in workers if f"-{w.pid}-" in owner)
+                victim.kill()  # SIGKILL, in the middle of turn 2
+        assert victim is not None, "the match never reached turn 2"
+        assert events[-1]["type"] == "match_completed", events[-1]
+        detail = httpx.get(f"http://{address}/api/matches/{match_id}", timeout=10).json()
+        assert detail["status"] == "completed"
+        survivor = next(w for w in workers if w is not victim)
+        assert f"-{survivor.pid}-" in (detail.get("worker") or "")
+        check_transcript(events, detail)

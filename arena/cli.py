@@ -260,6 +260,32 @@ def worker(
     asyncio.run(run_worker(settings))
 
 
+@app.command("judge-eval")
+def judge_eval(
+    file: Annotated[str, typer.Argument(help="JSONL rows, or 'calibration' for the bundled set")],
+    judge: Annotated[str | None, typer.Option(help="default: ARENA_DEFAULT_JUDGE")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="judge the first N rows")] = None,
+    sample: Annotated[int | None, typer.Option(min=1, help="judge N rows drawn by seed")] = None,
+    seed: Annotated[int, typer.Option(help="seed for --sample")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the report here")] = None,
+    swap: Annotated[bool, typer.Option("--swap", help="judge each row as Debater 1 and 2")] = False,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="judge calls at once (default 1 local, 4 remote)")
+    ] = None,
+    record: Annotated[bool, typer.Option("--record", help="store the judge's accuracy")] = False,
+) -> None:
+    """Score a judge against gold-labelled turns: accuracy, macro-F1, AUC, kappa, latency."""
+    from arena.judge_eval import EvalOptions, run
+
+    settings = get_settings()
+    judge = judge or settings.default_judge
+    options = EvalOptions(file, judge, limit, sample, seed, swap, concurrency, json_out, record)
+    try:
+        asyncio.run(run(options, settings, console, err))
+    except ArenaError as exc:
+        raise _fail(str(exc)) from exc
+
+
 def main() -> None:
     try:
         app()

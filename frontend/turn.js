@@ -50,6 +50,8 @@ export class TurnList {
     // A turn left unfinished by a failed or cancelled match is marked, not shown as still typing.
     const state = turn.done ? '' : live ? ' streaming' : ' interrupted';
     el.className = `turn ${turn.side}${state}`;
+    // "true" once turn_completed arrived: lets tests (and styles) tell streamed text from final.
+    el.dataset.complete = String(Boolean(turn.done));
     const headKey = [turn.side, turn.kind, turn.persona, turn.model, names.get(turn.persona)].join('|');
     if (headKey !== item.headKey) {
       el.querySelector('.turn-head').replaceWith(header(turn, names, rounds));

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -99,6 +101,16 @@ class ArenaProcess:
                  tb: TracebackType | None) -> None:
         self.stop()
         self.log.close()
+
+
+@contextlib.contextmanager
+def logs_on_failure(*procs: ArenaProcess) -> Iterator[None]:
+    """Attach the processes' output to a failing test's error."""
+    try:
+        yield
+    except BaseException as exc:
+        tails = "\n".join(f"--- {p.log_path.name} ---\n{p.output()[-3000:]}" for p in procs)
+        raise AssertionError(f"{exc!r}\n{tails}") from exc
 
 
 def serve(env: dict[str, str], log: Path, *extra: str) -> tuple[ArenaProcess, str]:

@@ -15,7 +15,14 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.processes import ArenaProcess, arena_env, cleanup_keys, serve, wait_healthy
+from tests.processes import (
+    ArenaProcess,
+    arena_env,
+    cleanup_keys,
+    logs_on_failure,
+    serve,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -73,9 +80,9 @@ def test_two_api_nodes_and_two_workers_share_one_redis(env: dict[str, str],
                                                         tmp_path: Path) -> None:
     node_a, address_a = serve(env, tmp_path / "a.log", "--no-worker")
     node_b, address_b = serve(env, tmp_path / "b.log", "--no-worker")
-    with node_a, node_b, \
-            ArenaProcess(["worker"], env, tmp_path / "w1.log"), \
-            ArenaProcess(["worker"], env, tmp_path / "w2.log"):
+    w1 = ArenaProcess(["worker"], env, tmp_path / "w1.log")
+    w2 = ArenaProcess(["worker"], env, tmp_path / "w2.log")
+    with node_a, node_b, w1, w2, logs_on_failure(node_a, node_b, w1, w2):
         wait_healthy(address_a, node_a)
         wait_healthy(address_b, node_b)
         created = httpx.post(f"http://{address_a}/api/matches", json=MATCH, timeout=10)
@@ -104,7 +111,7 @@ def test_a_worker_killed_mid_match_is_replaced_without_loss(env: dict[str, str],
                                                              tmp_path: Path) -> None:
     node, address = serve(env, tmp_path / "api.log", "--no-worker")
     workers = [ArenaProcess(["worker"], env, tmp_path / f"w{i}.log") for i in (1, 2)]
-    with node, workers[0], workers[1]:
+    with node, workers[0], workers[1], logs_on_failure(node, *workers):
         wait_healthy(address, node)
         match_id = httpx.post(f"http://{address}/api/matches", json=MATCH,
                               timeout=10).json()["id"]

@@ -54,6 +54,9 @@ return {status, 1}
 """
 
 
+SOCKET_TIMEOUT = 30.0  # longer than any blocking read (hub.BLOCK_MS, the worker's claim block)
+
+
 class StoreCounters(BaseModel):
     """Totals for metrics: matches per status, and turns, tokens and judge failures so far."""
 
@@ -101,7 +104,8 @@ class Store:
                 url,
                 server.data_dir,
             )
-        redis = Redis.from_url(url, decode_responses=True)
+        # redis-py's default 5 s socket timeout would cut blocking XREADs of the same length
+        redis = Redis.from_url(url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT)
         store = cls(redis, settings, server)
         try:
             await store.queue.ensure_group()
@@ -134,7 +138,7 @@ class Store:
         ok, queued = await self.queue.enqueue(match_id, personas, self.settings.queue_max)
         if not ok:
             await self.redis.delete(self.keys.match(match_id))
-            raise QueueFull(queued, RETRY_AFTER_SECONDS)
+            raise QueueFull(RETRY_AFTER_SECONDS, queued)
         record = decode_record(fields)
         assert record is not None
         return record
@@ -154,6 +158,7 @@ class Store:
         persona: str | None = None,
     ) -> tuple[list[MatchRecord], str | None]:
         """Newest first. `cursor` is the `next_cursor` of the previous page."""
+        limit = max(1, limit)
         index = (
             self.keys.persona(persona)
             if persona

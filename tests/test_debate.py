@@ -17,10 +17,14 @@ async def test_a_match_runs_every_turn_and_ends_with_metrics() -> None:
     assert types[0] == "match_started" and types[-1] == "match_completed"
     completed = sink.of_type("turn_completed")
     assert [(e.turn, e.side, e.kind) for e in completed] == [  # type: ignore[union-attr]
-        (0, "pro", "opening"), (1, "con", "opening"),
-        (2, "pro", "rebuttal"), (3, "con", "rebuttal"),
-        (4, "pro", "rebuttal"), (5, "con", "rebuttal"),
-        (6, "pro", "closing"), (7, "con", "closing"),
+        (0, "pro", "opening"),
+        (1, "con", "opening"),
+        (2, "pro", "rebuttal"),
+        (3, "con", "rebuttal"),
+        (4, "pro", "rebuttal"),
+        (5, "con", "rebuttal"),
+        (6, "pro", "closing"),
+        (7, "con", "closing"),
     ]
     assert sorted(e.turn for e in sink.of_type("verdict")) == list(range(8))  # type: ignore[union-attr]
     assert metrics.pro.mean_holding == 0.9 and metrics.pro.turns_of_firmness == 4
@@ -32,7 +36,9 @@ async def test_token_deltas_add_up_to_the_turn_text() -> None:
     await run_match(lineup(), sink)
     for done in sink.of_type("turn_completed"):
         assert isinstance(done, TurnCompleted)
-        streamed = "".join(e.text for e in sink.events if isinstance(e, Token) and e.turn == done.turn)
+        streamed = "".join(
+            e.text for e in sink.events if isinstance(e, Token) and e.turn == done.turn
+        )
         assert streamed == done.text
         assert done.tokens_out > 0 and done.duration_ms >= 0
 
@@ -65,10 +71,12 @@ async def test_a_stream_cut_mid_turn_is_continued_without_repeating_text() -> No
     def flaky(request: GenerationRequest) -> list[str]:
         calls["n"] += 1
         if calls["n"] == 1:
+
             def cut() -> object:
                 yield "Arr, cats "
                 yield "rule the "
                 raise ModelError("stream cut", provider="test", retryable=True)
+
             return cut()  # type: ignore[return-value]
         if calls["n"] == 2:
             assert request.assistant_prefix == "Arr, cats rule the "
@@ -138,8 +146,9 @@ async def test_a_judge_failure_never_fails_the_match() -> None:
         raise ModelError("judge down", provider="test", status_code=500, retryable=True)
 
     sink = Recorder()
-    metrics = await run_match(lineup(judges=[FunctionModel("test:judge", structured_fn=broken)]),
-                              sink)
+    metrics = await run_match(
+        lineup(judges=[FunctionModel("test:judge", structured_fn=broken)]), sink
+    )
     assert metrics is not None and metrics.pro.mean_holding is None
     verdicts = [e for e in sink.events if isinstance(e, Verdict)]
     assert verdicts and all(not v.scored for v in verdicts)

@@ -6,8 +6,19 @@ from arena.errors import NotFoundError, PersonaFileError
 from arena.personas import load_library, persona_schema
 from tests.engine_helpers import PERSONAS
 
-REQUIRED = {"assistant", "pirate", "life-coach", "blunt-father", "cynic", "utilitarian", "kantian",
-            "socratic", "contrarian", "true-believer", "mediator"}
+REQUIRED = {
+    "assistant",
+    "pirate",
+    "life-coach",
+    "blunt-father",
+    "cynic",
+    "utilitarian",
+    "kantian",
+    "socratic",
+    "contrarian",
+    "true-believer",
+    "mediator",
+}
 
 GOOD = """\
 id: {id}
@@ -40,8 +51,9 @@ def test_motion_id_or_free_text() -> None:
 
 
 def test_a_bad_field_names_the_file_and_the_field(tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text(GOOD.format(id="bad").replace("beliefs: [tests matter]",
-                                                                     "beliefs: []"))
+    (tmp_path / "bad.yaml").write_text(
+        GOOD.format(id="bad").replace("beliefs: [tests matter]", "beliefs: []")
+    )
     with pytest.raises(PersonaFileError) as err:
         load_library(tmp_path)
     assert "bad.yaml" in str(err.value) and "beliefs" in str(err.value)
@@ -66,7 +78,9 @@ def test_duplicate_ids_are_an_error(tmp_path: Path) -> None:
         load_library(tmp_path)
     (tmp_path / "dup.yml").unlink()
     (tmp_path / "motions.yaml").write_text(
-        "motions:\n- {id: a, text: This house believes A.}\n- {id: a, text: This house believes B.}\n"
+        "motions:\n"
+        "- {id: a, text: This house believes A.}\n"
+        "- {id: a, text: This house believes B.}\n"
     )
     with pytest.raises(PersonaFileError, match="duplicate motion id 'a'"):
         load_library(tmp_path)

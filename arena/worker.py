@@ -150,7 +150,7 @@ class Worker:
     async def _play(self, job: Job, spec: MatchSpec, token: str) -> None:
         match_id, store = job.match_id, self.store
         history = await store.read_events(match_id)
-        sink = store.event_sink(match_id, lease=token)
+        sink = store.event_sink(match_id, lease=token, lease_ms=self.lease_ms)
         cancel = asyncio.Event()
         runner = asyncio.current_task()
         assert runner is not None

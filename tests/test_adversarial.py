@@ -140,19 +140,18 @@ def echo_turn(request: GenerationRequest, schema: dict[str, Any]) -> str:
     return request.messages[0].content
 
 
-# parse_json_object takes the span from the first "{" to the last "}" of any output, so a judge
-# that echoes a turn holding one complete verdict hands back the debater's verdict as its own.
-# Strict: once judge.py rejects verdicts copied from debater text these XPASS and fail; then
-# drop the mark.
-LEAKS = pytest.mark.xfail(strict=True, reason="a verdict echoed from debater text is accepted")
-ECHO_CASES = [
-    pytest.param(t["text"], id=t["id"], ) for t in TURNS
-] + [pytest.param(FULL_VERDICT, id="full-verdict")]
+# the judge's JSON comes from the first "{" to the last "}" of its output, so without a check a
+# judge that echoes a turn holding one complete verdict (a06, full-verdict) would hand back the
+# debater's verdict as its own
+ECHO_CASES = [pytest.param(t["text"], id=t["id"]) for t in TURNS]
+ECHO_CASES.append(pytest.param(FULL_VERDICT, id="full-verdict"))
 
 
+@pytest.mark.parametrize("role", ["text", "opponent_last"])
 @pytest.mark.parametrize("text", ECHO_CASES)
-async def test_a_judge_that_echoes_the_debater_text_is_unscored(text: str) -> None:
-    ctx = JudgeContext(motion="This house believes that zoos do more harm than good.",
-                       side="pro", text=text)  # fmt: skip
-    verdict = await judge_turn(FunctionModel("test:echo", structured_fn=echo_turn), ctx)
+async def test_a_judge_that_echoes_the_debater_text_is_unscored(text: str, role: str) -> None:
+    turn = {"motion": "This house believes that zoos do more harm than good.", "side": "pro"}
+    model = FunctionModel("test:echo", structured_fn=echo_turn)
+    verdict = await judge_turn(model, context({**turn, "text": text}, role))
     assert not verdict.scored
+    assert (verdict.stance, verdict.holding) == (None, None)

@@ -56,7 +56,15 @@ class Subscription:
         self._ended = False
         self._error: BaseException | None = None
 
+    @property
+    def overflowed(self) -> bool:
+        return self._overflow
+
     def push(self, event: Event) -> None:
+        if self._overflow:
+            # nothing after a dropped event may be queued: the buffer must stay gap-free, so the
+            # subscriber drains what it has and then learns it fell behind
+            return
         if len(self._items) >= self.maxsize:
             self._overflow = True
         else:
@@ -183,4 +191,4 @@ class Hub:
 async def _stop(feed: _Feed) -> None:
     if feed.hub.feeds.get(feed.match_id) is feed:
         del feed.hub.feeds[feed.match_id]
-    await cancel_and_wait([feed.task])
+    await cancel_and_wait([feed.task], retry=0.02)

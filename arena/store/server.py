@@ -107,10 +107,20 @@ class EmbeddedServer:
             self._users_fd = None
             try:
                 with _flock(self.data_dir / "users.lock", fcntl.LOCK_EX | fcntl.LOCK_NB):
-                    self._shutdown()
+                    if self._running() is not None:
+                        self._shutdown()
                     return True
             except BlockingIOError:  # another process still uses the server
                 return False
+
+    def stop(self) -> None:
+        """Shut the server down even if other processes still use it (they lose their
+        connection). For a test session that owns its data dir."""
+        if self.url is None:
+            return
+        with _flock(self.data_dir / "server.lock", fcntl.LOCK_EX):
+            if self._running() is not None:
+                self._shutdown()
 
     def _running(self) -> tuple[str, int] | None:
         try:

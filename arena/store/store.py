@@ -255,7 +255,9 @@ class Store:
     ) -> list[Event]:
         return await self.events.read(match_id, after, count)
 
-    def event_sink(self, match_id: str, lease: str | None = None) -> CoalescingSink:
+    def event_sink(
+        self, match_id: str, lease: str | None = None, lease_ms: int = 30_000
+    ) -> CoalescingSink:
         """The sink run_match writes to. With `lease`, writes stop (LeaseLost) once another
         worker holds the match."""
         return CoalescingSink(
@@ -263,6 +265,7 @@ class Store:
             match_id,
             window=self.settings.token_coalesce_ms / 1000,
             lease=lease,
+            lease_ms=lease_ms,
             after_append=self._after_append,
         )
 

@@ -18,13 +18,22 @@ from arena.store.types import InvalidEventId, LeaseLost, entries
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
-# KEYS: events stream, record hash, lease. ARGV: lease token ('' = unfenced), event JSON, then
-# record field/value pairs. The append and the record update are one atomic step, so the record
-# always agrees with the stream, even when a worker dies between two events.
+# KEYS: events stream, record hash, lease. ARGV: lease token ('' = unfenced), lease ms, event
+# JSON, then record field/value pairs. The append and the record update are one atomic step, so
+# the record always agrees with the stream, even when a worker dies between two events. A lease
+# that expired while nobody else took it (a stalled worker) is taken again; one held by another
+# worker refuses the write.
 _APPEND = """
-if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return false end
-local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[2])
-if #ARGV > 2 then redis.call('HSET', KEYS[2], unpack(ARGV, 3)) end
+if ARGV[1] ~= '' then
+  local holder = redis.call('GET', KEYS[3])
+  if holder == false then
+    redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
+  elseif holder ~= ARGV[1] then
+    return false
+  end
+end
+local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[3])
+if #ARGV > 3 then redis.call('HSET', KEYS[2], unpack(ARGV, 4)) end
 return id
 """
 
@@ -50,15 +59,17 @@ class EventLog:
         self.redis, self.keys = redis, keys
         self._append = redis.register_script(_APPEND)
 
-    async def append(self, match_id: str, event: Event, lease: str | None = None) -> str:
+    async def append(
+        self, match_id: str, event: Event, lease: str | None = None, lease_ms: int = 30_000
+    ) -> str:
         """Append one event and apply it to the match record; returns the event id.
-        With `lease`, raises LeaseLost unless that lease still owns the match."""
+        With `lease`, raises LeaseLost if another worker holds the match."""
         k = self.keys
         pairs = [x for item in record_updates(event).items() for x in item]
         data = event.model_dump_json(exclude={"id"})
         result: Any = await self._append(
             keys=[k.events(match_id), k.match(match_id), k.lease(match_id)],
-            args=[lease or "", data, *pairs],
+            args=[lease or "", lease_ms, data, *pairs],
         )
         if result is None:
             raise LeaseLost(f"match {match_id}: the lease passed to another worker")
@@ -90,9 +101,11 @@ class CoalescingSink:
         *,
         window: float,
         lease: str | None = None,
+        lease_ms: int = 30_000,
         after_append: AfterAppend | None = None,
     ) -> None:
-        self.log, self.match_id, self.window, self.lease = log, match_id, window, lease
+        self.log, self.match_id, self.window = log, match_id, window
+        self.lease, self.lease_ms = lease, lease_ms
         self.after_append = after_append
         self._buffer: list[Token] = []
         self._started = 0.0
@@ -143,7 +156,7 @@ class CoalescingSink:
         await self._write(Token(match_id=first.match_id, turn=first.turn, text=text, ts=first.ts))
 
     async def _write(self, event: Event) -> None:
-        event_id = await self.log.append(self.match_id, event, self.lease)
+        event_id = await self.log.append(self.match_id, event, self.lease, self.lease_ms)
         if self.after_append is not None:
             await self.after_append(event.model_copy(update={"id": event_id}))
 

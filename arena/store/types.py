@@ -35,11 +35,12 @@ class StoreError(ArenaError):
 class QueueFull(ArenaError):
     """Too many matches are waiting; retry after `retry_after` seconds."""
 
-    def __init__(self, queued: int, retry_after: int) -> None:
-        self.queued = queued
+    def __init__(self, retry_after: int, queued: int | None = None) -> None:
         self.retry_after = retry_after
+        self.queued = queued
+        waiting = "too many" if queued is None else str(queued)
         super().__init__(
-            f"{queued} matches are already queued: retry in {retry_after} s "
+            f"{waiting} matches are already queued: retry in {retry_after} s "
             "(or raise ARENA_QUEUE_MAX / run more workers)"
         )
 

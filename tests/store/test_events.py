@@ -94,3 +94,11 @@ async def test_a_sink_without_the_lease_cannot_write(store: Store) -> None:
     owner = store.event_sink(record.id, lease="worker-a:1")
     await owner(turn_started(record.id))
     assert [e.type for e in await store.read_events(record.id)] == ["turn_started"]
+
+
+async def test_a_lease_that_expired_untaken_is_taken_again_by_its_holder(store: Store) -> None:
+    record = await store.create_match(spec())
+    sink = store.event_sink(record.id, lease="stalled:1", lease_ms=10_000)
+    await sink(turn_started(record.id))  # no lease at all yet: nobody else holds the match
+    assert await store.redis.get(store.keys.lease(record.id)) == "stalled:1"
+    assert not await store.queue.acquire_lease(record.id, "other:1", 10_000)

@@ -68,7 +68,7 @@ async def test_a_slow_subscriber_overflows(store: Store) -> None:
         # the subscriber stops reading while more than its buffer arrives
         for turn in range(store.settings.spectator_buffer + 5):
             await sink(turn_completed(record.id, "x", turn))
-        while not sub._overflow:
+        while not sub.overflowed:
             await asyncio.sleep(0.01)
         with pytest.raises(SubscriberOverflow) as caught:
             await anext(events)

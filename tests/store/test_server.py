@@ -3,7 +3,7 @@ import os
 from pathlib import Path
 
 from arena.config import Settings
-from arena.store import Store
+from arena.store import EmbeddedServer, Store
 from tests.conftest import RedisTarget
 
 
@@ -68,10 +68,10 @@ async def test_a_server_left_by_a_crashed_process_is_reused(tmp_path: Path) -> N
 
 
 async def test_redis_url_wins_over_the_embedded_server(
-    tmp_path: Path, redis_target: RedisTarget
+    tmp_path: Path, redis_target: RedisTarget, settings: Settings
 ) -> None:
-    remote = Settings(
-        _env_file=None, redis_url=redis_target.url, data_dir=tmp_path / "unused", key_prefix="x"
+    remote = settings.model_copy(
+        update={"redis_url": redis_target.url, "data_dir": tmp_path / "unused"}
     )
     store = await Store.connect(remote)
     try:
@@ -79,3 +79,24 @@ async def test_redis_url_wins_over_the_embedded_server(
         assert not (tmp_path / "unused").exists()
     finally:
         await store.close()
+
+
+async def test_a_data_dir_too_deep_for_a_unix_socket_uses_a_loopback_port(tmp_path: Path) -> None:
+    store = await Store.connect(embedded(tmp_path / ("deep" * 25)))
+    try:
+        assert store.server is not None and store.server.url is not None
+        assert store.server.url.startswith("redis://127.0.0.1:")
+        assert await store.ping()
+    finally:
+        await store.close()
+
+
+async def test_stop_shuts_the_server_down_even_with_users_left(tmp_path: Path) -> None:
+    store = await Store.connect(embedded(tmp_path / "data"))
+    owner = EmbeddedServer(tmp_path / "data")
+    owner.acquire()
+    assert not owner.release()  # the store still uses it
+    owner.stop()
+    assert not await store.ping()
+    await store.close()
+    assert not (tmp_path / "data" / "server.json").exists()

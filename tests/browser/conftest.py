@@ -132,7 +132,7 @@ def _delete_keys(url: str, prefix: str) -> None:
         client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
     """`arena serve` with its worker, on a free loopback port, until the session ends."""
     data_dir = tmp_path_factory.mktemp("arena-browser")
@@ -187,7 +187,7 @@ class JsErrors:
         self.seen.append(f"uncaught: {error.error}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def js_errors() -> JsErrors:
     return JsErrors()
 
@@ -202,7 +202,7 @@ def no_js_errors(js_errors: JsErrors) -> Iterator[None]:
         pytest.fail("JavaScript errors on the page:\n" + "\n".join(new))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         missing(f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests")
@@ -220,7 +220,7 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def new_context(browser: Browser, arena_server: ArenaServer, js_errors: JsErrors) -> Iterator[Any]:
     """Make browser contexts at desktop size with base_url set and error collection on."""
     contexts: list[BrowserContext] = []

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 
 from arena.config import Settings
 from arena.store import EmbeddedServer, Store
-from arena.store.keys import Keys
+from tests.processes import delete_prefix
 
 
 @dataclass(frozen=True)
@@ -60,14 +59,7 @@ def settings(redis_target: RedisTarget) -> Iterator[Settings]:
         queue_max=5,
         spectator_buffer=50,
     )
-    client = redis.Redis.from_url(redis_target.url)
-    try:
-        for pattern in Keys(prefix).patterns():
-            keys = list(client.scan_iter(match=pattern, count=500))
-            if keys:
-                client.delete(*keys)
-    finally:
-        client.close()
+    delete_prefix(redis_target.url, prefix)
 
 
 @pytest.fixture

@@ -44,18 +44,21 @@ def arena_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def cleanup_keys(env: dict[str, str]) -> None:
-    url = env.get("REDIS_URL")
-    if not url:
-        return  # the embedded server's data dir is a tmp folder
+def delete_prefix(url: str, prefix: str) -> None:
+    """Delete every key of one arena key prefix; never flushes a shared server."""
     client = redis.Redis.from_url(url)
     try:
-        for pattern in Keys(env["ARENA_KEY_PREFIX"]).patterns():
+        for pattern in Keys(prefix).patterns():
             keys = list(client.scan_iter(match=pattern, count=500))
             if keys:
                 client.delete(*keys)
     finally:
         client.close()
+
+
+def cleanup_keys(env: dict[str, str]) -> None:
+    if env.get("REDIS_URL"):  # else the embedded server's data dir is a tmp folder
+        delete_prefix(env["REDIS_URL"], env["ARENA_KEY_PREFIX"])
 
 
 class ArenaProcess:

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,10 +24,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 import pytest
-import redis
 
 from arena.config import REPO_ROOT
-from arena.store.keys import Keys
+from tests.processes import delete_prefix, free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import (
@@ -56,12 +54,6 @@ def missing(reason: str, *, module: bool = False) -> NoReturn:
         pytest.fail(f"{reason} (ARENA_REQUIRE_PREREQS=1: prerequisites are required)")
     pytest.skip(reason, allow_module_level=module)
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -121,17 +113,6 @@ def _stop_orphaned_redis(data_dir: Path) -> None:
         os.kill(int(json.loads(state.read_text())["pid"]), signal.SIGTERM)
 
 
-def _delete_keys(url: str, prefix: str) -> None:
-    client = redis.Redis.from_url(url)
-    try:
-        for pattern in Keys(prefix).patterns():
-            keys = list(client.scan_iter(match=pattern, count=500))
-            if keys:
-                client.delete(*keys)
-    finally:
-        client.close()
-
-
 @pytest.fixture(scope="module")
 def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
     """`arena serve` with its worker, on a free loopback port, until the session ends."""
@@ -147,7 +128,7 @@ def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServ
     prefix = f"browser-{uuid.uuid4().hex[:12]}"
     if redis_url:
         env["ARENA_KEY_PREFIX"] = prefix
-    port = _free_port()
+    port = free_port()
     log = data_dir / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -167,7 +148,7 @@ def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServ
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(log, ARTIFACTS / "browser-serve.log")
         if redis_url:
-            _delete_keys(redis_url, prefix)
+            delete_prefix(redis_url, prefix)
         else:
             _stop_orphaned_redis(data_dir)
 

@@ -154,8 +154,15 @@ async def main() -> None:
     judged = await match_seconds(model, True, args.rounds)
     unjudged = await match_seconds(model, False, args.rounds)
     print(
-        f"{args.rounds}-round match, judged: {judged:.1f} s; unjudged: {unjudged:.1f} s; "
-        f"ratio {judged / unjudged:.2f}"
+        f"{args.rounds}-round match, embedded model, judged: {judged:.1f} s; "
+        f"unjudged: {unjudged:.1f} s; ratio {judged / unjudged:.2f}"
+    )
+    remote = NetworkLikeModel()
+    judged = await match_seconds(remote, True, args.rounds)
+    unjudged = await match_seconds(remote, False, args.rounds)
+    print(
+        f"{args.rounds}-round match, network-like model (1.2 s a turn, 1.0 s a verdict), "
+        f"judged: {judged:.1f} s; unjudged: {unjudged:.1f} s; ratio {judged / unjudged:.2f}"
     )
 
 

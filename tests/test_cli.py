@@ -90,3 +90,12 @@ def test_the_embedded_model_debates_and_ctrl_c_still_writes_the_match(tmp_path: 
     assert doc["status"] == "cancelled"
     assert [t["completed"] for t in doc["turns"]][:2] == [True, True]
     assert doc["turns"][0]["text"].strip()
+
+
+def test_serve_refuses_a_public_address_without_a_token() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "ARENA_API_TOKEN"}
+    result = subprocess.run([*ARENA, "serve", "--host", "0.0.0.0", "--port", "1"],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without ARENA_API_TOKEN" in result.stderr
+    assert "--insecure" in result.stderr

@@ -92,3 +92,28 @@ def parse_json_object(raw: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise StructuredOutputError("output is not a JSON object", raw)
     return value
+
+
+async def collect_structured(
+    items: AsyncIterator[StreamItem], extra: dict[str, Any] | None = None
+) -> StructuredResult:
+    """Join a stream of JSON text into a StructuredResult. Output cut at the token limit is an
+    error: a truncated object would only fail later, less clearly."""
+    parts: list[str] = []
+    done: Completion | None = None
+    async for item in items:
+        if isinstance(item, TextDelta):
+            parts.append(item.text)
+        else:
+            done = item
+    raw = "".join(parts)
+    if done is not None and done.finish_reason == "length":
+        raise StructuredOutputError("output was cut at the token limit", raw)
+    return StructuredResult(
+        data=parse_json_object(raw),
+        raw=raw,
+        tokens_in=done.tokens_in if done else 0,
+        tokens_out=done.tokens_out if done else 0,
+        duration_s=done.duration_s if done else 0.0,
+        extra=extra or {},
+    )

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from arena.config import Settings
-from arena.errors import ConfigError, ModelError, StructuredOutputError
+from arena.errors import ConfigError, ModelError
 from arena.models.base import (
     Completion,
     GenerationRequest,
     StreamItem,
     StructuredResult,
     TextDelta,
-    parse_json_object,
+    collect_structured,
 )
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -183,24 +183,7 @@ class LocalModel:
     async def structured(
         self, request: GenerationRequest, schema: dict[str, Any], schema_name: str
     ) -> StructuredResult:
-        parts: list[str] = []
-        done: Completion | None = None
-        async for item in self._generate(request, schema):
-            if isinstance(item, TextDelta):
-                parts.append(item.text)
-            else:
-                done = item
-        raw = "".join(parts)
-        if done is not None and done.finish_reason == "length":
-            raise StructuredOutputError("output was cut at the token limit", raw)
-        data = parse_json_object(raw)
-        return StructuredResult(
-            data=data,
-            raw=raw,
-            tokens_in=done.tokens_in if done else 0,
-            tokens_out=done.tokens_out if done else 0,
-            duration_s=done.duration_s if done else 0.0,
-        )
+        return await collect_structured(self._generate(request, schema))
 
 
 def create(provider: str, model: str, settings: Settings) -> LocalModel:

@@ -24,14 +24,14 @@ from openai.types.chat import (
 from openai.types.chat.completion_create_params import ResponseFormat
 
 from arena.config import Settings
-from arena.errors import ConfigError, ModelError, NeedsKeyError, StructuredOutputError
+from arena.errors import ConfigError, ModelError, NeedsKeyError
 from arena.models.base import (
     Completion,
     GenerationRequest,
     StreamItem,
     StructuredResult,
     TextDelta,
-    parse_json_object,
+    collect_structured,
 )
 from arena.models.sdk_errors import (
     TRANSPORT_ERRORS,
@@ -135,22 +135,8 @@ class OpenAIChatModel:
         request: GenerationRequest,
         response_format: ResponseFormat,
     ) -> StructuredResult:
-        parts: list[str] = []
-        done: Completion | None = None
-        async for item in self._generate(messages, request, response_format):
-            if isinstance(item, TextDelta):
-                parts.append(item.text)
-            else:
-                done = item
-        raw = "".join(parts)
-        if done is not None and done.finish_reason == "length":
-            raise StructuredOutputError("output was cut at the token limit", raw)
-        return StructuredResult(
-            data=parse_json_object(raw),
-            raw=raw,
-            tokens_in=done.tokens_in if done else 0,
-            tokens_out=done.tokens_out if done else 0,
-            duration_s=done.duration_s if done else 0.0,
+        return await collect_structured(
+            self._generate(messages, request, response_format),
             extra={"response_format": response_format["type"]},
         )
 

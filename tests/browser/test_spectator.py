@@ -288,6 +288,10 @@ def test_form_can_be_filled_and_submitted_by_keyboard(live: LiveMatch, new_conte
     page: Page = new_context().new_page()
     page.goto("/")
     pro = page.get_by_test_id("pro-persona")
+    # the personas arrive by fetch after the page loads: wait for them before reading
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=con-persona] option').length > 2"
+    )
     options = pro.locator("option").evaluate_all("(os) => os.map((o) => o.value)")
     pro.focus()
     page.keyboard.press("ArrowDown")  # personas[1]

@@ -29,6 +29,23 @@ def backoff_delay(attempt: int, error: ModelError, max_delay: float) -> float:
     return base * (0.5 + random.random() / 2)
 
 
+async def _pause_or_raise(
+    error: ModelError,
+    attempt: int,
+    max_attempts: int,
+    max_delay: float,
+    on_retry: RetryHook | None,
+    sleep: Callable[[float], Awaitable[None]],
+) -> None:
+    """Re-raise `error` when it is final or attempts are used up; else wait before the retry."""
+    if not error.retryable or attempt >= max_attempts:
+        raise error
+    delay = backoff_delay(attempt, error, max_delay)
+    if on_retry is not None:
+        await on_retry(attempt, error, delay)
+    await sleep(delay)
+
+
 async def stream_with_retry(
     model: ChatModel,
     request: GenerationRequest,
@@ -64,12 +81,7 @@ async def stream_with_retry(
                 emitted += text
                 yield TextDelta(text)
         except ModelError as error:
-            if not error.retryable or attempt >= max_attempts:
-                raise
-            delay = backoff_delay(attempt, error, max_delay)
-            if on_retry is not None:
-                await on_retry(attempt, error, delay)
-            await sleep(delay)
+            await _pause_or_raise(error, attempt, max_attempts, max_delay, on_retry, sleep)
             attempt += 1
 
 
@@ -115,10 +127,5 @@ async def call_with_retry(
         try:
             return await call()
         except ModelError as error:
-            if not error.retryable or attempt >= max_attempts:
-                raise
-            delay = backoff_delay(attempt, error, max_delay)
-            if on_retry is not None:
-                await on_retry(attempt, error, delay)
-            await sleep(delay)
+            await _pause_or_raise(error, attempt, max_attempts, max_delay, on_retry, sleep)
             attempt += 1

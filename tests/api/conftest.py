@@ -24,37 +24,33 @@ from arena.store import Store
 STARTUP_TIMEOUT = 10.0
 
 
+class _AppState:
+    """The running app's store and persona library, for tests that set data up directly."""
+
+    app: FastAPI
+
+    @property
+    def store(self) -> Store:
+        store: Store = self.app.state.store
+        return store
+
+    @property
+    def library(self) -> Library:
+        library: Library = self.app.state.library
+        return library
+
+
 @dataclass
-class Api:
+class Api(_AppState):
     app: FastAPI
     client: httpx.AsyncClient
 
-    @property
-    def store(self) -> Store:
-        store: Store = self.app.state.store
-        return store
-
-    @property
-    def library(self) -> Library:
-        library: Library = self.app.state.library
-        return library
-
 
 @dataclass
-class Live:
+class Live(_AppState):
     app: FastAPI
     http: str
     ws: str
-
-    @property
-    def store(self) -> Store:
-        store: Store = self.app.state.store
-        return store
-
-    @property
-    def library(self) -> Library:
-        library: Library = self.app.state.library
-        return library
 
 
 MakeApi = Callable[..., Awaitable[Api]]

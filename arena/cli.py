@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from arena.config import Settings, get_settings
@@ -38,7 +39,7 @@ DEFAULT_MOTION = "four-day-week"
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
     return typer.Exit(code=2)
 
 
@@ -60,7 +61,7 @@ def personas(ctx: typer.Context) -> None:
     table.add_column("name")
     table.add_column("summary")
     for p in lib.personas.values():
-        table.add_row(p.id, p.name, p.summary)
+        table.add_row(escape(p.id), escape(p.name), escape(p.summary))
     console.print(table)
 
 
@@ -78,7 +79,7 @@ def motions() -> None:
     table.add_column("id", style="bold")
     table.add_column("text")
     for m in lib.motions.values():
-        table.add_row(m.id, m.text)
+        table.add_row(escape(m.id), escape(m.text))
     console.print(table)
 
 
@@ -128,7 +129,7 @@ def run(
     events = asyncio.run(_run_live(lineup))
     if out is not None:
         _write_match(out, spec, events)
-        console.print(f"[dim]wrote {out}[/dim]")
+        console.print(f"[dim]wrote {escape(str(out))}[/dim]")
     if events and events[-1].type != "match_completed":
         raise typer.Exit(code=1)
 
@@ -272,14 +273,22 @@ def judge_eval(
     concurrency: Annotated[
         int | None, typer.Option(min=1, help="judge calls at once (default 1 local, 4 remote)")
     ] = None,
-    record: Annotated[bool, typer.Option("--record", help="store the judge's accuracy")] = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record", help="store the judge's accuracy for the leaderboard (50 rows or more)"
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="--record even under 50 rows")] = False,
 ) -> None:
     """Score a judge against gold-labelled turns: accuracy, macro-F1, AUC, kappa, latency."""
     from arena.judge_eval import EvalOptions, run
 
     settings = get_settings()
     judge = judge or settings.default_judge
-    options = EvalOptions(file, judge, limit, sample, seed, swap, concurrency, json_out, record)
+    options = EvalOptions(
+        file, judge, limit, sample, seed, swap, concurrency, json_out, record, force=force
+    )
     try:
         asyncio.run(run(options, settings, console, err))
     except ArenaError as exc:
@@ -287,10 +296,12 @@ def judge_eval(
 
 
 def main() -> None:
+    from arena.store.types import StoreError  # not an ArenaError, but shown the same way
+
     try:
         app()
-    except ArenaError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+    except (ArenaError, StoreError) as exc:
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
         raise SystemExit(2) from exc
 
 

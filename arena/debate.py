@@ -2,7 +2,16 @@
 
 It knows nothing of HTTP, WebSockets or Redis. Turn k is judged while turn k+1 is generated.
 Given the events already stored for a match (`history`) it resumes where they stop: completed
-turns are kept, a turn cut mid-stream is continued from the text already streamed.
+turns are kept, and a turn cut mid-stream is continued from the text already streamed when the
+debater's model can continue a reply (`ChatModel.continues_prefix`), or else restarted.
+
+A turn's text is exactly one reply. When a reply has to start again (a provider error on a model
+that cannot continue, a model that started over, a resume on such a model), the engine emits
+`turn_restarted` and the tokens after it are the whole turn: they join to `turn_completed.text`,
+which is what the judge scores.
+
+Judge tasks live inside `run_match`: whatever way it exits (completed, cancelled, failed, an
+error from the sink, its own cancellation), they are cancelled and awaited before it returns.
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from arena.agreement import panel_agreement
@@ -25,13 +35,14 @@ from arena.events import (
     Side,
     Token,
     TurnCompleted,
+    TurnRestarted,
     TurnStarted,
     Verdict,
 )
 from arena.judge import JudgeContext, aggregate, judge_turn
 from arena.metrics import debater_metrics
 from arena.models.base import ChatModel, Completion, GenerationRequest
-from arena.models.retry import stream_with_retry
+from arena.models.retry import Restart, RetryHook, stream_with_retry
 from arena.personas import Persona
 from arena.transcript import TranscriptView, TurnView, fold
 from arena.turns import PlannedTurn, conversation, debate_instructions, plan_turns
@@ -39,6 +50,8 @@ from arena.turns import PlannedTurn, conversation, debate_instructions, plan_tur
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[Event], Awaitable[None]]
+
+RESUMED_REASON = "restarted: resumed after a worker restart"
 
 
 @dataclass(frozen=True)
@@ -79,17 +92,44 @@ class _Match:
         self.verdicts: dict[int, Verdict] = dict(view.verdicts)
         self.judging: list[asyncio.Task[None]] = []
         self.plan = plan_turns(lineup.spec.rounds)
+        # An error raised by the sink (a lost lease, a store error) belongs to the caller:
+        # it is re-raised as is, never reported as a model failure through that same sink.
+        self.sink_error: BaseException | None = None
+
+    async def emit(self, event: Event) -> None:
+        try:
+            await self.sink(event)
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):
+                self.sink_error = exc
+            raise
 
     def _check_cancel(self) -> None:
+        """Stop the turn loop when the match was cancelled, or a judge task failed (its sink
+        broke): no point speaking turns that cannot be stored."""
+        for task in self.judging:
+            failure = task.exception() if task.done() and not task.cancelled() else None
+            if failure is not None:
+                raise failure
         if self.cancel.is_set():
             raise MatchCancelled("cancelled by request")
 
     async def speak(self, planned: PlannedTurn, partial: TurnView | None) -> None:
-        """Speak a turn, or continue it from the text already streamed when `partial` is the
-        same turn cut off by a crash (no second turn_started, no repeated text)."""
-        prefix = partial.text if partial is not None else ""
+        """Speak a turn. When `partial` is the same turn cut off by a crash (no second
+        turn_started), continue it from the text already streamed if the model can, else emit
+        turn_restarted and speak it afresh."""
         spec, debater = self.lineup.spec, self.lineup.debater(planned.side)
         persona = debater.persona
+        match_id = self.lineup.match_id
+        prefix = partial.text if partial is not None else ""
+        if prefix and not debater.model.continues_prefix:
+            log.info("match %s turn %d: %s", match_id, planned.index, RESUMED_REASON)
+            await self.emit(
+                TurnRestarted(
+                    match_id=match_id, turn=planned.index, reason=RESUMED_REASON, attempt=1
+                )
+            )
+            prefix = ""
         history = [self.texts[i] for i in sorted(self.texts) if i < planned.index]
         temperature = spec.temperature if spec.temperature is not None else persona.temperature
         request = GenerationRequest(
@@ -103,9 +143,9 @@ class _Match:
             assistant_prefix=prefix,
         )
         if partial is None:
-            await self.sink(
+            await self.emit(
                 TurnStarted(
-                    match_id=self.lineup.match_id,
+                    match_id=match_id,
                     turn=planned.index,
                     side=planned.side,
                     kind=planned.kind,
@@ -118,29 +158,46 @@ class _Match:
         async def on_retry(attempt: int, error: ModelError, delay: float) -> None:
             nonlocal attempts
             attempts = attempt + 1
-            log.warning("turn %d: %s; retry %d in %.1fs", planned.index, error, attempt, delay)
+            log.warning(
+                "match %s turn %d (%s): attempt %d failed: %s; retrying in %.1fs",
+                match_id, planned.index, debater.model.name, attempt, error, delay,
+            )  # fmt: skip
 
         text, done = prefix, None
-        async for item in stream_with_retry(
+        stream = stream_with_retry(
             debater.model,
             request,
             max_attempts=self.lineup.max_attempts,
             max_delay=self.lineup.max_delay,
             on_retry=on_retry,
-        ):
-            self._check_cancel()
-            if isinstance(item, Completion):
-                done = item
-            elif item.text:
-                text += item.text
-                await self.sink(
-                    Token(match_id=self.lineup.match_id, turn=planned.index, text=item.text)
-                )
+        )
+        async with aclosing(stream):
+            async for item in stream:
+                self._check_cancel()
+                if isinstance(item, Completion):
+                    done = item
+                elif isinstance(item, Restart):
+                    text = ""
+                    log.warning(
+                        "match %s turn %d (%s): %s (attempt %d)",
+                        match_id, planned.index, debater.model.name, item.reason, item.attempt,
+                    )  # fmt: skip
+                    await self.emit(
+                        TurnRestarted(
+                            match_id=match_id,
+                            turn=planned.index,
+                            reason=item.reason,
+                            attempt=item.attempt,
+                        )
+                    )
+                elif item.text:
+                    text += item.text
+                    await self.emit(Token(match_id=match_id, turn=planned.index, text=item.text))
         assert done is not None  # stream_with_retry always ends with a Completion
         self.texts[planned.index] = (planned.side, text)
-        await self.sink(
+        await self.emit(
             TurnCompleted(
-                match_id=self.lineup.match_id,
+                match_id=match_id,
                 turn=planned.index,
                 side=planned.side,
                 kind=planned.kind,
@@ -166,12 +223,25 @@ class _Match:
             position=1 if planned.side == "pro" else 2,
         )
 
+    def _judge_retry_hook(self, planned: PlannedTurn, judge: ChatModel) -> RetryHook:
+        async def on_retry(attempt: int, error: ModelError, delay: float) -> None:
+            log.warning(
+                "match %s turn %d judge %s: attempt %d failed: %s; retrying in %.1fs",
+                self.lineup.match_id, planned.index, judge.name, attempt, error, delay,
+            )  # fmt: skip
+
+        return on_retry
+
     async def judge(self, planned: PlannedTurn) -> None:
         ctx = self.judge_context(planned)
         verdicts = await asyncio.gather(
             *(
                 judge_turn(
-                    j, ctx, max_attempts=self.lineup.max_attempts, max_delay=self.lineup.max_delay
+                    j,
+                    ctx,
+                    max_attempts=self.lineup.max_attempts,
+                    max_delay=self.lineup.max_delay,
+                    on_retry=self._judge_retry_hook(planned, j),
                 )
                 for j in self.lineup.judges
             )
@@ -191,7 +261,7 @@ class _Match:
             judges=panel.judges,
         )
         self.verdicts[planned.index] = verdict
-        await self.sink(verdict)
+        await self.emit(verdict)
 
     def start_judging(self, planned: PlannedTurn) -> None:
         if not self.lineup.judges:  # an unjudged run (benchmarks): no verdicts at all
@@ -213,7 +283,7 @@ class _Match:
 
     async def run(self) -> MatchMetrics:
         if self.view.spec is None:
-            await self.sink(
+            await self.emit(
                 MatchStarted(
                     match_id=self.lineup.match_id, spec=self.lineup.spec, total_turns=len(self.plan)
                 )
@@ -230,13 +300,28 @@ class _Match:
             self.start_judging(planned)
         await asyncio.gather(*self.judging)
         metrics = self.metrics()
-        await self.sink(MatchCompleted(match_id=self.lineup.match_id, metrics=metrics))
+        await self.emit(MatchCompleted(match_id=self.lineup.match_id, metrics=metrics))
         return metrics
 
     async def stop_judging(self) -> None:
-        for task in self.judging:
+        """Cancel the judge tasks and wait until every one has ended, even if this task is
+        cancelled meanwhile (the cancellation is passed on once they have)."""
+        pending = {task for task in self.judging if not task.done()}
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self.judging, return_exceptions=True)
+        interrupted = False
+        while pending:
+            try:
+                _, pending = await asyncio.wait(pending)
+            except asyncio.CancelledError:
+                interrupted = True
+                for task in pending:
+                    task.cancel()
+        for task in self.judging:
+            if not task.cancelled():
+                task.exception()  # retrieved: a judge's error is not "never retrieved"
+        if interrupted:
+            raise asyncio.CancelledError
 
 
 async def run_match(
@@ -256,9 +341,13 @@ async def run_match(
         return await match.run()
     except MatchCancelled as exc:
         await match.stop_judging()
-        await sink(MatchCancelledEvent(match_id=lineup.match_id, reason=str(exc)))
+        await match.emit(MatchCancelledEvent(match_id=lineup.match_id, reason=str(exc)))
     except ArenaError as exc:
+        if exc is match.sink_error:
+            raise
         await match.stop_judging()
         turn = max(match.texts, default=-1) + 1
-        await sink(MatchFailed(match_id=lineup.match_id, error=str(exc), turn=turn))
+        await match.emit(MatchFailed(match_id=lineup.match_id, error=str(exc), turn=turn))
+    finally:
+        await match.stop_judging()
     return None

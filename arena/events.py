@@ -121,6 +121,17 @@ class Token(_Event):
     text: str
 
 
+class TurnRestarted(_Event):
+    """The turn's reply starts again from nothing: drop the text streamed for it so far. The
+    `token` events after the last `turn_restarted` of a turn join to its `turn_completed.text`.
+    `attempt` is the provider attempt whose text follows; `reason` is meant for spectators."""
+
+    type: Literal["turn_restarted"] = "turn_restarted"
+    turn: int
+    reason: str
+    attempt: int = 1
+
+
 class TurnCompleted(_Event):
     type: Literal["turn_completed"] = "turn_completed"
     turn: int
@@ -170,6 +181,7 @@ Event = Annotated[
     MatchStarted
     | TurnStarted
     | Token
+    | TurnRestarted
     | TurnCompleted
     | Verdict
     | MatchCompleted

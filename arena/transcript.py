@@ -17,6 +17,7 @@ from arena.events import (
     Token,
     TurnCompleted,
     TurnKind,
+    TurnRestarted,
     TurnStarted,
     Verdict,
 )
@@ -36,6 +37,8 @@ class TurnView:
     ttft_ms: float | None = None
     duration_ms: float | None = None
     verdict: Verdict | None = None
+    # the reason of the turn's last turn_restarted, if it had one
+    restarted: str | None = None
 
 
 @dataclass
@@ -63,16 +66,26 @@ class TranscriptView:
         return next((t for t in self.ordered if not t.completed), None)
 
 
-def _apply(view: TranscriptView, event: Event) -> None:
-    if isinstance(event, MatchStarted):
-        view.spec, view.total_turns, view.status = event.spec, event.total_turns, "running"
-    elif isinstance(event, TurnStarted):
+def _apply_turn(view: TranscriptView, event: TurnStarted | Token | TurnRestarted) -> None:
+    if isinstance(event, TurnStarted):
         view.turns.setdefault(
             event.turn, TurnView(event.turn, event.side, event.kind, event.persona, event.model)
         )
-    elif isinstance(event, Token):
-        if event.turn in view.turns:
-            view.turns[event.turn].text += event.text
+        return
+    t = view.turns.get(event.turn)
+    if t is None:
+        return
+    if isinstance(event, Token):
+        t.text += event.text
+    else:  # the reply starts again: the text so far is void
+        t.text, t.restarted = "", event.reason
+
+
+def _apply(view: TranscriptView, event: Event) -> None:
+    if isinstance(event, MatchStarted):
+        view.spec, view.total_turns, view.status = event.spec, event.total_turns, "running"
+    elif isinstance(event, TurnStarted | Token | TurnRestarted):
+        _apply_turn(view, event)
     elif isinstance(event, TurnCompleted):
         t = view.turns.get(event.turn)
         if t is not None:

@@ -20,7 +20,7 @@ function turnOf(state, n, side) {
   if (!turn) {
     // A page opened mid-turn after a resume may see tokens first; the plan puts PRO on even turns.
     turn = { turn: n, side: side ?? (n % 2 === 0 ? 'pro' : 'con'), kind: null, persona: null,
-      model: null, text: '', done: false, stats: null, verdict: null };
+      model: null, text: '', done: false, stats: null, verdict: null, restarted: null };
     state.turns.set(n, turn);
   }
   return turn;
@@ -48,6 +48,14 @@ export function applyEvent(state, ev) {
       turnOf(state, ev.turn).text += ev.text ?? '';
       running(state);
       return ev.turn;
+    case 'turn_restarted': {
+      // The reply starts again: the text streamed so far is void, the tokens that follow are the turn.
+      const t = turnOf(state, ev.turn);
+      t.text = '';
+      t.restarted = ev.reason || 'restarted after a provider error';
+      running(state);
+      return ev.turn;
+    }
     case 'turn_completed': {
       const t = turnOf(state, ev.turn, ev.side);
       Object.assign(t, { side: ev.side, kind: ev.kind ?? t.kind, text: ev.text ?? t.text, done: true });

@@ -31,11 +31,13 @@ export class TurnList {
     let item = this.items.get(turn.turn);
     if (!item) {
       const text = document.createTextNode('');
+      const note = h('p', { class: 'restart-note muted', 'data-testid': 'turn-restarted', hidden: true });
       const el = h('article', { class: 'turn', 'data-testid': 'turn', 'data-turn': turn.turn },
         h('header', { class: 'turn-head' }),
+        note,
         h('p', { class: 'turn-text' }, text),
         h('div', { class: 'turn-foot' }));
-      item = { el, text, headKey: null, verdict: undefined, done: null };
+      item = { el, note, text, headKey: null, verdict: undefined, done: null, restarted: null };
       this.items.set(turn.turn, item);
       const next = [...this.items.keys()].filter((n) => n > turn.turn).sort((a, b) => a - b)[0];
       this.container.insertBefore(el, next === undefined ? null : this.items.get(next).el);
@@ -57,7 +59,13 @@ export class TurnList {
       el.querySelector('.turn-head').replaceWith(header(turn, names, rounds));
       item.headKey = headKey;
     }
-    // Tokens only ever extend the text; append the new part instead of rewriting it.
+    if ((turn.restarted ?? null) !== item.restarted) {
+      item.restarted = turn.restarted ?? null;
+      const reason = item.restarted ?? '';
+      item.note.textContent = reason ? `↻ ${reason[0].toUpperCase()}${reason.slice(1)}` : '';
+      item.note.hidden = !reason;
+    }
+    // Tokens extend the text, except after a restart; append the new part when they do.
     const shown = item.text.data;
     if (turn.text.startsWith(shown)) item.text.appendData(turn.text.slice(shown.length));
     else item.text.data = turn.text;

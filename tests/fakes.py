@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 from arena.models.base import (
@@ -47,7 +47,8 @@ def firm_judge(request: GenerationRequest, schema: dict[str, Any]) -> dict[str, 
 
 class FunctionModel:
     """Streams what `stream_fn` returns (one delta per item) and answers structured requests
-    with `structured_fn`. Either may raise arena.errors.ModelError to simulate failures."""
+    with `structured_fn`. Either may raise arena.errors.ModelError to simulate failures.
+    `continues_prefix` is what the model claims (see ChatModel); like OpenAI's, false by default."""
 
     def __init__(
         self,
@@ -55,14 +56,16 @@ class FunctionModel:
         stream_fn: StreamFn = echo_side,
         structured_fn: StructuredFn = firm_judge,
         delay: float = 0.0,
+        continues_prefix: bool = False,
     ) -> None:
         self.name = name
+        self.continues_prefix = continues_prefix
         self.stream_fn = stream_fn
         self.structured_fn = structured_fn
         self.delay = delay
         self.requests: list[GenerationRequest] = []
 
-    async def _stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+    async def _stream(self, request: GenerationRequest) -> AsyncGenerator[StreamItem, None]:
         self.requests.append(request)
         out = self.stream_fn(request)
         deltas = [out] if isinstance(out, str) else out
@@ -75,7 +78,7 @@ class FunctionModel:
         yield Completion(tokens_in=len(request.system.split()), tokens_out=count, ttft_s=0.001,
                          duration_s=0.002, finish_reason="stop")
 
-    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamItem, None]:
         return self._stream(request)
 
     async def structured(

@@ -1,3 +1,4 @@
+import asyncio
 import json
 import os
 import signal
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 from arena import lineup as lineup_module
 from arena.cli import app
 from arena.config import get_settings
-from tests.fakes import FunctionModel
+from tests.fakes import FunctionModel, words
 
 runner = CliRunner()
 ARENA = [sys.executable, "-m", "arena.cli"]
@@ -99,3 +100,61 @@ def test_serve_refuses_a_public_address_without_a_token() -> None:
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0 without ARENA_API_TOKEN" in result.stderr
     assert "--insecure" in result.stderr
+
+
+MARKUP = "Arr [/x] matey, [bold]shout[/bold] and [red]"
+
+
+def test_markup_in_model_and_user_text_prints_literally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def judge(request: object, schema: object) -> dict[str, object]:
+        return {"stance": "pro", "holding": 0.9, "engagement": 0.5, "concessions": [MARKUP],
+                "rationale": f"It says {MARKUP}"}
+
+    models = {
+        "test:a": FunctionModel("test:a", stream_fn=lambda request: words(MARKUP)),
+        "test:b": FunctionModel("test:b", stream_fn=lambda request: [MARKUP]),
+        "test:judge": FunctionModel("test:judge", structured_fn=judge),
+    }
+    monkeypatch.setattr(lineup_module, "require_available", lambda name, settings: None)
+    monkeypatch.setattr(lineup_module, "get_model", lambda name, settings: models[name])
+    result = runner.invoke(app, ["run", "--rounds", "1", "--motion", "Cats [/b] rule [i]",
+                                 "--pro-model", "test:a", "--con-model", "test:b",
+                                 "--judge", "test:judge"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(MARKUP) >= 6  # every turn's text, as written
+    assert f"It says {MARKUP}" in result.stdout
+    assert "Cats [/b] rule [i]" in result.stdout
+
+
+def test_an_error_naming_user_text_prints_it_literally() -> None:
+    result = runner.invoke(app, ["run", "--pro", "[/x]pirat[bold]"])
+    assert result.exit_code == 2
+    assert "persona '[/x]pirat[bold]' not found" in result.output
+
+
+def test_the_terminal_shows_a_restarted_turn() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from arena.console import LiveRenderer
+    from arena.events import Token, TurnRestarted, TurnStarted
+
+    out = StringIO()
+    render = LiveRenderer(Console(file=out, width=200))
+
+    async def play() -> None:
+        await render(TurnStarted(match_id="m", turn=0, side="pro", kind="opening",
+                                 persona="[/x]", model="test:a"))
+        await render(Token(match_id="m", turn=0, text="Cats rule the"))
+        await render(TurnRestarted(match_id="m", turn=0, reason="restarted after a provider error",
+                                   attempt=2))
+        await render(Token(match_id="m", turn=0, text="Dogs drool."))
+
+    asyncio.run(play())
+    text = out.getvalue()
+    assert "PRO · [/x] · opening" in text
+    assert "restarted after a provider error" in text
+    assert text.index("restarted after a provider error") < text.index("Dogs drool.")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -104,6 +104,9 @@ class _ToolInput:
 class AnthropicChatModel:
     """A ChatModel over Anthropic's Messages API."""
 
+    # A trailing assistant message is a prefill: Claude writes what follows it.
+    continues_prefix = True
+
     def __init__(self, model: str, client: AsyncAnthropic) -> None:
         self.name = f"{PROVIDER}:{model}"
         self.model = model
@@ -112,10 +115,11 @@ class AnthropicChatModel:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
-        async for item in self._generate(request, None):
-            if not isinstance(item, _ToolInput):
-                yield item
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamItem, None]:
+        async with aclosing(self._generate(request, None)) as items:
+            async for item in items:
+                if not isinstance(item, _ToolInput):
+                    yield item
 
     async def structured(
         self, request: GenerationRequest, schema: dict[str, Any], schema_name: str
@@ -152,7 +156,7 @@ class AnthropicChatModel:
 
     async def _generate(
         self, request: GenerationRequest, tool: ToolParam | None
-    ) -> AsyncIterator[TextDelta | _ToolInput | Completion]:
+    ) -> AsyncGenerator[TextDelta | _ToolInput | Completion, None]:
         messages, skip_space = _messages(request)
         reply = _Reply(skip_space)
         with translate_errors():

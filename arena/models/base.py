@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -19,7 +19,8 @@ class ChatMessage:
 @dataclass(frozen=True)
 class GenerationRequest:
     """One chat completion. `assistant_prefix` asks the model to continue a reply already begun
-    (used to resume a stream that was cut mid-turn without repeating what listeners saw)."""
+    (used to resume a stream that was cut mid-turn without repeating what listeners saw); only
+    send one to a model whose `continues_prefix` is true."""
 
     system: str
     messages: list[ChatMessage]
@@ -62,13 +63,21 @@ class StructuredResult:
 class ChatModel(Protocol):
     """A chat model: streams text deltas, and produces JSON validated against a schema.
 
-    `stream` yields TextDelta items and ends with exactly one Completion. Errors are raised as
+    `stream` returns an async generator that yields TextDelta items and ends with exactly one
+    Completion; a caller that stops early closes it (`contextlib.aclosing`). Errors are raised as
     arena.errors.ModelError (with `retryable` set) so callers never see an SDK's own types.
+
+    `continues_prefix` says whether the model really continues `assistant_prefix`: true when the
+    prefix becomes the start of the reply it generates (a raw completion of the chat template,
+    Anthropic's prefill), false when the provider treats it as one more message and answers
+    afresh (OpenAI and most compatible servers). The retry layer restarts a cut turn instead of
+    continuing it when this is false.
     """
 
     name: str
+    continues_prefix: bool
 
-    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]: ...
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamItem, None]: ...
 
     async def structured(
         self, request: GenerationRequest, schema: dict[str, Any], schema_name: str

@@ -12,7 +12,7 @@ import importlib.util
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -93,6 +93,10 @@ class _Engine:
 class LocalModel:
     """A ChatModel backed by the embedded llama.cpp engine."""
 
+    # The prompt is a raw completion of the chat template ending inside the assistant turn with
+    # `assistant_prefix` (see chatml_prompt), so the model writes what follows it.
+    continues_prefix = True
+
     def __init__(self, name: str, path: Path, settings: Settings) -> None:
         self.name = name
         self._engine = _Engine.shared(path, settings.local_n_ctx, settings.local_threads)
@@ -128,7 +132,7 @@ class LocalModel:
 
     async def _generate(
         self, request: GenerationRequest, grammar_schema: dict[str, Any] | None
-    ) -> AsyncIterator[StreamItem]:
+    ) -> AsyncGenerator[StreamItem, None]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stop = threading.Event()
@@ -177,7 +181,7 @@ class LocalModel:
         finally:
             stop.set()
 
-    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamItem, None]:
         return self._generate(request, None)
 
     async def structured(

@@ -2,13 +2,18 @@
 
 Providers: `openai:<model>`, `ollama:<model>` and `openai-compatible:<model>`. The SDK's own
 retries are off: arena.models.retry owns retrying, so it can resume a cut stream.
+
+These servers answer a trailing assistant message with a reply of their own rather than continue
+it, so by default a model here does not continue a prefix (`continues_prefix` is false) and a cut
+turn is restarted. A vLLM server continues one when asked with `continue_final_message`: build
+the adapter with `continues_prefix=True` for that.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, cast
@@ -86,10 +91,13 @@ def _error_message(exc: openai.APIError) -> str:
 class OpenAIChatModel:
     """A ChatModel over the chat completions API of OpenAI or any server that speaks it."""
 
-    def __init__(self, provider: str, model: str, client: AsyncOpenAI) -> None:
+    def __init__(
+        self, provider: str, model: str, client: AsyncOpenAI, *, continues_prefix: bool = False
+    ) -> None:
         self.name = f"{provider}:{model}"
         self.provider = provider
         self.model = model
+        self.continues_prefix = continues_prefix
         self._client = client
         # Servers that reject response_format json_schema are asked once, then get json_object.
         self._json_schema_supported = True
@@ -97,7 +105,7 @@ class OpenAIChatModel:
     async def aclose(self) -> None:
         await self._client.close()
 
-    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+    def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamItem, None]:
         return self._generate(_messages(request), request)
 
     async def structured(
@@ -145,7 +153,7 @@ class OpenAIChatModel:
         messages: list[ChatCompletionMessageParam],
         request: GenerationRequest,
         response_format: ResponseFormat | None = None,
-    ) -> AsyncIterator[StreamItem]:
+    ) -> AsyncGenerator[StreamItem, None]:
         started = time.perf_counter()
         first: float | None = None
         finish: str | None = None
@@ -164,6 +172,7 @@ class OpenAIChatModel:
                 temperature=omit if request.temperature is None else request.temperature,
                 seed=omit if request.seed is None else request.seed,
                 response_format=omit if response_format is None else response_format,
+                extra_body=_continue_final_message(request) if self.continues_prefix else None,
             )
             async with stream:
                 async for chunk in stream:
@@ -205,12 +214,19 @@ def _messages(
                 ChatCompletionAssistantMessageParam(role="assistant", content=message.content)
             )
     if request.assistant_prefix:
-        # llama.cpp and vLLM continue a trailing assistant message; a server that repeats it
-        # instead has the repeat stripped by the retry layer.
+        # Sent only to a model built with continues_prefix (the retry layer sends no prefix to
+        # the others); a server that repeats it has the repeat stripped by the retry layer.
         messages.append(
             ChatCompletionAssistantMessageParam(role="assistant", content=request.assistant_prefix)
         )
     return messages
+
+
+def _continue_final_message(request: GenerationRequest) -> dict[str, Any] | None:
+    """vLLM's parameters for continuing the trailing assistant message instead of answering it."""
+    if not request.assistant_prefix:
+        return None
+    return {"continue_final_message": True, "add_generation_prompt": False}
 
 
 def _rejects_json_schema(error: ModelError) -> bool:
@@ -265,5 +281,11 @@ def create(
     settings: Settings,
     *,
     http_client: httpx2.AsyncClient | None = None,
+    continues_prefix: bool = False,
 ) -> OpenAIChatModel:
-    return OpenAIChatModel(provider, model, make_client(provider, model, settings, http_client))
+    return OpenAIChatModel(
+        provider,
+        model,
+        make_client(provider, model, settings, http_client),
+        continues_prefix=continues_prefix,
+    )

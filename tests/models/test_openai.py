@@ -447,23 +447,4 @@ async def test_retry_layer_waits_out_a_rate_limit_and_streams_once(
     assert done.tokens_out == 2
 
 
-@pytest.mark.parametrize(
-    "continuation",
-    [("ld", "!"), ("Hello", " world", "!")],
-    ids=["server continues the prefix", "server repeats the prefix"],
-)
-async def test_retry_layer_resumes_a_cut_stream_without_repeating_text(
-    fake_api: FakeAPI, settings: Settings, collect, fake_sleep, continuation: tuple[str, ...]
-):
-    fake_api.stream(
-        sse(chunk("", role="assistant"), chunk("Hello"), chunk(" wor"), done=False),
-        cut_with=httpx2.ReadError("connection reset by peer"),
-    )
-    fake_api.stream(reply(*continuation))
-
-    texts, _ = await collect(
-        stream_with_retry(model(fake_api, settings, "openai-compatible"), REQUEST, sleep=fake_sleep)
-    )
-
-    assert "".join(texts) == "Hello world!"
-    assert fake_api.bodies[1]["messages"][-1] == {"role": "assistant", "content": "Hello wor"}
+# A stream cut mid-turn, and servers that continue, repeat or start over: test_continuation.py

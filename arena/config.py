@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
@@ -11,9 +12,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def package_folder(package: str) -> Path | None:
+    """The folder of a data package installed with the arena (arena.frontend, arena.personas_data:
+    see pyproject.toml), wherever the arena is installed; None if it is missing."""
+    try:
+        folder = files(package)
+    except ModuleNotFoundError:
+        return None
+    return folder if isinstance(folder, Path) and folder.is_dir() else None
+
+
 def _default_personas_dir() -> Path:
-    bundled = REPO_ROOT / "personas"
-    return bundled if bundled.is_dir() else Path("personas")
+    return package_folder("arena.personas_data") or Path("personas")
 
 
 class Settings(BaseSettings):
@@ -63,8 +73,30 @@ class Settings(BaseSettings):
     queue_max: int = 100
     heartbeat_seconds: float = 5.0
     reclaim_idle_seconds: float = 30.0
+    max_deliveries: int = Field(default=5, ge=1)
     token_coalesce_ms: int = 50
     spectator_buffer: int = 1000
+
+    # Spectators, per API node
+    # WebSocket spectators one node serves; more are closed with 1013 (try again later). Sized for
+    # a 2-core node: 5,000 spectators of one match keep live lag under 150 ms there, and 20%
+    # headroom beyond that still degrades gently rather than collapsing.
+    max_spectators: int = Field(default=6000, ge=0)
+    # seconds one send to a spectator may block (it stopped reading) before it is evicted (4000)
+    spectator_send_timeout: float = Field(default=10.0, gt=0)
+    # bytes of one match's events kept in memory per node, for joiners and live fan-out; older
+    # events are read from Redis by the joiners that need them
+    spectator_window_bytes: int = Field(default=8 * 2**20, ge=1)
+    # finished matches whose events stay in memory, so that a crowd replaying one reads it once
+    spectator_cache_matches: int = Field(default=32, ge=0)
+
+    # Redis connection pools (per process); a command waits up to redis_pool_timeout seconds for
+    # a free connection rather than failing at once
+    # the worker and the HTTP API: match writes, leases, the queue, reads of records
+    redis_pool_size: int = Field(default=64, ge=2)
+    # spectators only: one blocking read per match followed on this node, plus joiners' reads
+    spectator_pool_size: int = Field(default=256, ge=2)
+    redis_pool_timeout: float = Field(default=10.0, gt=0)
 
 
 @lru_cache(maxsize=1)

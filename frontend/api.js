@@ -1,4 +1,5 @@
 // Fetch helpers for the HTTP API in docs/contract.md. Every failure becomes an ApiError.
+import { authHeaders, forgetToken, requestToken, storedToken } from './token.js';
 
 export class ApiError extends Error {
   /** fields: [{path: "pro.persona", msg}] from a 422 response's detail[].loc / msg. */
@@ -32,14 +33,14 @@ function toError(res, data) {
   return new ApiError(res.status, `${reason} (HTTP ${res.status})`);
 }
 
-async function request(method, path, body, signal) {
+async function request(method, path, body, signal, auth = {}) {
   let res;
   try {
     res = await fetch(path, {
       method,
       signal,
-      headers: body === undefined ? { accept: 'application/json' }
-        : { accept: 'application/json', 'content-type': 'application/json' },
+      headers: body === undefined ? { accept: 'application/json', ...auth }
+        : { accept: 'application/json', 'content-type': 'application/json', ...auth },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
@@ -55,6 +56,25 @@ async function request(method, path, body, signal) {
   return data;
 }
 
+/** A write: sends the stored token; on 401 asks for one (again, if the sent one was refused). */
+async function write(method, path, body) {
+  for (;;) {
+    const sent = storedToken();
+    try {
+      return await request(method, path, body, undefined, authHeaders());
+    } catch (err) {
+      if (err.status !== 401) throw err;
+      const refused = Boolean(sent) && storedToken() === sent;
+      if (refused) forgetToken();
+      // another write may have stored a new token meanwhile: retry with it before asking
+      if (!refused && storedToken()) continue;
+      if (!(await requestToken(refused))) {
+        throw new ApiError(401, 'This server needs its API token to start or cancel matches, and none was given.');
+      }
+    }
+  }
+}
+
 const enc = encodeURIComponent;
 
 export const api = {
@@ -68,8 +88,8 @@ export const api = {
     return request('GET', `/api/matches${qs ? `?${qs}` : ''}`, undefined, signal);
   },
   match: (id, signal) => request('GET', `/api/matches/${enc(id)}`, undefined, signal),
-  createMatch: (body) => request('POST', '/api/matches', body),
-  cancelMatch: (id) => request('POST', `/api/matches/${enc(id)}/cancel`, {}),
+  createMatch: (body) => write('POST', '/api/matches', body),
+  cancelMatch: (id) => write('POST', `/api/matches/${enc(id)}/cancel`, {}),
   leaderboard: (by, signal) => request('GET', `/api/leaderboard?by=${enc(by)}`, undefined, signal),
 };
 

@@ -43,6 +43,7 @@ class MatchView {
     this.id = id;
     this.names = names;
     this.accuracy = summary?.judge_accuracy ?? {};
+    this.calibration = summary?.judge_calibration ?? {};
     this.state = newState(summary);
     this.v = skeleton();
     this.turns = new TurnList(this.v.transcript);
@@ -127,6 +128,7 @@ class MatchView {
       btn.disabled = false;
       btn.textContent = 'Cancel match';
       this.v.conn.textContent = `Could not cancel: ${err.message}`;
+      btn.focus(); // the button was disabled while a token was asked for, so focus fell away
     }
   }
 
@@ -152,8 +154,8 @@ class MatchView {
     });
     const judges = this.state.spec?.judges ?? this.state.summary?.judges ?? [];
     this.v.chartNote.textContent = judges.length ? `Judged by ${judges.map((j) => {
-      const acc = this.accuracy[j];
-      return `${j} (${acc == null ? 'uncalibrated' : `accuracy ${fmt(acc)}`})`;
+      const cal = this.calibration[j];
+      return `${j} (${cal == null ? 'uncalibrated' : `accuracy ${cal}`})`;
     }).join(', ')}.` : '';
   }
 

@@ -55,7 +55,6 @@ def missing(reason: str, *, module: bool = False) -> NoReturn:
     pytest.skip(reason, allow_module_level=module)
 
 
-
 @dataclass
 class ArenaServer:
     url: str
@@ -113,10 +112,10 @@ def _stop_orphaned_redis(data_dir: Path) -> None:
         os.kill(int(json.loads(state.read_text())["pid"]), signal.SIGTERM)
 
 
-@pytest.fixture(scope="module")
-def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
-    """`arena serve` with its worker, on a free loopback port, until the session ends."""
-    data_dir = tmp_path_factory.mktemp("arena-browser")
+@contextlib.contextmanager
+def running_arena(data_dir: Path, *args: str, **settings: str) -> Iterator[ArenaServer]:
+    """`arena serve` (with its worker unless args say --no-worker) on a free loopback port, with
+    the given ARENA_* settings on top of the browser tests' own, until the block ends."""
     # only the server's own settings: no API token, prefix or Redis from the caller's ARENA_*
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARENA_") or k in PASS_ENV}
     env.update(
@@ -124,6 +123,7 @@ def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServ
         ARENA_WORD_LIMIT="20",  # the minimum: keeps the embedded model's turns short
         ARENA_WORKER_CONCURRENCY="1",
     )
+    env.update(settings)
     redis_url = os.environ.get("REDIS_URL")
     prefix = f"browser-{uuid.uuid4().hex[:12]}"
     if redis_url:
@@ -132,7 +132,7 @@ def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServ
     log = data_dir / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "arena.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "arena.cli", "serve", "--port", str(port), *args],
             cwd=data_dir,  # away from the checkout, so a developer's .env does not apply
             env=env,
             stdin=subprocess.DEVNULL,
@@ -146,11 +146,18 @@ def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServ
     finally:
         _stop(process)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(log, ARTIFACTS / "browser-serve.log")
+        shutil.copyfile(log, ARTIFACTS / f"browser-serve-{data_dir.name}.log")
         if redis_url:
             delete_prefix(redis_url, prefix)
         else:
             _stop_orphaned_redis(data_dir)
+
+
+@pytest.fixture(scope="module")
+def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
+    """`arena serve` with its worker, on a free loopback port, until the module ends."""
+    with running_arena(tmp_path_factory.mktemp("arena-browser")) as server:
+        yield server
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The spectator page: every page path serves frontend/index.html, whose script routes on
-location.pathname; the rest of frontend/ is served under /static."""
+location.pathname; the rest of frontend/ is served under /static. The page is package data
+(arena.frontend), found through the installed package, not the working directory."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from arena.config import REPO_ROOT
+from arena.config import package_folder
 
-FRONTEND = REPO_ROOT / "frontend"
+FRONTEND = package_folder("arena.frontend")
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 def _index() -> FileResponse:
-    index = FRONTEND / "index.html"
-    if not index.is_file():
-        raise HTTPException(status_code=404, detail=f"{index} not found: the page is not installed")
-    return FileResponse(index, media_type="text/html")
+    if FRONTEND is None or not (FRONTEND / "index.html").is_file():
+        raise HTTPException(
+            status_code=404,
+            detail="the page is not installed (package arena.frontend): reinstall the arena",
+        )
+    return FileResponse(FRONTEND / "index.html", media_type="text/html")
 
 
 @router.get("/")
@@ -44,6 +47,7 @@ async def persona_page(persona_id: str) -> FileResponse:
 
 
 def mount_static(app: FastAPI, folder: Path | None = None) -> None:
-    # check_dir=False: the API still starts (and serves JSON) from an install without frontend/
-    static = StaticFiles(directory=folder or FRONTEND, check_dir=False)
-    app.mount("/static", static, name="static")
+    folder = folder or FRONTEND
+    if folder is None:
+        return  # an install without the page still serves the API
+    app.mount("/static", StaticFiles(directory=folder), name="static")

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from arena.errors import NotFoundError, PersonaFileError
+from arena.errors import ArenaError, NotFoundError, PersonaFileError
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MOTIONS_FILE = "motions.yaml"
+# The fields that reach a model call (the system message, and the sampling settings): a persona's
+# version is their hash, so editing only the documentation fields keeps the version.
+VERSIONED_FIELDS = ("system_prompt", "temperature", "max_tokens")
+
+
+class DraftPersonaError(ArenaError):
+    """A saved persona that does not validate yet (an imported card without beliefs or style)."""
 
 
 class Persona(BaseModel):
@@ -59,6 +67,46 @@ class _MotionsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     motions: list[Motion] = Field(min_length=1)
+
+
+def persona_version(persona: Persona | Mapping[str, Any]) -> str:
+    """The content hash of the fields that reach the model: 12 hex digits."""
+    data = persona.model_dump() if isinstance(persona, Persona) else persona
+    content = {key: data.get(key) for key in VERSIONED_FIELDS}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One field of a persona that does not validate, with the reason, for a 422 or a draft."""
+
+    field: str
+    msg: str
+
+
+def persona_problems(data: Mapping[str, Any]) -> list[FieldProblem]:
+    """What keeps `data` from being a valid persona (the same checks as a persona file)."""
+    try:
+        Persona.model_validate(dict(data))
+    except ValidationError as exc:
+        return [
+            FieldProblem(".".join(str(p) for p in err["loc"]) or "(persona)", err["msg"])
+            for err in exc.errors()
+        ]
+    return [
+        FieldProblem(key, "not valid text: a lone UTF-16 surrogate")
+        for key, value in data.items()
+        if not _encodable(value)
+    ]
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def persona_schema() -> dict[str, Any]:
@@ -119,13 +167,28 @@ class Library:
 
     personas: dict[str, Persona]
     motions: dict[str, Motion]
+    # saved personas that cannot play yet: id -> what is missing
+    drafts: dict[str, str] = field(default_factory=dict)
 
     def persona(self, persona_id: str) -> Persona:
         try:
             return self.personas[persona_id]
         except KeyError:
+            if persona_id in self.drafts:
+                raise DraftPersonaError(
+                    f"persona {persona_id!r} is a draft and cannot play until it is completed: "
+                    f"{self.drafts[persona_id]}"
+                ) from None
             known = ", ".join(sorted(self.personas))
             raise NotFoundError(f"persona {persona_id!r} not found; known: {known}") from None
+
+    def with_saved(self, personas: Iterable[Persona], drafts: Mapping[str, str]) -> Library:
+        """This library plus saved personas; a file persona's id is never shadowed."""
+        merged = dict(self.personas)
+        for persona in personas:
+            merged.setdefault(persona.id, persona)
+        kept = {k: v for k, v in drafts.items() if k not in merged}
+        return Library(merged, self.motions, {**self.drafts, **kept})
 
     def motion_text(self, motion: str) -> tuple[str | None, str]:
         """A motion id or free text -> (id or None, text)."""

@@ -39,9 +39,10 @@ async function request(method, path, body, signal, auth = {}) {
     res = await fetch(path, {
       method,
       signal,
-      headers: body === undefined ? { accept: 'application/json', ...auth }
+      // a FormData body (a file upload) sets its own multipart content type
+      headers: body === undefined || body instanceof FormData ? { accept: 'application/json', ...auth }
         : { accept: 'application/json', 'content-type': 'application/json', ...auth },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || body instanceof FormData ? body : JSON.stringify(body),
     });
   } catch (err) {
     if (err?.name === 'AbortError') throw err;
@@ -57,7 +58,7 @@ async function request(method, path, body, signal, auth = {}) {
 }
 
 /** A write: sends the stored token; on 401 asks for one (again, if the sent one was refused). */
-async function write(method, path, body) {
+export async function write(method, path, body) {
   for (;;) {
     const sent = storedToken();
     try {
@@ -81,6 +82,7 @@ export const api = {
   personas: (signal) => request('GET', '/api/personas', undefined, signal),
   persona: (id, signal) => request('GET', `/api/personas/${enc(id)}`, undefined, signal),
   motions: (signal) => request('GET', '/api/motions', undefined, signal),
+  tactics: (signal) => request('GET', '/api/tactics', undefined, signal),
   models: (signal) => request('GET', '/api/models', undefined, signal),
   matches: (params, signal) => {
     const q = new URLSearchParams(Object.entries(params ?? {}).filter(([, v]) => v != null));
@@ -90,7 +92,12 @@ export const api = {
   match: (id, signal) => request('GET', `/api/matches/${enc(id)}`, undefined, signal),
   createMatch: (body) => write('POST', '/api/matches', body),
   cancelMatch: (id) => write('POST', `/api/matches/${enc(id)}/cancel`, {}),
+  createPersona: (body) => write('POST', '/api/personas', body),
+  editPersona: (id, body) => write('PUT', `/api/personas/${enc(id)}`, body),
+  forkPersona: (id, body) => write('POST', `/api/personas/${enc(id)}/fork`, body),
+  importPersonas: (form) => write('POST', '/api/personas/import', form),
   leaderboard: (by, signal) => request('GET', `/api/leaderboard?by=${enc(by)}`, undefined, signal),
+  pressureLeaderboard: (signal) => request('GET', '/api/leaderboard/pressure', undefined, signal),
 };
 
 let namesPromise = null;

@@ -1,5 +1,6 @@
 // Router: one shell page, routes on location.pathname, in-app links use history.pushState.
 import { h } from './dom.js';
+import { renderEditor } from './editor.js';
 import { renderHome } from './home.js';
 import { renderLeaderboard } from './leaderboard.js';
 import { renderMatch } from './match.js';
@@ -9,6 +10,8 @@ const routes = [
   { re: /^\/$/, nav: 'home', page: renderHome },
   { re: /^\/matches\/([^/]+)\/?$/, nav: 'home', page: renderMatch },
   { re: /^\/leaderboard\/?$/, nav: 'leaderboard', page: renderLeaderboard },
+  { re: /^\/personas\/new\/?$/, nav: 'persona-new', page: renderEditor },
+  { re: /^\/personas\/([^/]+)\/edit\/?$/, nav: null, page: renderEditor },
   { re: /^\/personas\/([^/]+)\/?$/, nav: null, page: renderPersona },
 ];
 

@@ -3,7 +3,8 @@ import { api, isAbort, personaNames } from './api.js';
 import { lineChart } from './chart.js';
 import { ACTIVE, fmt, h, s, setHolding, SIDE_LABEL, statusBadge } from './dom.js';
 import { openLive } from './live.js';
-import { applyEvent, holdingSeries, newState } from './matchstate.js';
+import { applyEvent, holdingSeries, newState, phaseLabels } from './matchstate.js';
+import { pressureResults, seatLabel } from './pressure.js';
 import { metricsTable } from './results.js';
 import { TurnList } from './turn.js';
 
@@ -35,9 +36,6 @@ function skeleton() {
   return v;
 }
 
-const phases = (rounds) => ['Opening', ...Array.from({ length: rounds }, (_, i) => `Rebuttal ${i + 1}`), 'Closing'];
-const shortPhases = (rounds) => ['Open', ...Array.from({ length: rounds }, (_, i) => `R${i + 1}`), 'Close'];
-
 class MatchView {
   constructor(id, summary, names) {
     this.id = id;
@@ -64,15 +62,16 @@ class MatchView {
   renderDebater(side) {
     // Rebuilt only when who debates changes, so a focused link survives live updates.
     const d = this.debater(side);
-    const key = [d?.persona, d?.model, this.names.get(d?.persona)].join('|');
+    const key = [d?.persona, d?.model, d?.version, this.names.get(d?.persona)].join('|');
     let card = this.v.debaters.querySelector(`.debater.${side}`);
     if (card?.dataset.key !== key) {
       const fresh = h('section', { class: `debater ${side}`, 'data-key': key, 'aria-label': `${SIDE_LABEL[side]} debater` },
-        h('p', { class: `side-tag ${side}` }, side === 'pro' ? 'PRO · for the motion' : 'CON · against the motion'),
-        h('p', { class: 'debater-name' }, d?.persona
+        h('p', { class: `side-tag ${side}` }, seatLabel(this.state, side)),
+        h('p', { class: 'debater-name' }, d?.persona && d.model !== 'script' // a scripted seat is a tactic
           ? h('a', { href: `/personas/${encodeURIComponent(d.persona)}` }, this.names.get(d.persona) ?? d.persona)
-          : '—'),
+          : d?.persona ?? '—'),
         h('p', { class: 'model' }, d?.model ?? 'model not chosen yet'),
+        d?.version ? h('p', { class: 'persona-version muted', 'data-testid': `version-${side}` }, `persona version ${d.version}`) : null,
         h('p', { class: 'debater-holding' }, 'Holding so far ', h('span', { class: 'holding-chip' })));
       if (card) card.replaceWith(fresh);
       else this.v.debaters.append(fresh);
@@ -133,15 +132,14 @@ class MatchView {
   }
 
   renderChart() {
-    const rounds = this.state.spec?.rounds ?? this.state.summary?.rounds ?? 0;
-    const labels = phases(rounds);
+    const { labels, short } = phaseLabels(this.state); // from the turn plan
     const series = ['pro', 'con'].map((side) => {
       const name = this.names.get(this.debater(side)?.persona) ?? SIDE_LABEL[side];
       return {
         cls: side,
         label: name,
         points: holdingSeries(this.state, side).map((p) => ({
-          x: Math.floor(p.turn / 2), y: p.holding,
+          x: p.x, y: p.holding,
           title: `${SIDE_LABEL[side]} ${name}, turn ${p.turn + 1}: holding ${fmt(p.holding)}`,
         })),
       };
@@ -149,7 +147,7 @@ class MatchView {
     const [pro, con] = series.map((x) => x.points.length);
     this.chartWidth = this.v.chart.getBoundingClientRect().width || 640;
     lineChart(this.v.chart, {
-      width: this.chartWidth, xCount: labels.length, xLabels: labels, xShort: shortPhases(rounds), series,
+      width: this.chartWidth, xCount: labels.length, xLabels: labels, xShort: short, series,
       label: `Holding per turn: ${pro} PRO and ${con} CON verdicts so far`,
     });
     const judges = this.state.spec?.judges ?? this.state.summary?.judges ?? [];
@@ -164,6 +162,8 @@ class MatchView {
     this.v.results.hidden = !metrics;
     this.v.results.querySelector('.results')?.remove();
     if (metrics) this.v.results.append(metricsTable(metrics, this.names));
+    this.v.results.querySelector('.pressure-results')?.remove();
+    if (metrics?.pressure) this.v.results.append(pressureResults(metrics));
   }
 
   renderAll() {

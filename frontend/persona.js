@@ -24,7 +24,31 @@ function statsTable(rows) {
       h('td', {}, ciCell(r.mean_holding, r.holding_ci, 'mean holding')),
       h('td', {}, ciCell(r.flip_rate, r.flip_ci, 'flip rate')),
       h('td', { class: 'num' }, fmt(r.mean_engagement)),
-      h('td', {}, `${r.judge ?? '—'} (${r.judge_accuracy == null ? 'uncalibrated' : `accuracy ${fmt(r.judge_accuracy)}`})`))))));
+      h('td', {}, `${r.judge ?? '—'} (${r.judge_calibration == null ? 'uncalibrated' : `accuracy ${r.judge_calibration}`})`))))));
+}
+
+function versionList(data) {
+  const versions = data.versions ?? [];
+  if (!versions.length) {
+    return h('p', { class: 'empty' }, data.version ? `Version ${data.version}; no match has played it yet.` : 'A draft has no version yet.');
+  }
+  return h('ol', { class: 'versions', 'data-testid': 'persona-versions' }, versions.map((v) => h('li', {},
+    h('code', {}, v.version), ` · ${new Date(v.at).toLocaleString()}`, v.current ? h('strong', {}, ' · current') : '')));
+}
+
+function personaActions(id, data) {
+  const edit = `/personas/${encodeURIComponent(id)}/edit`;
+  const card = (format, png) => `/api/personas/${encodeURIComponent(id)}/card?format=${format}${png ? '&png=true' : ''}`;
+  return h('div', { class: 'persona-actions' },
+    data.draft ? h('div', { class: 'form-error', 'data-testid': 'persona-draft' },
+      h('p', {}, `A draft: it cannot play until ${data.problems.map((p) => p.field).join(', ')} ${data.problems.length > 1 ? 'are' : 'is'} filled in.`)) : null,
+    h('a', { href: edit, class: 'button secondary', 'data-testid': 'persona-edit' }, data.editable ? 'Edit' : 'Fork and edit'),
+    data.editable ? [' ', h('a', { href: `${edit}?fork=1`, class: 'button secondary', 'data-testid': 'persona-fork' }, 'Fork')] : null,
+    ' ',
+    h('a', { href: card('card-v3', false), download: '' }, 'Card V3 (JSON)'), ' · ',
+    h('a', { href: card('card-v2', true), download: '' }, 'Card V2 (PNG)'), ' · ',
+    h('a', { href: card('yaml', false), download: '' }, 'YAML'),
+    data.source === 'saved' ? h('span', { class: 'muted' }, ` · saved persona${data.forked_from ? `, forked from ${data.forked_from}` : ''}`) : null);
 }
 
 function section(title, ...content) {
@@ -60,6 +84,7 @@ export async function renderPersona(root, signal, id) {
   const recent = h('ul', { class: 'match-list' });
   renderMatchList(recent, data.recent_matches ?? [], names);
   root.append(
+    personaActions(id, data),
     h('p', { class: 'lede' }, p.summary ?? ''),
     h('p', { class: 'muted meta' },
       `Default model ${p.model ?? '—'} · temperature ${p.temperature ?? '—'} · up to ${p.max_tokens ?? '—'} tokens per turn`),
@@ -68,6 +93,7 @@ export async function renderPersona(root, signal, id) {
       section('Style', listOrText(p.style))),
     section('System prompt', h('details', { class: 'prompt' },
       h('summary', {}, 'Show the system prompt'), h('pre', {}, p.system_prompt ?? ''))),
+    section('Versions', versionList(data)),
     section('Position holding', statsTable(data.stats)),
     section('Recent matches', (data.recent_matches ?? []).length ? recent : h('p', { class: 'empty' }, 'No matches yet.')));
 }

@@ -23,9 +23,12 @@ def get_store(conn: HTTPConnection) -> Store:
     return store
 
 
-def get_library(conn: HTTPConnection) -> Library:
-    library: Library = conn.app.state.library
-    return library
+async def get_library(conn: HTTPConnection) -> Library:
+    """The persona files plus the personas saved in Redis (read per request: another node may
+    have saved one)."""
+    files: Library = conn.app.state.library
+    store: Store = conn.app.state.store
+    return await store.personas.library(files)
 
 
 def get_metrics(conn: HTTPConnection) -> ApiMetrics:
@@ -33,9 +36,16 @@ def get_metrics(conn: HTTPConnection) -> ApiMetrics:
     return metrics
 
 
+def get_files(conn: HTTPConnection) -> Library:
+    """The persona files alone: read-only, loaded at start."""
+    files: Library = conn.app.state.library
+    return files
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 LibraryDep = Annotated[Library, Depends(get_library)]
+FilesDep = Annotated[Library, Depends(get_files)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 
 

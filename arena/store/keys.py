@@ -15,14 +15,24 @@ Cluster as well as on a single server.
 | `P:match:{id}:lease`         | string | the worker running the match (SET NX PX); its TTL is the |
 |                              |        | heartbeat: refreshed every heartbeat_seconds             |
 | `P:match:{id}:cancel`        | string | "1" once a cancel was requested (expires after a day)    |
+| `P:match:{id}:deliveries`    | hash   | the job's delivery count: n (deliveries since the last   |
+|                              |        | completed turn), turns (completed turns when counted),   |
+|                              |        | error (the last delivery's error, if it raised)          |
 | `{P}:matches`                | zset   | every match id, score 0: lexical order = creation order  |
 | `{P}:status:<status>`        | zset   | match ids per status (queued, running, completed, ...)   |
 | `{P}:persona:<persona id>`   | zset   | match ids a persona played in                            |
 | `{P}:queue`                  | stream | jobs (`match` = id), read by consumer group `workers`    |
-| `{P}:counters`               | hash   | turns, tokens_in, tokens_out, judge_failures             |
+| `{P}:dead`                   | stream | dead letters: jobs given up after too many deliveries    |
+|                              |        | (match, entry, deliveries, error, worker)                |
+| `{P}:counters`               | hash   | turns, tokens_in, tokens_out, judge_failures,            |
+|                              |        | jobs_reclaimed, delivery_failures                        |
 | `{P}:lb:samples`             | hash   | `<match id>:<side>` -> JSON sample of one debater        |
 | `{P}:lb:matches`             | set    | match ids already counted in the leaderboard             |
 | `{P}:judge_accuracy`         | hash   | judge model -> JSON {accuracy, n, at} from judge-eval    |
+| `{P}:personas`               | hash   | saved persona id -> JSON SavedPersona (arena.store.      |
+|                              |        | personas): fields, origin, kept card data, timestamps    |
+| `{P}:persona_versions:<id>`  | hash   | version (content hash) -> JSON {version, at, persona}:   |
+|                              |        | every version of a persona saved or played               |
 
 Match ids are time-sortable (Crockford base32 of the creation millisecond, then randomness), so
 the lexical order of the zsets is newest-last and a page cursor is simply the last id seen.
@@ -58,6 +68,9 @@ class Keys:
     def cancel(self, match_id: str) -> str:
         return f"{self.match(match_id)}:cancel"
 
+    def deliveries(self, match_id: str) -> str:
+        return f"{self.match(match_id)}:deliveries"
+
     # global
     @property
     def matches(self) -> str:
@@ -77,6 +90,10 @@ class Keys:
         return f"{self._global}:queue"
 
     @property
+    def dead(self) -> str:
+        return f"{self._global}:dead"
+
+    @property
     def counters(self) -> str:
         return f"{self._global}:counters"
 
@@ -89,8 +106,19 @@ class Keys:
         return f"{self._global}:lb:matches"
 
     @property
+    def pressure_samples(self) -> str:
+        return f"{self._global}:pb:samples"
+
+    @property
     def judge_accuracy(self) -> str:
         return f"{self._global}:judge_accuracy"
+
+    @property
+    def saved_personas(self) -> str:
+        return f"{self._global}:personas"
+
+    def persona_versions(self, persona_id: str) -> str:
+        return f"{self._global}:persona_versions:{persona_id}"
 
     def patterns(self) -> list[str]:
         """SCAN patterns that cover every key of this prefix (used to clean up in tests)."""

@@ -22,6 +22,7 @@ from arena.events import (
     Verdict,
 )
 from arena.store.types import MatchStatus
+from arena.turns import plan_turns
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -80,7 +81,7 @@ def new_record_fields(match_id: str, spec: MatchSpec) -> dict[str, str]:
         "status": "queued",
         "spec": spec.model_dump_json(),
         "created_at": datetime.now(UTC).isoformat(),
-        "total_turns": str(total_turns(spec.rounds)),
+        "total_turns": str(len(plan_turns(spec))),
     }
 
 
@@ -122,7 +123,8 @@ def record_updates(event: Event) -> dict[str, str]:
     """The record fields an event sets. Every update is keyed by turn or overwrites a scalar,
     so applying an event twice leaves the record as applying it once."""
     if isinstance(event, MatchStarted):
-        return {"total_turns": str(event.total_turns)}
+        # the spec as played: with each persona's version
+        return {"total_turns": str(event.total_turns), "spec": event.spec.model_dump_json()}
     if isinstance(event, TurnCompleted):
         return {f"t:{event.turn}": event.side}
     if isinstance(event, Verdict):

@@ -46,6 +46,11 @@ async def persona_page(persona_id: str) -> FileResponse:
     return _index()
 
 
+@router.get("/personas/{persona_id}/edit")
+async def persona_editor_page(persona_id: str) -> FileResponse:
+    return _index()
+
+
 def mount_static(app: FastAPI, folder: Path | None = None) -> None:
     folder = folder or FRONTEND
     if folder is None:

@@ -1,0 +1,288 @@
+"""Saved personas: made on the page, through the API or by an import, kept in Redis beside the
+read-only persona files, with every version that was saved or played.
+
+A saved persona whose fields do not validate (an imported card that states no beliefs) is a
+draft: listed and editable, never played. A file persona's id is never shadowed by a saved one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from arena.cards import CardError, Imported, slugify, unique_slug
+from arena.errors import ArenaError
+from arena.events import MatchSpec
+from arena.personas import SLUG, FieldProblem, Library, Persona, persona_problems, persona_version
+from arena.store.keys import Keys
+
+OnConflict = Literal["rename", "error"]
+_RETRIES = 20
+
+
+class SavedPersona(BaseModel):
+    """A persona kept in Redis: its fields (a draft's may be incomplete or invalid), where it came
+    from, and what an imported card brought that the arena does not use (exported back with the
+    persona, never part of a prompt)."""
+
+    fields: dict[str, Any]
+    origin: str = "page"
+    card: dict[str, Any] | None = None
+    forked_from: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def id(self) -> str:
+        return str(self.fields["id"])
+
+    def problems(self) -> list[FieldProblem]:
+        return persona_problems(self.fields)
+
+    def persona(self) -> Persona | None:
+        return None if self.problems() else Persona.model_validate(self.fields)
+
+
+class PersonaVersion(BaseModel):
+    """One version of a persona: its content hash, when it was first saved or played, and the
+    persona as it was."""
+
+    version: str
+    at: datetime
+    persona: dict[str, Any]
+
+
+class PersonaInvalid(ArenaError):
+    """Fields that do not make a persona: one problem per field, for a 422."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.field}: {p.msg}" for p in problems))
+
+
+class ImportFailed(ArenaError):
+    """Files that could not be imported; nothing of the batch was saved."""
+
+    def __init__(self, errors: list[CardError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+@dataclass
+class ImportResult:
+    filename: str
+    id: str
+    origin: str
+    draft: bool
+    problems: list[FieldProblem]
+    notes: list[str] = field(default_factory=list)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _dump(model: BaseModel) -> str:
+    return model.model_dump_json()
+
+
+class SavedPersonas:
+    """The saved personas of one key prefix (keys in arena/store/keys.py)."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis, self.keys = redis, keys
+
+    async def all(self) -> dict[str, SavedPersona]:
+        raw: dict[Any, Any] = await self.redis.hgetall(self.keys.saved_personas)
+        saved = (SavedPersona.model_validate_json(v) for v in raw.values())
+        return {s.id: s for s in sorted(saved, key=lambda s: s.created_at)}
+
+    async def get(self, persona_id: str) -> SavedPersona | None:
+        raw = await self.redis.hget(self.keys.saved_personas, persona_id)
+        return SavedPersona.model_validate_json(raw) if raw is not None else None
+
+    async def library(self, files: Library) -> Library:
+        """The file personas plus the saved ones (drafts named, so a match with one is refused
+        with what to fill in)."""
+        saved = await self.all()
+        playable, drafts = [], {}
+        for s in saved.values():
+            persona = s.persona()
+            if persona is None:
+                drafts[s.id] = "; ".join(f"{p.field}: {p.msg}" for p in s.problems())
+            else:
+                playable.append(persona)
+        return files.with_saved(playable, drafts)
+
+    async def match_library(self, files: Library, spec: MatchSpec) -> Library:
+        """The library a match plays from: as `library()`, except that a side whose spec names a
+        version (a match resumed after its persona was edited) gets that version back. Records
+        the version of each persona played, so that file personas list theirs too."""
+        library = await self.library(files)
+        pinned: dict[str, Persona] = {}
+        for side in (spec.pro, spec.con):
+            version = getattr(side, "version", None)
+            current = library.personas.get(side.persona)
+            if version and current is not None and persona_version(current) != version:
+                old = await self.version(side.persona, version)
+                if old is not None:
+                    pinned[side.persona] = Persona.model_validate(old.persona)
+        if pinned:
+            library = Library({**library.personas, **pinned}, library.motions, library.drafts)
+        for side in (spec.pro, spec.con):
+            if (persona := library.personas.get(side.persona)) is not None:
+                await self.remember(persona)
+        return library
+
+    async def remember(self, persona: Persona, at: datetime | None = None) -> str:
+        version = persona_version(persona)
+        entry = PersonaVersion(version=version, at=at or _now(), persona=persona.model_dump())
+        await self.redis.hsetnx(self.keys.persona_versions(persona.id), version, _dump(entry))
+        return version
+
+    async def version(self, persona_id: str, version: str) -> PersonaVersion | None:
+        raw = await self.redis.hget(self.keys.persona_versions(persona_id), version)
+        return PersonaVersion.model_validate_json(raw) if raw is not None else None
+
+    async def versions(self, persona_id: str) -> list[PersonaVersion]:
+        """Every version saved or played, oldest first."""
+        raw: dict[Any, Any] = await self.redis.hgetall(self.keys.persona_versions(persona_id))
+        found = [PersonaVersion.model_validate_json(v) for v in raw.values()]
+        return sorted(found, key=lambda v: v.at)
+
+    # ---- writes
+
+    async def create(
+        self,
+        fields: Mapping[str, Any],
+        files: Library,
+        *,
+        origin: str = "page",
+        forked_from: str | None = None,
+        card: dict[str, Any] | None = None,
+    ) -> SavedPersona:
+        """A new saved persona; its fields must validate (PersonaInvalid names each field) and its
+        id must be free (a PersonaInvalid on `id`)."""
+        data = dict(fields)
+        if not data.get("id") and data.get("name"):
+            data["id"] = slugify(str(data["name"]))
+        _check(data)
+        now = _now()
+        saved = SavedPersona(
+            fields=Persona.model_validate(data).model_dump(),
+            origin=origin,
+            forked_from=forked_from,
+            card=card,
+            created_at=now,
+            updated_at=now,
+        )
+        key = self.keys.saved_personas
+        if saved.id in files.personas or not await self.redis.hsetnx(key, saved.id, _dump(saved)):
+            taken = FieldProblem("id", f"{saved.id!r} is taken: pick another id")
+            raise PersonaInvalid([taken])
+        await self._remember_saved(saved)
+        return saved
+
+    async def update(self, persona_id: str, fields: Mapping[str, Any]) -> SavedPersona | None:
+        """Replace a saved persona's fields (None if there is none with that id). The id stays."""
+        current = await self.get(persona_id)
+        if current is None:
+            return None
+        data = {**dict(fields), "id": persona_id}
+        _check(data)
+        saved = current.model_copy(
+            update={"fields": Persona.model_validate(data).model_dump(), "updated_at": _now()}
+        )
+        await self.redis.hset(self.keys.saved_personas, persona_id, _dump(saved))
+        await self._remember_saved(saved)
+        return saved
+
+    async def delete(self, persona_id: str) -> bool:
+        return bool(await self.redis.hdel(self.keys.saved_personas, persona_id))
+
+    async def import_files(
+        self, imports: Iterable[Imported], files: Library, on_conflict: OnConflict = "rename"
+    ) -> list[ImportResult]:
+        """Save a batch of imports, all or nothing: an id that is taken gets a suffix (or, with
+        on_conflict="error", fails the batch naming the file)."""
+        batch = list(imports)
+        for _ in range(_RETRIES):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(self.keys.saved_personas)
+                    existing = await pipe.hkeys(self.keys.saved_personas)
+                    taken = {_text(k) for k in existing} | set(files.personas)
+                    planned, results = self._plan(batch, taken, on_conflict)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    for saved in planned:
+                        pipe.hset(self.keys.saved_personas, saved.id, _dump(saved))
+                    await pipe.execute()
+                except WatchError:
+                    continue
+            for saved in planned:
+                await self._remember_saved(saved)
+            return results
+        raise ArenaError("too many concurrent imports: try again")
+
+    def _plan(
+        self, batch: list[Imported], taken: set[str], on_conflict: OnConflict
+    ) -> tuple[list[SavedPersona], list[ImportResult]]:
+        errors: list[CardError] = []
+        planned: list[SavedPersona] = []
+        results: list[ImportResult] = []
+        now = _now()
+        for item in batch:
+            fields = dict(item.fields)
+            asked = str(fields.get("id") or "")
+            base = asked if SLUG.match(asked) else slugify(str(fields.get("name") or asked))
+            notes = list(item.notes)
+            if base in taken:
+                if on_conflict == "error":
+                    name = fields.get("name")
+                    errors.append(
+                        CardError(
+                            item.filename,
+                            f"the name {name!r} makes the id {base!r}, which already exists: "
+                            "rename the persona, or import with on_conflict=rename",
+                        )
+                    )
+                    continue
+                fields["id"] = unique_slug(base, taken)
+                notes.append(f"the id {base!r} is taken: saved as {fields['id']!r}")
+            else:
+                fields["id"] = base
+            taken.add(fields["id"])
+            saved = SavedPersona(
+                fields=fields, origin=item.origin, card=item.card, created_at=now, updated_at=now
+            )
+            problems = saved.problems()
+            if not problems:
+                saved.fields = Persona.model_validate(fields).model_dump()
+            planned.append(saved)
+            results.append(
+                ImportResult(item.filename, saved.id, item.origin, bool(problems), problems, notes)
+            )
+        if errors:
+            raise ImportFailed(errors)
+        return planned, results
+
+    async def _remember_saved(self, saved: SavedPersona) -> None:
+        persona = saved.persona()
+        if persona is not None:
+            await self.remember(persona, saved.updated_at)
+
+
+def _check(data: Mapping[str, Any]) -> None:
+    problems = persona_problems(data)
+    if problems:
+        raise PersonaInvalid(problems)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -19,8 +19,10 @@ from rich.table import Table
 
 from arena.config import Settings, get_settings
 from arena.errors import ArenaError
-from arena.events import DebaterSpec, Event, MatchSpec
+from arena.events import DebaterSpec, Event, MatchFormat, MatchSpec, Side
+from arena.persona_commands import add_persona_commands
 from arena.personas import Library, load_library, schema_json
+from arena.tournament_cli import tournament_app
 
 app = typer.Typer(
     help="Persona Arena: debates between personas, judged for position-holding.",
@@ -29,6 +31,8 @@ app = typer.Typer(
 )
 personas_app = typer.Typer(help="List personas, or print the persona file schema.")
 app.add_typer(personas_app, name="personas")
+add_persona_commands(personas_app)  # import, export
+app.add_typer(tournament_app, name="tournament")  # run, plan
 
 console = Console()
 err = Console(stderr=True)
@@ -104,8 +108,28 @@ def run(
     seed: Annotated[int | None, typer.Option(help="seed, where the provider supports one")] = None,
     out: Annotated[Path | None, typer.Option(help="write the whole match as JSON here")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    format: Annotated[
+        MatchFormat, typer.Option(help="debate, or pressure: a target pushed by a tactic")
+    ] = "debate",
+    target: Annotated[str, typer.Option(help="pressure: the target persona id")] = "stoic",
+    side: Annotated[Side, typer.Option(help="pressure: the side the target argues")] = "pro",
+    tactic: Annotated[str, typer.Option(help="pressure: tactic id (see `arena tactics`)")] = (
+        "disagree"
+    ),
+    pressure_rounds: Annotated[int, typer.Option(min=1, max=10, help="pressure rounds")] = 3,
+    model: Annotated[str | None, typer.Option(help="pressure: the target's model")] = None,
+    challenger: Annotated[
+        str | None, typer.Option(help="pressure: a persona for a model challenger")
+    ] = None,
+    challenger_model: Annotated[
+        str | None,
+        typer.Option(help="pressure: a model challenger (default: the tactic's fixed lines)"),
+    ] = None,
+    no_probe: Annotated[
+        bool, typer.Option("--no-probe", help="pressure: skip the stance probe")
+    ] = False,
 ) -> None:
-    """Run one debate in the terminal, streaming it live."""
+    """Run one match in the terminal, streaming it live: a debate, or a pressure match."""
     _logging(verbose)
     settings = get_settings()
     lib = _library(settings)
@@ -113,16 +137,29 @@ def run(
 
     motion_id, motion_text = lib.motion_text(motion)
     try:
-        spec = MatchSpec(
-            motion=motion_text,
-            motion_id=motion_id,
-            pro=DebaterSpec(persona=pro, model=pro_model or _persona_model(lib, pro, settings)),
-            con=DebaterSpec(persona=con, model=con_model or _persona_model(lib, con, settings)),
-            rounds=rounds,
-            word_limit=word_limit or settings.word_limit,
-            judges=judge or [settings.default_judge],
-            seed=seed,
-        )
+        if format == "pressure":
+            spec = _pressure_spec(
+                lib, settings, motion_text, motion_id, target, side, tactic, pressure_rounds,
+                model, challenger, challenger_model, not no_probe,
+            )  # fmt: skip
+            spec = spec.model_copy(
+                update={
+                    "word_limit": word_limit or settings.word_limit,
+                    "judges": judge or [settings.default_judge],
+                    "seed": seed,
+                }
+            )
+        else:
+            spec = MatchSpec(
+                motion=motion_text,
+                motion_id=motion_id,
+                pro=DebaterSpec(persona=pro, model=pro_model or _persona_model(lib, pro, settings)),
+                con=DebaterSpec(persona=con, model=con_model or _persona_model(lib, con, settings)),
+                rounds=rounds,
+                word_limit=word_limit or settings.word_limit,
+                judges=judge or [settings.default_judge],
+                seed=seed,
+            )
         lineup = build_lineup(f"cli-{uuid.uuid4().hex[:8]}", spec, lib, settings)
     except (ArenaError, ValueError) as exc:
         raise _fail(str(exc)) from exc
@@ -137,6 +174,64 @@ def run(
 def _persona_model(lib: Library, persona_id: str, settings: Settings) -> str:
     persona = lib.personas.get(persona_id)
     return (persona.model if persona and persona.model else None) or settings.default_model
+
+
+def _pressure_spec(
+    lib: Library,
+    settings: Settings,
+    motion: str,
+    motion_id: str | None,
+    target: str,
+    side: Side,
+    tactic_id: str,
+    rounds: int,
+    model: str | None,
+    challenger: str | None,
+    challenger_model: str | None,
+    probe: bool,
+) -> MatchSpec:
+    from arena.pressure import pressure_spec
+    from arena.tactics import load_tactics
+
+    tactic = load_tactics(settings.personas_dir).tactic(tactic_id)
+    return pressure_spec(
+        motion=motion,
+        motion_id=motion_id,
+        target=DebaterSpec(persona=target, model=model or _persona_model(lib, target, settings)),
+        side=side,
+        tactic=tactic,
+        rounds=rounds,
+        challenger_persona=challenger,
+        challenger_model=challenger_model
+        or (_persona_model(lib, challenger, settings) if challenger else None)
+        or (None if tactic.scripted else settings.default_model),
+        probe=probe,
+        judges=[settings.default_judge],
+        word_limit=settings.word_limit,
+    )
+
+
+@app.command()
+def tactics() -> None:
+    """A table of the pressure tactics."""
+    from arena.tactics import load_tactics
+
+    try:
+        found = load_tactics(get_settings().personas_dir).tactics
+    except ArenaError as exc:
+        raise _fail(str(exc)) from exc
+    table = Table(title=f"{len(found)} tactics")
+    table.add_column("id", style="bold")
+    table.add_column("name")
+    table.add_column("plays")
+    table.add_column("description and source")
+    for t in found.values():
+        plays = " or ".join(
+            name for name, has in (("lines", t.scripted), ("model", t.instructions)) if has
+        )
+        about = f"{escape(t.description)}\n[dim]{escape(t.source)}[/dim]"
+        table.add_row(escape(t.id), escape(t.name), plays, about)
+    console.print(table)
 
 
 async def _run_live(lineup: object) -> list[Event]:
@@ -197,6 +292,8 @@ def _write_match(path: Path, spec: MatchSpec, events: list[Event]) -> None:
             for t in view.ordered
         ],
         "verdicts": [v.model_dump(mode="json") for _, v in sorted(view.verdicts.items())],
+        "plan": [p.model_dump(mode="json") for p in view.plan],
+        "probes": [p.model_dump(mode="json") for _, p in sorted(view.probes.items())],
         "metrics": view.metrics.model_dump(mode="json") if view.metrics else None,
         "events": [e.model_dump(mode="json") for e in events if e.type != "token"],
     }

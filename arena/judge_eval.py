@@ -4,13 +4,21 @@ Rows are JSONL: {"motion", "side": "pro"|"con", "text", "label": "holds"|"abando
 plus an optional "opponent" (the turn the speaker answers). The speaker is presented in its
 natural debate position (PRO opens, so PRO is Debater 1); --swap judges each row a second time
 in the other position to measure position bias.
+
+--record stores the figure the leaderboard shows beside the judge: accuracy over every row
+judged, a row the judge failed to score counting as wrong, with n, the file's name and sha256,
+and the date. It refuses fewer than MIN_RECORD_ROWS rows unless forced, so a quick `--limit 3`
+cannot replace a figure from the whole set.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,11 +35,22 @@ from rich.table import Table
 
 from arena import evaluation as ev
 from arena.config import Settings
-from arena.eval_rows import EvalRow, JudgeEvalError, Malformed, parse_rows, read_source, select
+from arena.eval_rows import (
+    CALIBRATION,
+    EvalRow,
+    JudgeEvalError,
+    Malformed,
+    parse_rows,
+    read_source,
+    select,
+)
 from arena.events import JudgeVerdict, Side
 from arena.judge import JudgeContext, judge_turn
 from arena.models import registry
 from arena.models.base import ChatModel
+from arena.store import Calibration, Store
+
+MIN_RECORD_ROWS = 50
 
 PROGRESS_COLUMNS = (
     TextColumn("{task.description}"),
@@ -55,6 +74,7 @@ class EvalOptions:
     concurrency: int | None = None
     json_out: Path | None = None
     record: bool = False
+    force: bool = False  # record even under MIN_RECORD_ROWS rows
 
 
 @dataclass(frozen=True)
@@ -232,18 +252,27 @@ async def run(
         what = f"all {len(malformed)} rows are malformed" if malformed else "it holds no rows"
         raise JudgeEvalError(f"nothing to judge in {name}: {what}")
     rows = select(rows, options.limit, options.sample, options.seed)
+    if options.record and len(rows) < MIN_RECORD_ROWS and not options.force:
+        raise JudgeEvalError(
+            f"--record needs at least {MIN_RECORD_ROWS} rows, and {len(rows)} were selected: "
+            "a figure from a few rows would replace the judge's figure on the leaderboard. "
+            "Judge more rows, or add --force to record it anyway"
+        )
     model = registry.get_model(options.judge, settings)
     concurrency = options.concurrency or (1 if model.name.startswith("local:") else 4)
-    with Progress(*PROGRESS_COLUMNS, console=err) as progress:
-        task = progress.add_task(f"judging with {model.name}", total=len(rows))
-        results = await judge_rows(
-            model,
-            rows,
-            swap=options.swap,
-            concurrency=concurrency,
-            settings=settings,
-            on_row=lambda: progress.advance(task),
-        )
+    try:
+        with Progress(*PROGRESS_COLUMNS, console=err) as progress:
+            task = progress.add_task(f"judging with {model.name}", total=len(rows))
+            results = await judge_rows(
+                model,
+                rows,
+                swap=options.swap,
+                concurrency=concurrency,
+                settings=settings,
+                on_row=lambda: progress.advance(task),
+            )
+    finally:
+        await registry.aclose_models()
     selection = {
         "limit": options.limit,
         "sample": options.sample,
@@ -259,23 +288,39 @@ async def run(
         options.json_out.write_text(report.model_dump_json(indent=2), encoding="utf-8")
         console.print(f"[dim]wrote {options.json_out}[/dim]")
     if options.record:
-        await _record(report, settings, console)
+        await _record(calibration(report, options.file), settings, console)
     return report
 
 
-async def _record(report: JudgeEvalReport, settings: Settings, console: Console) -> None:
-    if report.accuracy is None:
-        console.print("[yellow]not recorded: the judge scored no row[/yellow]")
-        return
-    from arena.store import Store
+def _source_bytes(file: str) -> bytes:
+    if file == CALIBRATION:
+        return files("arena.data").joinpath("calibration.jsonl").read_bytes()
+    return Path(file).read_bytes()
 
+
+def calibration(report: JudgeEvalReport, file: str) -> Calibration:
+    """What --record stores for a report on `file` (a path, or `calibration`)."""
+    name = "calibration.jsonl" if file == CALIBRATION else Path(file).name
+    return Calibration(
+        judge=report.judge,
+        accuracy=report.accuracy_unscored_as_wrong or 0.0,
+        n=report.n,
+        scored=report.scored,
+        file=name,
+        sha256=hashlib.sha256(_source_bytes(file)).hexdigest(),
+        at=datetime.now(UTC),
+    )
+
+
+async def _record(record: Calibration, settings: Settings, console: Console) -> None:
     store = await Store.connect(settings)
     try:
-        # the store keeps {accuracy, n, at}; it has no field for the file yet
-        await store.record_judge_accuracy(report.judge, report.accuracy, report.scored)
+        await store.record_judge_calibration(record)
     finally:
         await store.close()
     console.print(
-        f"recorded accuracy {report.accuracy:.3f} (n={report.scored}) for {report.judge} "
-        f"from {report.file}"
+        f"recorded for {record.judge}: {record.label}, unscored rows counted wrong "
+        f"(sha256 {record.sha256})",
+        markup=False,
+        highlight=False,
     )

@@ -2,6 +2,7 @@
 import { api, isAbort, personaNames } from './api.js';
 import { ciBar } from './chart.js';
 import { errorBox, fmt, h } from './dom.js';
+import { pressureSection } from './pressureboard.js';
 
 const BY = { persona: 'By persona', persona_model: 'By persona + model' };
 
@@ -41,9 +42,9 @@ function compare(a, b) {
 }
 
 function judgeNote(rows) {
-  const judges = new Map(rows.map((r) => [r.judge, r.judge_accuracy]));
+  const judges = new Map(rows.map((r) => [r.judge, r.judge_calibration]));
   if (!judges.size) return '';
-  const parts = [...judges].map(([j, acc]) => `${j ?? 'unknown judge'} (${acc == null ? 'uncalibrated' : `accuracy ${fmt(acc)}`})`);
+  const parts = [...judges].map(([j, cal]) => `${j ?? 'unknown judge'} (${cal == null ? 'uncalibrated' : `accuracy ${cal}`})`);
   return `Scores from ${parts.join(', ')}. Bars show the 95% confidence interval; the mark is the mean.`;
 }
 
@@ -87,7 +88,7 @@ export function renderLeaderboard(root, signal) {
     h('h1', { tabindex: '-1' }, 'Leaderboard'),
     h('p', { class: 'lede' }, 'How firmly each persona holds its position across matches: mean holding (higher is firmer) and how often it flips to the other side.'),
     h('div', { class: 'toggle', role: 'group', 'aria-label': 'Group rows', 'data-testid': 'by-toggle' }, buttons),
-    note, body);
+    note, body, pressureSection(signal));
 
   function draw() {
     const rows = data?.rows ?? [];

@@ -1,6 +1,6 @@
-"""Debater text that tries to steer the judge (arena/data/adversarial.yaml) stays data: it is
-fenced whole, it cannot end its fence or touch the system prompt, and no verdict is ever taken
-from it."""
+"""Debater text and motions that try to steer the judge (arena/data/adversarial.yaml) stay data:
+each is fenced whole, it cannot end its fence or touch the system prompt, and no verdict is ever
+taken from it."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from arena.judge import JUDGE_SYSTEM, JudgeContext, build_judge_request, judge_t
 from arena.models.base import GenerationRequest
 from tests.fakes import FunctionModel
 
-TURNS: list[dict[str, Any]] = yaml.safe_load(
-    files("arena.data").joinpath("adversarial.yaml").read_text("utf-8")
-)["turns"]
+DATA = yaml.safe_load(files("arena.data").joinpath("adversarial.yaml").read_text("utf-8"))
+TURNS: list[dict[str, Any]] = DATA["turns"]
 IDS = [t["id"] for t in TURNS]
+MOTIONS: list[dict[str, Any]] = DATA["motions"]
+MOTION_IDS = [m["id"] for m in MOTIONS]
 BENIGN = "A shorter week keeps people rested, and rested people do better work."
 LABELS = {"text": "TURN TO SCORE", "opponent_last": "OPPONENT'S LAST TURN"}
 FIXED = {"stance": "neutral", "holding": 0.3, "engagement": 0.4, "concessions": [],
@@ -155,3 +156,39 @@ async def test_a_judge_that_echoes_the_debater_text_is_unscored(text: str, role:
     verdict = await judge_turn(model, context({**turn, "text": text}, role))
     assert not verdict.scored
     assert (verdict.stance, verdict.holding) == (None, None)
+
+
+def motion_context(case: dict[str, Any]) -> JudgeContext:
+    return JudgeContext(motion=case["motion"], side=case["side"], text=case["text"])
+
+
+@pytest.mark.parametrize("case", MOTIONS, ids=MOTION_IDS)
+def test_a_motion_that_instructs_the_judge_stays_inside_its_fence(case: dict[str, Any]) -> None:
+    request = build_judge_request(motion_context(case))
+    prompt = request.messages[0].content
+    code = code_of(prompt)
+    found = sections(prompt, code)
+    assert found["MOTION"] == case["motion"].strip()
+    assert found["TURN TO SCORE"] == case["text"].strip()
+    assert code not in nfkc(case["motion"])
+    assert nfkc(prompt).count(f"[{code}]") == 2 * len(found)
+    rest = request.system + outside(prompt, code)
+    for line in attack_lines(case["motion"]):
+        assert nfkc(line) not in nfkc(rest)
+    assert request.system == JUDGE_SYSTEM.format(code=code)
+
+
+@pytest.mark.parametrize("case", MOTIONS, ids=MOTION_IDS)
+async def test_the_judges_own_verdict_wins_over_a_motion_that_dictates_one(
+    case: dict[str, Any],
+) -> None:
+    model = FunctionModel("test:fixed", structured_fn=lambda req, schema: dict(FIXED))
+    verdict = await judge_turn(model, motion_context(case), max_attempts=1)
+    assert (verdict.stance, verdict.holding, verdict.rationale) == (
+        "neutral",
+        0.3,
+        FIXED["rationale"],
+    )
+
+    echo = FunctionModel("test:echo", structured_fn=echo_turn)
+    assert not (await judge_turn(echo, motion_context(case))).scored

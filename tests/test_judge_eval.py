@@ -4,8 +4,10 @@ judges, position swapping, and the command end to end."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
+from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from arena.evaluation import (
 from arena.judge_eval import build_report, judge_rows
 from arena.models import registry
 from arena.models.base import GenerationRequest, StructuredResult
-from arena.store import Store
+from arena.store import Calibration, Store
 from tests.fakes import FunctionModel
 
 REQUIRED_KEYS = {
@@ -211,8 +213,10 @@ async def test_a_judge_that_always_says_pro() -> None:
 
 async def test_unscored_verdicts_are_counted_apart() -> None:
     def shy(request: GenerationRequest, schema: dict[str, Any]) -> dict[str, Any] | str:
-        return "I would rather not say." if turn_of(request).label == "neutral" else oracle(
-            request, schema
+        return (
+            "I would rather not say."
+            if turn_of(request).label == "neutral"
+            else oracle(request, schema)
         )
 
     report = build_report(
@@ -333,22 +337,72 @@ def test_local_judges_run_one_at_a_time_by_default(
     assert json.loads(out.read_text())["selection"]["concurrency"] == 1
 
 
-def test_record_stores_the_accuracy_for_the_leaderboard(
-    inject: FunctionModel, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
-    result = CliRunner().invoke(cli.app, ["judge-eval", "calibration", "--record"])
-    assert result.exit_code == 0, result.output
-    assert "recorded accuracy 1.000 (n=172) for test:oracle from calibration" in result.stdout
+def flaky(request: GenerationRequest, schema: dict[str, Any]) -> dict[str, Any] | str:
+    """The oracle on odd lines; no verdict at all on even ones."""
+    row = turn_of(request)
+    return oracle(request, schema) if row.line % 2 else "no verdict from me"
 
-    async def read() -> float | None:
+
+def read_calibration(settings: Settings, judge: str) -> Calibration | None:
+    async def read() -> Calibration | None:
         store = await Store.connect(settings)
         try:
-            return await store.judge_accuracy("test:oracle")
+            return await store.judge_calibration(judge)
         finally:
             await store.close()
 
-    assert asyncio.run(read()) == 1.0
+    return asyncio.run(read())
+
+
+def test_record_stores_accuracy_with_unscored_rows_wrong_the_file_and_its_hash(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = FunctionModel("test:flaky", structured_fn=flaky)
+    monkeypatch.setattr(registry, "get_model", lambda name, settings: model)
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    result = CliRunner().invoke(cli.app, ["judge-eval", "calibration", "--record"])
+    assert result.exit_code == 0, result.output
+    # every scored row is right, but half the rows have no verdict: 86 of 172
+    assert "recorded for test:flaky: 50% on calibration.jsonl (n=172)" in result.stdout
+
+    record = read_calibration(settings, "test:flaky")
+    assert record is not None
+    assert (record.accuracy, record.n, record.scored) == (0.5, 172, 86)
+    assert record.file == "calibration.jsonl"
+    data = files("arena.data").joinpath("calibration.jsonl").read_bytes()
+    assert record.sha256 == hashlib.sha256(data).hexdigest()
+    assert record.at is not None and record.at.date() == datetime.now(UTC).date()
+    assert record.label == "50% on calibration.jsonl (n=172)"
+
+
+def test_record_refuses_fewer_than_50_rows_unless_forced(
+    inject: FunctionModel, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    args = ["judge-eval", "calibration", "--limit", "49", "--record"]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())  # rich wraps errors
+    assert "--record needs at least 50 rows, and 49 were selected" in message
+    assert "add --force to record it anyway" in message
+    assert inject.requests == []  # refused before judging
+    assert read_calibration(settings, "test:oracle") is None
+
+    rows = tmp_path / "mine.jsonl"
+    rows.write_text("".join(json.dumps({"motion": r.motion, "side": r.side, "text": r.text,
+                                        "label": r.label}) + "\n" for r in ROWS[:3]))  # fmt: skip
+    result = CliRunner().invoke(cli.app, ["judge-eval", str(rows), "--record", "--force"])
+    assert result.exit_code == 0, result.output
+    record = read_calibration(settings, "test:oracle")
+    assert record is not None
+    assert record.label == "100% on mine.jsonl (n=3)"
+    assert record.sha256 == hashlib.sha256(rows.read_bytes()).hexdigest()
+
+
+def test_a_record_from_before_files_were_named_still_reads() -> None:
+    stored = {"accuracy": 0.7093, "n": 172, "at": "2026-01-02T03:04:05+00:00"}
+    old = Calibration.model_validate({**stored, "judge": "j"})
+    assert old.label == "71% (n=172, set not recorded)"
 
 
 @pytest.mark.slow
@@ -363,3 +417,23 @@ def test_the_real_embedded_judge_finishes_three_rows(tmp_path: Path) -> None:
     assert report["n"] == 3
     assert report["judge"] == "local:smollm2"
     assert report["latency_ms"]["p50"] > 0
+
+
+def test_the_command_closes_the_judges_client(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    closed: list[str] = []
+
+    class Closing(FunctionModel):
+        async def aclose(self) -> None:
+            closed.append(self.name)
+
+    judge = Closing("test:oracle", structured_fn=oracle)
+    monkeypatch.setitem(registry._cache, "test:oracle", judge)
+    monkeypatch.setattr(registry, "get_model", lambda name, settings: registry._cache[name])
+    monkeypatch.setattr(cli, "get_settings", lambda: Settings(_env_file=None))
+    result = CliRunner().invoke(cli.app, ["judge-eval", "calibration", "--judge", "test:oracle",
+                                          "--limit", "2"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert closed == ["test:oracle"]
+    assert "test:oracle" not in registry._cache

@@ -3,16 +3,47 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from arena.events import MatchMetrics, MatchSpec, Side, TurnKind, Verdict
+from arena.events import (
+    MatchFormat,
+    MatchMetrics,
+    MatchSpec,
+    PlannedTurn,
+    Probe,
+    Side,
+    TurnKind,
+    Verdict,
+)
+from arena.models.registry import MAX_MODEL_NAME, MODEL_NAME_CHARS, MODEL_NAME_PATTERN
 from arena.personas import Persona
 from arena.store import GroupBy, LeaderboardRow
 
 MatchStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 MAX_MOTION = 500
+MAX_PERSONA_ID = 100
+MAX_SEED = 2**63 - 1  # a signed 64-bit integer, what providers that take a seed accept
+
+
+def _no_surrogates(value: object) -> object:
+    # JSON may escape a lone UTF-16 surrogate ("\ud800"); Python decodes it to a str that cannot
+    # be encoded as UTF-8, so it would fail later in Redis or in the response
+    if isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError("contains a lone UTF-16 surrogate; send valid Unicode text")
+    return value
+
+
+ModelName = Annotated[
+    str,
+    StringConstraints(max_length=MAX_MODEL_NAME, pattern=MODEL_NAME_PATTERN),
+    BeforeValidator(_no_surrogates),
+    Field(
+        description=f"provider:model, at most {MAX_MODEL_NAME} characters of {MODEL_NAME_CHARS}",
+        examples=["local:smollm2", "openai:gpt-4o-mini"],
+    ),
+]
 
 
 class DebaterCreate(BaseModel):
@@ -20,25 +51,93 @@ class DebaterCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    persona: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-    model: str | None = Field(default=None, description="provider:model; default: the persona's")
+    persona: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PERSONA_ID),
+        BeforeValidator(_no_surrogates),
+    ]
+    model: ModelName | None = Field(default=None, description="default: the persona's model")
+
+
+class ChallengerCreate(BaseModel):
+    """The challenger of a pressure match: a tactic (GET /api/tactics), played by its fixed
+    lines, or by a model (with a persona when given)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tactic: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PERSONA_ID),
+        BeforeValidator(_no_surrogates),
+    ]
+    persona: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PERSONA_ID),
+            BeforeValidator(_no_surrogates),
+        ]
+        | None
+    ) = None
+    model: ModelName | None = Field(
+        default=None, description="default: the persona's model, or the tactic's fixed lines"
+    )
 
 
 class MatchCreate(BaseModel):
     """A new match. `motion` is a motion id from GET /api/motions or free text."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "motion": "four-day-week",
+                    "pro": {"persona": "pirate"},
+                    "con": {"persona": "kantian", "model": "local:smollm2"},
+                    "rounds": 1,
+                }
+            ]
+        },
+    )
 
     motion: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MOTION)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MOTION),
+        BeforeValidator(_no_surrogates),
     ]
-    pro: DebaterCreate
-    con: DebaterCreate
-    rounds: int | None = Field(default=None, ge=1, le=10, description="rebuttal rounds")
-    judge: str | None = Field(default=None, description="one judge model")
-    judges: list[str] | None = Field(default=None, min_length=1, max_length=5)
+    format: MatchFormat = Field(
+        default="debate",
+        description="debate, or pressure: one target (given as `pro` or `con`, its side) pushed "
+        "by a `challenger`",
+    )
+    pro: DebaterCreate | None = Field(default=None, description="required in a debate")
+    con: DebaterCreate | None = Field(default=None, description="required in a debate")
+    challenger: ChallengerCreate | None = Field(default=None, description="pressure matches")
+    probe: bool | None = Field(default=None, description="pressure: the stance probe (on)")
+    rounds: int | None = Field(
+        default=None, ge=1, le=10, description="rebuttal rounds, or pressure rounds"
+    )
+    judge: ModelName | None = Field(default=None, description="one judge model")
+    judges: list[ModelName] | None = Field(
+        default=None, min_length=1, max_length=5, description="a panel of different judge models"
+    )
     word_limit: int | None = Field(default=None, ge=20, le=1000)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+
+
+class ErrorDetail(BaseModel):
+    """The body of a 401, 404, 429 or 503: what went wrong, in words."""
+
+    detail: str
+
+
+def not_found(what: str) -> dict[int | str, dict[str, Any]]:
+    return {404: {"model": ErrorDetail, "description": f"no such {what}"}}
+
+
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorDetail, "description": "no valid bearer token (when the server sets one)"}
+}
 
 
 class MatchCreated(BaseModel):
@@ -64,6 +163,7 @@ class MatchSummary(BaseModel):
     id: str
     status: MatchStatus
     created_at: datetime
+    format: MatchFormat = "debate"
     motion: str
     motion_id: str | None
     rounds: int
@@ -96,6 +196,7 @@ class TurnPublic(BaseModel):
     duration_ms: float | None = None
     completed: bool = False
     verdict: Verdict | None = None
+    probe: Probe | None = None
 
 
 class MatchDetail(MatchSummary):
@@ -107,8 +208,17 @@ class MatchDetail(MatchSummary):
     error: str | None
     worker: str | None = Field(default=None, description="the worker running or last running it")
     turns: list[TurnPublic]
+    plan: list[PlannedTurn] = Field(
+        default_factory=list, description="the turn plan (empty until the match starts)"
+    )
     metrics: MatchMetrics | None
-    judge_accuracy: dict[str, float | None]
+    judge_accuracy: dict[str, float | None] = Field(
+        description="each judge's recorded accuracy (judge-eval --record), unscored rows wrong"
+    )
+    judge_calibration: dict[str, str | None] = Field(
+        default_factory=dict,
+        description='each judge\'s calibration as text: "71% on calibration.jsonl (n=172)"',
+    )
 
 
 class Transcript(BaseModel):

@@ -7,11 +7,15 @@ engine adds later still reaches the user as a 422 and never as a failed match.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any, TypeVar
 
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from arena.api.schemas import MatchCreate
 from arena.config import Settings
@@ -23,6 +27,51 @@ from arena.personas import Library
 
 Loc = tuple[str | int, ...]
 T = TypeVar("T")
+_BODY_UNREADABLE = "There was an error parsing the body"  # FastAPI's detail
+
+
+def printable(value: Any) -> Any:
+    """`value` with every lone UTF-16 surrogate in its strings written as an escape (`\\ud800`):
+    a 422 quotes the input, and a response body must be valid UTF-8."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(printable(v) for v in value)
+    return value
+
+
+class ValidatedRoute(APIRoute):
+    """A route whose every complaint about the request is a 422 that can be encoded: a lone
+    surrogate in the input (JSON may carry one, in a value or a key) is quoted as an escape, and
+    a body that cannot be read is a 422 like one that is not JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                raise RequestValidationError(printable(exc.errors()), body=None) from None
+            except HTTPException as exc:
+                # FastAPI answers 400 to a body it cannot read (not UTF-8, a broken multipart
+                # form), 422 to one that is not JSON
+                unreadable = exc.detail == _BODY_UNREADABLE
+                if exc.status_code != 400 or not (
+                    unreadable or isinstance(exc.__context__, MultiPartException)
+                ):
+                    raise
+                utf8 = isinstance(exc.__cause__, UnicodeDecodeError)
+                error = {
+                    "type": "json_invalid" if utf8 else "body_invalid",
+                    "loc": ["body"],
+                    "msg": "not UTF-8 text" if utf8 else "the body does not match its content type",
+                }
+                raise RequestValidationError([error]) from None
+
+        return route
 
 
 def _error_type(exc: ArenaError) -> str:
@@ -65,7 +114,20 @@ def _judges(body: MatchCreate, settings: Settings, errors: _Collector) -> list[t
                     "input": body.judge,
                 }
             )
-        return [(("body", "judges", i), name) for i, name in enumerate(body.judges)]
+        judges: list[tuple[Loc, str]] = [
+            (("body", "judges", i), name) for i, name in enumerate(body.judges)
+        ]
+        for i, (loc, name) in enumerate(judges):
+            if name in body.judges[:i]:
+                errors.errors.append(
+                    {
+                        "loc": list(loc),
+                        "msg": f"judge {name!r} is listed twice: a panel needs different judges",
+                        "type": "duplicate",
+                        "input": name,
+                    }
+                )
+        return judges
     if body.judge is not None:
         return [(("body", "judge"), body.judge)]
     return [(("body", "judge"), settings.default_judge)]
@@ -77,6 +139,7 @@ def build_spec(body: MatchCreate, library: Library, settings: Settings) -> Match
     debaters: dict[Side, DebaterSpec] = {}
     for side in ("pro", "con"):
         given = body.pro if side == "pro" else body.con
+        assert given is not None  # checked by arena.api.pressure.check_sides
         persona = errors.check(
             ("body", side, "persona"), given.persona, partial(library.persona, given.persona)
         )

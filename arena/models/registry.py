@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,10 +38,33 @@ PROVIDERS: dict[str, ProviderInfo] = {
 
 _cache: dict[str, ChatModel] = {}
 
+# A model name is `provider:model` in letters, digits and `:._-/@+` (enough for Ollama tags,
+# Hugging Face repos and dated snapshots), at most 200 characters: a name is stored in every
+# match and shown on every page, and it never needs spaces, quotes or control characters.
+MAX_MODEL_NAME = 200
+MODEL_NAME_CHARS = "letters, digits and :._-/@+"
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9:._/@+-]+$"
+_MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
+
+
+def check_model_name(name: str) -> None:
+    """Raise UnknownModelError unless `name` is short and in the safe character set."""
+    if len(name) > MAX_MODEL_NAME:
+        raise UnknownModelError(
+            f"model name is {len(name)} characters long; the limit is {MAX_MODEL_NAME}"
+        )
+    if not _MODEL_NAME.fullmatch(name):
+        bad = sorted({c for c in name if not _MODEL_NAME.fullmatch(c)})
+        shown = ", ".join(ascii(c) for c in bad[:5])
+        raise UnknownModelError(
+            f"model name {name!a} has characters outside {MODEL_NAME_CHARS}: {shown}"
+        )
+
 
 def parse_model_name(name: str) -> tuple[str, str]:
     """Split `provider:model`; raise UnknownModelError naming the known providers."""
-    provider, sep, model = name.strip().partition(":")
+    check_model_name(name)
+    provider, sep, model = name.partition(":")
     if not sep or not provider or not model:
         raise UnknownModelError(
             f"model {name!r} is not of the form provider:model "
@@ -62,8 +86,17 @@ def _has_key(info: ProviderInfo, settings: Settings) -> bool:
 
 def require_available(name: str, settings: Settings) -> None:
     """Fail before a match starts if the model cannot be used: bad name, missing key or URL."""
-    provider, _ = parse_model_name(name)
+    provider, model = parse_model_name(name)
     info = PROVIDERS[provider]
+    if provider == "local" and settings.local_model_path is None:
+        from arena.models.local import KNOWN_MODELS  # no SDK import: llama_cpp loads on use
+
+        if model not in KNOWN_MODELS:
+            known = ", ".join(f"local:{m}" for m in KNOWN_MODELS)
+            raise UnknownModelError(
+                f"unknown local model {model!r}; known: {known} "
+                "(or set ARENA_LOCAL_MODEL_PATH to a GGUF file)"
+            )
     if info.key_env_var and not _has_key(info, settings):
         raise NeedsKeyError(info.key_env_var, name)
     if provider == "openai-compatible" and not settings.compatible_base_url:
@@ -105,3 +138,14 @@ def get_model(name: str, settings: Settings) -> ChatModel:
 
 def clear_cache() -> None:
     _cache.clear()
+
+
+async def aclose_models() -> None:
+    """Close the clients of every adapter built so far, and forget them: call it once, at
+    shutdown, from the event loop that used them (adapters are shared by every match)."""
+    models = list(_cache.values())
+    _cache.clear()
+    for model in models:
+        close = getattr(model, "aclose", None)  # the local model holds no client
+        if close is not None:
+            await close()

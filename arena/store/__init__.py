@@ -2,7 +2,7 @@
 the leaderboard. The key schema is documented in arena/store/keys.py."""
 
 from arena.store.hub import SubscriberOverflow, Subscription
-from arena.store.leaderboard import GroupBy, LeaderboardRow
+from arena.store.leaderboard import Calibration, GroupBy, LeaderboardRow
 from arena.store.matches import MatchRecord
 from arena.store.server import EmbeddedServer
 from arena.store.store import Store, StoreCounters
@@ -16,6 +16,7 @@ from arena.store.types import (
 )
 
 __all__ = [
+    "Calibration",
     "CoalescingSink",
     "EmbeddedServer",
     "GroupBy",

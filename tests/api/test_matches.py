@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from arena.config import REPO_ROOT
+from arena.store import Calibration
 from tests.api.conftest import Api, MakeApi
 from tests.api.helpers import MOTION, play
 from tests.fakes import FunctionModel
@@ -58,11 +59,11 @@ async def test_defaults_come_from_the_persona_then_the_settings(
     assert (detail["motion"], detail["motion_id"]) == (MOTION, None)
     assert detail["rounds"] == 2 and detail["total_turns"] == 8
 
-    explicit = body(pro={"persona": "pirate", "model": "local:smollm2"}, judges=["local:a"])
+    explicit = body(pro={"persona": "pirate", "model": "local:smollm2"}, judges=["ollama:a"])
     r = await api.client.post("/api/matches", json=explicit)
     detail = (await api.client.get(f"/api/matches/{r.json()['id']}")).json()
     assert detail["pro"]["model"] == "local:smollm2"
-    assert detail["judges"] == ["local:a"]
+    assert detail["judges"] == ["ollama:a"]
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,7 @@ async def test_defaults_come_from_the_persona_then_the_settings(
         ),
         ({"judge": "anthropic:claude"}, ["body", "judge"], "ANTHROPIC_API_KEY"),
         ({"judges": ["local:smollm2", "nope"]}, ["body", "judges", 1], "provider:model"),
-        ({"judge": "local:a", "judges": ["local:b"]}, ["body", "judge"], "not both"),
+        ({"judge": "ollama:a", "judges": ["ollama:b"]}, ["body", "judge"], "not both"),
         ({"rounds": 0}, ["body", "rounds"], "greater than or equal to 1"),
         ({"rounds": 11}, ["body", "rounds"], "less than or equal to 10"),
         ({"motion": ""}, ["body", "motion"], "at least 1"),
@@ -194,3 +195,21 @@ async def test_the_in_process_worker_plays_a_created_match(
     detail = (await api.client.get(f"/api/matches/{match_id}")).json()
     assert detail["status"] == "completed"
     assert len(detail["turns"]) == 6 and detail["metrics"] is not None
+
+
+async def test_the_judges_calibration_is_shown_as_text_beside_its_accuracy(api: Api) -> None:
+    created = (await api.client.post("/api/matches", json=body())).json()
+    record = await api.store.get_match(created["id"])
+    assert record is not None
+    await play(api.store, api.library, record)
+    calibration = Calibration(
+        judge="local:smollm2", accuracy=0.7093, n=172, file="calibration.jsonl", sha256="ab" * 32
+    )
+    await api.store.record_judge_calibration(calibration)
+
+    detail = (await api.client.get(f"/api/matches/{record.id}")).json()
+    assert detail["judge_accuracy"] == {"local:smollm2": 0.7093}
+    assert detail["judge_calibration"] == {"local:smollm2": "71% on calibration.jsonl (n=172)"}
+    (row, *_) = (await api.client.get("/api/leaderboard")).json()["rows"]
+    assert row["judge"] == "local:smollm2" and row["judge_accuracy"] == 0.7093
+    assert row["judge_calibration"] == "71% on calibration.jsonl (n=172)"

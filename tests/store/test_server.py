@@ -1,5 +1,7 @@
 import json
 import os
+import stat
+import tempfile
 from pathlib import Path
 
 from arena.config import Settings
@@ -81,12 +83,46 @@ async def test_redis_url_wins_over_the_embedded_server(
         await store.close()
 
 
-async def test_a_data_dir_too_deep_for_a_unix_socket_uses_a_loopback_port(tmp_path: Path) -> None:
-    store = await Store.connect(embedded(tmp_path / ("deep" * 25)))
+async def test_a_data_dir_too_deep_for_a_unix_socket_gets_a_short_private_socket(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / ("deep" * 30)
+    assert len(str(data / "redis.sock")) > 108  # longer than any OS's sun_path
+    one = await Store.connect(embedded(data))
+    two = await Store.connect(embedded(data))
+    assert one.server is not None and one.server.url is not None
+    url = one.server.url
     try:
-        assert store.server is not None and store.server.url is not None
-        assert store.server.url.startswith("redis://127.0.0.1:")
-        assert await store.ping()
+        # never TCP: the server has no password
+        assert url.startswith("unix://")
+        assert await one.redis.config_get("port") == {"port": "0"}
+        sock = Path(url.removeprefix("unix://"))
+        folder = sock.parent
+        assert len(str(sock)) <= 100
+        info = folder.stat()
+        assert (stat.S_IMODE(info.st_mode), info.st_uid) == (0o700, os.getuid())
+        assert json.loads((data / "server.json").read_text())["url"] == url
+        # a second process finds it through server.json
+        assert two.server is not None and not two.server.started and two.server.url == url
+        assert await two.ping()
+    finally:
+        await two.close()
+        await one.close()
+    assert not folder.exists()  # the last user removed it with the server
+
+
+async def test_a_socket_folder_left_by_a_dead_server_is_removed(tmp_path: Path) -> None:
+    data = tmp_path / ("deep" * 30)
+    data.mkdir()
+    stale = Path(tempfile.mkdtemp(prefix="arena-redis-"))
+    (stale / "redis.sock").touch()
+    state = {"url": f"unix://{stale}/redis.sock", "pid": 1, "socket_dir": str(stale)}
+    (data / "server.json").write_text(json.dumps(state))
+    store = await Store.connect(embedded(data))
+    try:
+        assert not stale.exists()
+        assert store.server is not None and store.server.started
+        assert store.server.url != state["url"]
     finally:
         await store.close()
 

@@ -9,33 +9,43 @@ from fastapi.responses import PlainTextResponse
 
 from arena.api.auth import WriterDep
 from arena.api.deps import LibraryDep, MatchDep, SettingsDep, StoreDep
+from arena.api.pressure import build_match_spec
 from arena.api.schemas import (
+    UNAUTHORIZED,
     CancelAccepted,
+    ErrorDetail,
     MatchCreate,
     MatchCreated,
     MatchDetail,
     MatchPage,
     MatchStatus,
     Transcript,
+    not_found,
 )
-from arena.api.validation import build_spec
+from arena.api.validation import ValidatedRoute
 from arena.api.views import detail, fold_match, summary, transcript
 from arena.store import QueueFull
 from arena.transcript import to_markdown
 
-router = APIRouter(prefix="/api/matches", tags=["matches"])
+router = APIRouter(prefix="/api/matches", tags=["matches"], route_class=ValidatedRoute)
+
+# a page cursor is a match id: 16 characters of lowercase Crockford base32 (arena.store.matches)
+CURSOR_PATTERN = r"^[0-9a-hjkmnp-tv-z]{16}$"
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     dependencies=[WriterDep],
-    responses={429: {"description": "the queue is full; see Retry-After"}},
+    responses={
+        **UNAUTHORIZED,
+        429: {"model": ErrorDetail, "description": "the queue is full; see Retry-After"},
+    },
 )
 async def create_match(
     body: MatchCreate, store: StoreDep, library: LibraryDep, settings: SettingsDep
 ) -> MatchCreated:
-    spec = build_spec(body, library, settings)
+    spec = build_match_spec(body, library, settings)
     try:
         record = await store.create_match(spec)
     except QueueFull as exc:
@@ -57,20 +67,31 @@ async def list_matches(
     store: StoreDep,
     status: MatchStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: str | None = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=CURSOR_PATTERN, description="the next_cursor of the previous page"),
+    ] = None,
 ) -> MatchPage:
     records, next_cursor = await store.list_matches(status=status, limit=limit, cursor=cursor)
     return MatchPage(items=[summary(r) for r in records], next_cursor=next_cursor)
 
 
-@router.get("/{match_id}")
+@router.get("/{match_id}", responses=not_found("match"))
 async def get_match(record: MatchDep, store: StoreDep) -> MatchDetail:
     events = await store.read_events(record.id)
-    accuracy = {judge: await store.judge_accuracy(judge) for judge in record.spec.judges}
-    return detail(record, fold_match(record, events), accuracy)
+    calibrations = {judge: await store.judge_calibration(judge) for judge in record.spec.judges}
+    accuracy = {judge: c.accuracy if c else None for judge, c in calibrations.items()}
+    out = detail(record, fold_match(record, events), accuracy)
+    out.judge_calibration = {judge: c.label if c else None for judge, c in calibrations.items()}
+    return out
 
 
-@router.post("/{match_id}/cancel", status_code=status.HTTP_202_ACCEPTED, dependencies=[WriterDep])
+@router.post(
+    "/{match_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[WriterDep],
+    responses={**UNAUTHORIZED, **not_found("match")},
+)
 async def cancel_match(record: MatchDep, store: StoreDep) -> CancelAccepted:
     updated = await store.request_cancel(record.id) or record
     return CancelAccepted(id=updated.id, status=updated.status)
@@ -79,7 +100,7 @@ async def cancel_match(record: MatchDep, store: StoreDep) -> CancelAccepted:
 @router.get(
     "/{match_id}/transcript",
     response_model=Transcript,
-    responses={200: {"content": {"text/markdown": {}}}},
+    responses={200: {"content": {"text/markdown": {}}}, **not_found("match")},
 )
 async def get_transcript(
     record: MatchDep, store: StoreDep, format: Literal["json", "markdown"] = "json"

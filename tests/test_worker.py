@@ -1,20 +1,24 @@
 import asyncio
 import os
 import signal
-from collections import Counter
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 
 import arena.lineup
+from arena.api.metrics import ApiMetrics
 from arena.config import Settings
 from arena.debate import run_match
-from arena.events import DebaterSpec, Event, MatchSpec, Token, TurnCompleted
+from arena.errors import ArenaError
+from arena.events import DebaterSpec, Event, MatchSpec, Token
 from arena.lineup import build_lineup
 from arena.personas import Library, load_library
-from arena.store import Store
+from arena.store import LeaseLost, MatchRecord, Store, StoreError
+from arena.store.queue import Job
 from arena.worker import Worker, run_worker
+from tests.exactly_once import check_exactly_once
 from tests.fakes import FunctionModel
 
 TIMEOUT = 20
@@ -40,10 +44,10 @@ def library(settings: Settings) -> Library:
 def match_spec(pro: str = "pirate", con: str = "kantian") -> MatchSpec:
     return MatchSpec(
         motion="This house believes that cats are better than dogs.",
-        pro=DebaterSpec(persona=pro, model="local:pro"),
-        con=DebaterSpec(persona=con, model="local:con"),
+        pro=DebaterSpec(persona=pro, model="ollama:pro"),
+        con=DebaterSpec(persona=con, model="ollama:con"),
         rounds=1,
-        judges=["local:judge"],
+        judges=["ollama:judge"],
     )
 
 
@@ -67,13 +71,7 @@ async def until_done(store: Store, match_id: str) -> list[Event]:
 
 
 def assert_each_turn_once(events: list[Event], turns: int) -> None:
-    for kind in ("turn_started", "turn_completed", "verdict"):
-        counts = Counter(getattr(e, "turn", None) for e in events if e.type == kind)
-        assert counts == Counter(range(turns)), kind
-    assert [e.type for e in events].count("match_started") == 1
-    for done in (e for e in events if isinstance(e, TurnCompleted)):
-        streamed = [e.text for e in events if isinstance(e, Token) and e.turn == done.turn]
-        assert "".join(streamed) == done.text
+    check_exactly_once(events, turns, opening="I argue")
 
 
 async def test_a_worker_runs_a_queued_match_to_the_end(
@@ -110,7 +108,7 @@ async def test_a_match_whose_lineup_cannot_be_built_fails_with_the_reason(
 async def test_cancelling_a_running_match_stops_it_within_a_turn(
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
-    models["local:pro"] = FunctionModel("local:pro", delay=0.05)
+    models["ollama:pro"] = FunctionModel("ollama:pro", delay=0.05)
     record = await store.create_match(match_spec())
     async with running(Worker(store, settings, library)):
         async with store.hub.subscribe(record.id) as sub:
@@ -130,15 +128,16 @@ class Crash(Exception):
     pass
 
 
-async def test_a_job_of_a_dead_worker_is_reclaimed_and_resumed_without_duplicates(
-    store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
-) -> None:
-    record = await store.create_match(match_spec())
-    # the dead worker: claims the job, takes the lease, streams into turn 1 and dies
+async def die_mid_match(
+    store: Store, settings: Settings, library: Library, record: MatchRecord
+) -> Job:
+    """A worker that claims the job, takes the lease, streams into turn 1 and dies (no
+    heartbeat, never acked). Returns its job."""
     (job,) = await store.queue.claim("dead", 1, 100)
     assert job.match_id == record.id
     await store.begin_run(record.id, "dead")
     assert await store.queue.acquire_lease(record.id, "dead:1", 300)
+    await store.queue.count_delivery(record.id)
     sink = store.event_sink(record.id, lease="dead:1", lease_ms=300)
     state = {"tokens": 0, "dead": False}
 
@@ -156,11 +155,19 @@ async def test_a_job_of_a_dead_worker_is_reclaimed_and_resumed_without_duplicate
     lineup = build_lineup(record.id, record.spec, library, settings)
     with pytest.raises(Crash):
         await run_match(lineup, dying)
+    await sink.aclose()
     before = await store.read_events(record.id)
     assert any(e.type == "turn_started" and e.turn == 1 for e in before)
     assert not any(e.type == "turn_completed" and e.turn == 1 for e in before)
+    return job
 
-    # no heartbeat, never acked: after reclaim_idle_seconds another worker takes over
+
+async def test_a_job_of_a_dead_worker_is_reclaimed_and_resumed_without_duplicates(
+    store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
+) -> None:
+    record = await store.create_match(match_spec())
+    await die_mid_match(store, settings, library, record)
+    # after reclaim_idle_seconds another worker takes over
     async with running(Worker(store, settings, library, name="rescuer")):
         events = await until_done(store, record.id)
     assert events[-1].type == "match_completed"
@@ -168,6 +175,143 @@ async def test_a_job_of_a_dead_worker_is_reclaimed_and_resumed_without_duplicate
     done = await store.get_match(record.id)
     assert done is not None and done.status == "completed" and done.worker == "rescuer"
     assert await store.queue.pending() == 0
+    assert (await store.counters()).jobs_reclaimed == 1
+
+
+async def first_event_after(store: Store, match_id: str, after: str) -> Event:
+    async with store.hub.subscribe(match_id, after) as sub:
+        async for event in sub:
+            return event
+    raise AssertionError(f"match {match_id} ended with nothing after {after}")
+
+
+async def test_a_busy_worker_resumes_an_interrupted_match_within_reclaim_idle_and_a_heartbeat(
+    store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
+) -> None:
+    settings = settings.model_copy(update={"worker_concurrency": 1, "reclaim_idle_seconds": 1.0})
+    interrupted = await store.create_match(match_spec())
+    died_at = time.monotonic()  # the dead worker's job was last touched after this
+    await die_mid_match(store, settings, library, interrupted)
+    last_id = await store.events.last_id(interrupted.id)
+    for name in ("ollama:pro", "ollama:con"):  # the busy match lasts well beyond the reclaim
+        models[name] = FunctionModel(name, delay=0.05)
+    busy = await store.create_match(match_spec())
+    worker = Worker(store, settings, library, name="w")
+    async with running(worker), store.hub.subscribe(busy.id) as busy_events:
+        async for event in busy_events:
+            if event.type == "token":
+                break  # the only slot is busy
+        await asyncio.wait_for(first_event_after(store, interrupted.id, last_id), TIMEOUT)
+        waited = time.monotonic() - died_at
+        assert len(worker.running) == 2  # one over its concurrency, to resume
+        resumed, other = await store.get_match(interrupted.id), await store.get_match(busy.id)
+        assert resumed is not None and resumed.worker == "w"
+        assert other is not None and other.status == "running" and other.worker == "w"
+        await until_done(store, interrupted.id)
+        await until_done(store, busy.id)
+    bound = settings.reclaim_idle_seconds + settings.heartbeat_seconds
+    assert waited <= bound + 0.5, f"resumed after {waited:.2f}s (bound {bound:.2f}s)"
+    assert_each_turn_once(await store.read_events(interrupted.id), interrupted.total_turns)
+    assert_each_turn_once(await store.read_events(busy.id), busy.total_turns)
+
+
+async def test_an_interrupted_match_is_resumed_before_new_ones_are_started(
+    store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
+) -> None:
+    settings = settings.model_copy(update={"worker_concurrency": 1})
+    interrupted = await store.create_match(match_spec())
+    job = await die_mid_match(store, settings, library, interrupted)
+    await store.queue.release_lease(interrupted.id, "dead:1")  # as a stopping worker does
+    await store.queue.hand_back("dead", job, 60_000)
+    waiting = await store.create_match(match_spec())
+    async with running(Worker(store, settings, library, name="w")):
+        await until_done(store, interrupted.id)
+        await until_done(store, waiting.id)
+    first, second = await store.get_match(interrupted.id), await store.get_match(waiting.id)
+    assert first is not None and second is not None
+    assert first.status == second.status == "completed"
+    assert first.finished_at is not None and second.started_at is not None
+    assert second.started_at >= first.finished_at  # the new one waited for the free slot
+
+
+async def test_a_job_that_keeps_failing_is_dead_lettered_and_its_match_fails(
+    store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
+) -> None:
+    settings = settings.model_copy(update={"max_deliveries": 3})
+    record = await store.create_match(match_spec())
+    # a poison job: an event no worker can read, so every delivery raises outside the engine
+    await store.redis.xadd(store.keys.events(record.id), {"e": "{not an event"})
+    async with running(Worker(store, settings, library, name="w")):
+        reply = await store.redis.xread({store.keys.dead: "0-0"}, block=TIMEOUT * 1000)
+    assert reply, "nothing was dead-lettered"
+    failed = await store.get_match(record.id)
+    assert failed is not None and failed.status == "failed"
+    assert failed.error is not None
+    assert failed.error.startswith("gave up after 3 deliveries: ValidationError"), failed.error
+    (letter,) = await store.queue.dead_letters()
+    assert letter.match_id == record.id and letter.deliveries == 3 and letter.worker == "w"
+    assert await store.queue.pending() == 0
+    counters = await store.counters()
+    assert counters.delivery_failures == 3 and counters.jobs_dead_lettered == 1
+    assert counters.matches["failed"] == 1 and counters.matches["running"] == 0
+    assert b"arena_jobs_dead_lettered_total 1.0" in ApiMetrics().render(counters)
+
+
+async def test_deliveries_to_workers_that_died_count_toward_the_cap(
+    store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
+) -> None:
+    settings = settings.model_copy(update={"max_deliveries": 2})
+    record = await store.create_match(match_spec())
+    job = await die_mid_match(store, settings, library, record)  # it completed turn 0
+    # two more workers took the lease and died before completing a turn
+    assert await store.queue.count_delivery(record.id) == 1  # progress since: counting restarts
+    assert await store.queue.count_delivery(record.id) == 2
+    await store.queue.release_lease(record.id, "dead:1")
+    await store.queue.hand_back("dead", job, 60_000)
+    async with running(Worker(store, settings, library, name="w")):
+        events = await until_done(store, record.id)
+    assert events[-1].type == "match_failed"
+    assert events[-1].error == (
+        "gave up after 2 deliveries: its worker stopped while running it (killed or crashed?)"
+    )
+    assert [e.type for e in events].count("turn_completed") == 1  # nothing more was run
+    assert await store.queue.pending() == 0
+
+
+async def test_a_worker_that_loses_its_lease_stops_without_writing_or_failing_the_match(
+    store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
+) -> None:
+    models["ollama:pro"] = FunctionModel("ollama:pro", delay=0.05)
+    record = await store.create_match(match_spec())
+    worker = Worker(store, settings, library, name="w")
+    async with running(worker), store.hub.subscribe(record.id) as sub:
+        async for event in sub:
+            if event.type == "token":
+                break
+        (task,) = worker.running.values()
+        await store.redis.set(store.keys.lease(record.id), "thief", px=60_000)
+        taken_at = await store.events.last_id(record.id)
+        await asyncio.wait_for(task, TIMEOUT)
+        assert await store.events.last_id(record.id) == taken_at  # nothing written since
+    after = await store.get_match(record.id)
+    assert after is not None and after.status == "running"  # not failed: it is the thief's
+    assert await store.queue.pending() == 1
+
+
+async def test_a_worker_carries_on_when_redis_lost_its_queue(
+    store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
+) -> None:
+    async with running(Worker(store, settings, library)):
+        await store.redis.delete(store.keys.queue)  # a Redis restarted without its data
+        record = await store.create_match(match_spec())
+        events = await until_done(store, record.id)
+    assert events[-1].type == "match_completed"
+
+
+def test_store_errors_are_not_match_errors() -> None:
+    # the engine turns an ArenaError into match_failed; a store error is the worker's to retry
+    assert not issubclass(StoreError, ArenaError)
+    assert issubclass(LeaseLost, StoreError)
 
 
 async def test_two_workers_share_the_queue_without_running_a_match_twice(
@@ -189,7 +333,7 @@ async def test_two_workers_share_the_queue_without_running_a_match_twice(
 async def test_a_stopped_worker_hands_its_match_to_the_next_one(
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
-    models["local:con"] = FunctionModel("local:con", delay=0.02)
+    models["ollama:con"] = FunctionModel("ollama:con", delay=0.02)
     record = await store.create_match(match_spec())
     async with store.hub.subscribe(record.id) as sub:
         async with running(Worker(store, settings, library, name="first")):

@@ -28,11 +28,24 @@ Cluster as well as on a single server.
 |                              |        | jobs_reclaimed, delivery_failures                        |
 | `{P}:lb:samples`             | hash   | `<match id>:<side>` -> JSON sample of one debater        |
 | `{P}:lb:matches`             | set    | match ids already counted in the leaderboard             |
-| `{P}:judge_accuracy`         | hash   | judge model -> JSON {accuracy, n, at} from judge-eval    |
+| `{P}:lb:log`                 | list   | every sample once, in the order recorded: nodes fold the |
+|                              |        | entries they have not read into their in-memory tallies  |
+| `{P}:pb:samples`             | hash   | match id -> JSON PressureSample (arena.pressure_stats)   |
+| `{P}:judge_accuracy`         | hash   | judge model -> JSON Calibration (judge-eval --record)    |
 | `{P}:personas`               | hash   | saved persona id -> JSON SavedPersona (arena.store.      |
 |                              |        | personas): fields, origin, kept card data, timestamps    |
 | `{P}:persona_versions:<id>`  | hash   | version (content hash) -> JSON {version, at, persona}:   |
 |                              |        | every version of a persona saved or played               |
+| `{P}:tournaments`            | zset   | every tournament id, score 0 (lexical = creation order)  |
+| `{P}:tournament_specs`       | hash   | spec identity hash -> tournament id (re-run = resume)    |
+| `{P}:tournament:<id>`        | hash   | id, spec (JSON), status, created_at, finished_at, total, |
+|                              |        | identity, tokens, error (arena.store.tournaments)        |
+| `{P}:tournament:<id>:slots`  | hash   | slot index -> JSON Slot (swiss rounds added as they come)|
+| `{P}:tournament:<id>:matches`| hash   | slot index -> match id of the slot's current match       |
+| `{P}:tournament:<id>:results`| hash   | match id -> JSON MatchResult with its tidy turn rows     |
+| `{P}:tournament:<id>:lock`   | string | the scheduler running it (SET NX PX, refreshed)          |
+| `{P}:tournament:<id>:cancel` | string | "1" once a cancel was requested                          |
+| `{P}:match_tournament`       | hash   | match id -> tournament id                                |
 
 Match ids are time-sortable (Crockford base32 of the creation millisecond, then randomness), so
 the lexical order of the zsets is newest-last and a page cursor is simply the last id seen.
@@ -102,6 +115,10 @@ class Keys:
         return f"{self._global}:lb:samples"
 
     @property
+    def lb_log(self) -> str:
+        return f"{self._global}:lb:log"
+
+    @property
     def lb_matches(self) -> str:
         return f"{self._global}:lb:matches"
 
@@ -119,6 +136,23 @@ class Keys:
 
     def persona_versions(self, persona_id: str) -> str:
         return f"{self._global}:persona_versions:{persona_id}"
+
+    # tournaments (arena.store.tournaments)
+    @property
+    def tournaments(self) -> str:
+        return f"{self._global}:tournaments"
+
+    @property
+    def tournament_specs(self) -> str:
+        return f"{self._global}:tournament_specs"
+
+    def tournament(self, tournament_id: str, part: str = "") -> str:
+        """The tournament's hash, or one of its parts: slots, matches, results, lock, cancel."""
+        return f"{self._global}:tournament:{tournament_id}" + (f":{part}" if part else "")
+
+    @property
+    def match_tournament(self) -> str:
+        return f"{self._global}:match_tournament"
 
     def patterns(self) -> list[str]:
         """SCAN patterns that cover every key of this prefix (used to clean up in tests)."""

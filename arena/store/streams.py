@@ -18,11 +18,13 @@ from arena.store.types import InvalidEventId, LeaseLost, entries
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
-# KEYS: events stream, record hash, lease. ARGV: lease token ('' = unfenced), lease ms, event
-# JSON, then record field/value pairs. The append and the record update are one atomic step, so
-# the record always agrees with the stream, even when a worker dies between two events. A lease
-# that expired while nobody else took it (a stalled worker) is taken again; one held by another
-# worker refuses the write.
+# KEYS: events stream, record hash, lease. ARGV: lease token ('' = unfenced), lease ms, write
+# id ('' = none), event JSON, then record field/value pairs. The append and the record update are
+# one atomic step, so the record always agrees with the stream, even when a worker dies between
+# two events. A lease that expired while nobody else took it (a stalled worker) is taken again;
+# one held by another worker refuses the write. The write id makes a retried append (the client
+# retries a command whose reply a Redis restart cut off) return the first one's event id instead
+# of appending the event twice: the record keeps the last write id and its event id.
 _APPEND = """
 if ARGV[1] ~= '' then
   local holder = redis.call('GET', KEYS[3])
@@ -32,8 +34,14 @@ if ARGV[1] ~= '' then
     return false
   end
 end
-local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[3])
-if #ARGV > 3 then redis.call('HSET', KEYS[2], unpack(ARGV, 4)) end
+if ARGV[3] ~= '' then
+  local last = redis.call('HGET', KEYS[2], 'appended')
+  local mark = ARGV[3] .. ' '
+  if last and string.sub(last, 1, #mark) == mark then return string.sub(last, #mark + 1) end
+end
+local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[4])
+if #ARGV > 4 then redis.call('HSET', KEYS[2], unpack(ARGV, 5)) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'appended', ARGV[3] .. ' ' .. id) end
 return id
 """
 
@@ -60,16 +68,22 @@ class EventLog:
         self._append = redis.register_script(_APPEND)
 
     async def append(
-        self, match_id: str, event: Event, lease: str | None = None, lease_ms: int = 30_000
+        self,
+        match_id: str,
+        event: Event,
+        lease: str | None = None,
+        lease_ms: int = 30_000,
+        write_id: str = "",
     ) -> str:
         """Append one event and apply it to the match record; returns the event id.
-        With `lease`, raises LeaseLost if another worker holds the match."""
+        With `lease`, raises LeaseLost if another worker holds the match. A `write_id` unique
+        to this append (the sink's lease and sequence number) makes a retry of it harmless."""
         k = self.keys
         pairs = [x for item in record_updates(event).items() for x in item]
         data = event.model_dump_json(exclude={"id"})
         result: Any = await self._append(
             keys=[k.events(match_id), k.match(match_id), k.lease(match_id)],
-            args=[lease or "", lease_ms, data, *pairs],
+            args=[lease or "", lease_ms, write_id, data, *pairs],
         )
         if result is None:
             raise LeaseLost(f"match {match_id}: the lease passed to another worker")
@@ -113,9 +127,13 @@ class CoalescingSink:
         self._lock = asyncio.Lock()
         self._timer: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
+        self._closed = False
+        self._writes = 0
 
     async def __call__(self, event: Event) -> None:
         self._raise_timer_error()
+        if self._closed:
+            raise LeaseLost(f"match {self.match_id}: the sink is closed; nothing more is written")
         if isinstance(event, Token):
             if self._buffer and self._buffer[0].turn != event.turn:
                 await self.flush()
@@ -137,6 +155,14 @@ class CoalescingSink:
         async with self._lock:
             await self._write_buffer()
 
+    async def aclose(self) -> None:
+        """Write nothing more: drop unwritten tokens and wait for a write in progress. The
+        worker closes its sink before it releases the match's lease."""
+        self._closed = True
+        self._buffer = []
+        async with self._lock:
+            pass
+
     async def _flush_later(self, generation: int) -> None:
         # never cancelled while writing: a stale timer wakes up and finds another generation
         await asyncio.sleep(self.window)
@@ -156,7 +182,11 @@ class CoalescingSink:
         await self._write(Token(match_id=first.match_id, turn=first.turn, text=text, ts=first.ts))
 
     async def _write(self, event: Event) -> None:
-        event_id = await self.log.append(self.match_id, event, self.lease, self.lease_ms)
+        if self._closed:
+            raise LeaseLost(f"match {self.match_id}: the sink is closed; nothing more is written")
+        self._writes += 1
+        write_id = f"{self.lease}:{self._writes}" if self.lease else ""
+        event_id = await self.log.append(self.match_id, event, self.lease, self.lease_ms, write_id)
         if self.after_append is not None:
             await self.after_append(event.model_copy(update={"id": event_id}))
 

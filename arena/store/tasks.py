@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], retry: float = 0.5) -> None:
@@ -22,3 +24,20 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], retry: float = 0.5
     for task in tasks:
         if task.done() and not task.cancelled():
             task.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+
+async def uninterrupted(operation: Awaitable[T]) -> T:
+    """Await `operation` to the end even if the caller is cancelled meanwhile (cleanup that must
+    not be cut short, like releasing a lease); the cancellation is passed on afterwards."""
+    task = asyncio.ensure_future(operation)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait([task])
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller sees
+        raise asyncio.CancelledError
+    return task.result()

@@ -28,8 +28,12 @@ def entries(reply: Any) -> list[Entry]:
     return [(str(eid), text_map(fields)) for eid, fields in reply or [] if fields is not None]
 
 
-class StoreError(ArenaError):
-    """The store cannot be reached or started; the message says what to check."""
+class StoreError(RuntimeError):
+    """The store cannot be reached, started or used as expected; the message says what to check.
+
+    Not an ArenaError: the engine treats ArenaError as a failure of the match (a model that
+    gave up, a bad persona), while a store error is the infrastructure's, and the worker retries
+    the job instead of failing its match."""
 
 
 class QueueFull(ArenaError):
@@ -45,7 +49,7 @@ class QueueFull(ArenaError):
         )
 
 
-class LeaseLost(ArenaError):
+class LeaseLost(StoreError):
     """Another worker took over this match; this worker must stop writing to it."""
 
 

@@ -237,6 +237,7 @@ def tactics() -> None:
 async def _run_live(lineup: object) -> list[Event]:
     from arena.console import LiveRenderer
     from arena.debate import Lineup, run_match
+    from arena.models.registry import aclose_models
 
     assert isinstance(lineup, Lineup)
     events: list[Event] = []
@@ -264,6 +265,7 @@ async def _run_live(lineup: object) -> list[Event]:
         await run_match(lineup, sink, cancel=cancel)
     finally:
         loop.remove_signal_handler(signal.SIGINT)
+        await aclose_models()  # the SDK clients belong to this loop
     return events
 
 

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
 
     # Matches
     word_limit: int = 120
+    # the largest persona file (card JSON or PNG, YAML, Modelfile) an import accepts, in bytes
+    persona_file_max_bytes: int = Field(default=2_000_000, ge=1)
     default_rounds: int = 2
 
     # Service

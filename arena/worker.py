@@ -53,6 +53,7 @@ from arena.debate import run_match
 from arena.errors import ArenaError
 from arena.events import Event, MatchFailed, MatchSpec
 from arena.lineup import build_lineup
+from arena.models.registry import aclose_models
 from arena.personas import Library, load_library
 from arena.recovery import TRANSIENT_STORE_ERRORS, backoff, describe, give_up, sleep_unless
 from arena.store import LeaseLost, Store, StoreError
@@ -343,4 +344,5 @@ async def run_worker(settings: Settings) -> None:
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+        await aclose_models()
         await store.close()

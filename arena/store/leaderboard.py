@@ -1,54 +1,64 @@
-"""Leaderboard rows, computed from one sample per debater per completed match.
+"""The leaderboard's storage: one sample per debater per completed match, and the judges'
+calibration records. The statistics are pure functions in arena.board_stats.
 
-A sample keeps what a row needs: the debater's mean holding, whether it flipped, turns of
-firmness, stance changes, mean engagement, the opponent's mean holding, and persuasion.
-
-Persuasion of a debater in one match = the opponent's holding on its first scored turn minus the
-opponent's mean holding over its later scored turns (None when the opponent has fewer than two
-scored turns). Positive means the opponent gave ground over the debate. A row's persuasion is
-the mean over its matches that have a value.
-
-Rows group samples by persona (or persona x model) and by judge set, since scores from different
-judges are not comparable. They are ranked by the lower bound of the 95% bootstrap interval of
-mean holding, so a persona needs both a high mean and enough matches to rank high.
+Samples live in a hash keyed by match and side (recording a match again changes nothing), and
+each new one is also appended to a log list. A node keeps per-group tallies in memory and reads
+only the log entries it has not seen, so a request costs the same at 100,000 matches as at 100;
+the intervals of changed groups are recomputed in a thread, off the event loop, and the rows are
+cached until a sample or a calibration changes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import statistics
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from arena.events import MatchMetrics, Side, Verdict
-from arena.stats import FULL_RANGE, Interval, bootstrap_mean_ci, wilson_interval
+from arena.board_stats import (
+    GroupBy,
+    LeaderboardRow,
+    Sample,
+    Tally,
+    calibration_label,
+    judge_label,
+    leaderboard_rows,
+    persuasion,
+    samples_for,
+)
 from arena.store.keys import Keys
 from arena.store.types import text_map
 
-GroupBy = Literal["persona", "persona_model"]
+__all__ = [
+    "Calibration",
+    "GroupBy",
+    "Leaderboard",
+    "LeaderboardRow",
+    "Sample",
+    "calibration_label",
+    "judge_label",
+    "leaderboard_rows",
+    "persuasion",
+    "samples_for",
+]
 
+LOG_PAGE = 2000  # log entries per read: bounds the event loop's time parsing one reply
 
-class Sample(BaseModel):
-    """One debater in one completed match."""
-
-    match_id: str
-    side: Side
-    persona: str
-    model: str
-    judge: str
-    turns: int
-    mean_holding: float | None
-    flipped: bool
-    firmness: int
-    stance_changes: int
-    engagement: float | None
-    opponent_mean_holding: float | None
-    persuasion: float | None
+# KEYS: samples hash, log list, matches set. ARGV: field, JSON, field, JSON, ...
+# A sample not seen before is stored and appended to the log; a known one changes nothing.
+_ADD = """
+for i = 1, #ARGV, 2 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[i + 1])
+    redis.call('SADD', KEYS[3], string.match(ARGV[i], '^(.*):[^:]*$'))
+  end
+end
+return 1
+"""
 
 
 class Calibration(BaseModel):
@@ -72,180 +82,105 @@ class Calibration(BaseModel):
         return f"{self.accuracy:.0%} on {self.file} (n={self.n})"
 
 
-class LeaderboardRow(BaseModel):
-    rank: int
-    persona: str
-    model: str | None
-    judge: str
-    judge_accuracy: float | None
-    judge_calibration: str | None = None
-    matches: int
-    turns: int
-    mean_holding: float | None
-    holding_ci: Interval
-    flip_rate: float
-    flip_ci: Interval
-    mean_firmness: float
-    mean_stance_changes: float
-    mean_engagement: float | None
-    persuasion: float | None
-
-
-def judge_label(judges: Iterable[str]) -> str:
-    """The judge set of a match, order-free: 'a' or 'a+b'."""
-    return "+".join(sorted(set(judges)))
-
-
-def persuasion(opponent_verdicts: Sequence[Verdict]) -> float | None:
-    held = [
-        v.holding
-        for v in sorted(opponent_verdicts, key=lambda v: v.turn)
-        if v.scored and v.holding is not None
-    ]
-    if len(held) < 2:
-        return None
-    return round(held[0] - statistics.fmean(held[1:]), 4)
-
-
-def samples_for(match_id: str, metrics: MatchMetrics, verdicts: Sequence[Verdict]) -> list[Sample]:
-    if metrics.pressure is not None:  # a pressure match is not a debate: not on this board
-        return []
-    judge = judge_label(metrics.judges)
-    out = []
-    for me, them in ((metrics.pro, metrics.con), (metrics.con, metrics.pro)):
-        out.append(
-            Sample(
-                match_id=match_id,
-                side=me.side,
-                persona=me.persona,
-                model=me.model,
-                judge=judge,
-                turns=me.turns,
-                mean_holding=me.mean_holding,
-                flipped=me.flip_turn is not None,
-                firmness=me.turns_of_firmness,
-                stance_changes=me.stance_changes,
-                engagement=me.mean_engagement,
-                opponent_mean_holding=them.mean_holding,
-                persuasion=persuasion([v for v in verdicts if v.side == them.side]),
-            )
-        )
-    return out
-
-
-def _mean(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return round(statistics.fmean(present), 4) if present else None
-
-
-def _rounded(interval: Interval) -> Interval:
-    return round(interval[0], 4), round(interval[1], 4)
-
-
-def _accuracy(judge: str, calibrations: Mapping[str, Calibration]) -> float | None:
-    values = [c.accuracy if (c := calibrations.get(name)) else None for name in judge.split("+")]
-    known = [v for v in values if v is not None]
-    return round(statistics.fmean(known), 4) if known and len(known) == len(values) else None
-
-
-def calibration_label(judge: str, calibrations: Mapping[str, Calibration]) -> str | None:
-    """A judge set's calibration as text; a panel names each judge. None when none has one."""
-    names = judge.split("+")
-    found = {name: calibrations[name] for name in names if name in calibrations}
-    if not found:
-        return None
-    if len(names) == 1:
-        return found[judge].label
-    return "; ".join(
-        f"{name}: {found[name].label if name in found else 'uncalibrated'}" for name in names
-    )
-
-
-def _row(
-    persona: str,
-    model: str | None,
-    judge: str,
-    group: list[Sample],
-    acc: Mapping[str, Calibration],
-) -> LeaderboardRow:
-    holdings = [s.mean_holding for s in group if s.mean_holding is not None]
-    flips = sum(s.flipped for s in group)
-    lo, hi = bootstrap_mean_ci(holdings)
-    return LeaderboardRow(
-        rank=0,
-        persona=persona,
-        model=model,
-        judge=judge,
-        judge_accuracy=_accuracy(judge, acc),
-        judge_calibration=calibration_label(judge, acc),
-        matches=len(group),
-        turns=sum(s.turns for s in group),
-        mean_holding=_mean(holdings),
-        holding_ci=_rounded((lo, hi)) if holdings else FULL_RANGE,
-        flip_rate=round(flips / len(group), 4),
-        flip_ci=_rounded(wilson_interval(flips, len(group))),
-        mean_firmness=round(statistics.fmean(s.firmness for s in group), 4),
-        mean_stance_changes=round(statistics.fmean(s.stance_changes for s in group), 4),
-        mean_engagement=_mean(s.engagement for s in group),
-        persuasion=_mean(s.persuasion for s in group),
-    )
-
-
-def leaderboard_rows(
-    samples: Iterable[Sample], by: GroupBy, calibrations: Mapping[str, Calibration]
-) -> list[LeaderboardRow]:
-    groups: dict[tuple[str, str | None, str], list[Sample]] = defaultdict(list)
-    for s in sorted(samples, key=lambda s: (s.match_id, s.side)):
-        groups[(s.persona, s.model if by == "persona_model" else None, s.judge)].append(s)
-    rows = [_row(p, m, j, group, calibrations) for (p, m, j), group in groups.items()]
-    rows.sort(
-        key=lambda r: (
-            r.mean_holding is None,
-            -r.holding_ci[0],
-            -(r.mean_holding or 0.0),
-            -r.matches,
-            r.persona,
-            r.model or "",
-            r.judge,
-        )
-    )
-    for rank, row in enumerate(rows, start=1):
-        row.rank = rank
-    return rows
-
-
 class Leaderboard:
-    """The stored samples and judge accuracies, and the rows computed from them."""
+    """The stored samples and judge calibrations, and the rows computed from them."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
+        self._add = redis.register_script(_ADD)
+        self._tallies: dict[GroupBy, Tally] = {"persona": Tally("persona"),
+                                               "persona_model": Tally("persona_model")}  # fmt: skip
+        self._read = 0  # log entries folded into the tallies
+        self._sync = asyncio.Lock()
         self._cache: dict[Any, list[LeaderboardRow]] = {}
+        self._refreshing: dict[GroupBy, asyncio.Task[None]] = {}
 
     async def add(self, samples: Sequence[Sample]) -> None:
         """Record a completed match. Samples are keyed by match and side, so recording a match
         again (a worker finishing it after a crash) changes nothing."""
         if not samples:
             return
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                self.keys.lb_samples,
-                mapping={f"{s.match_id}:{s.side}": s.model_dump_json() for s in samples},
-            )
-            pipe.sadd(self.keys.lb_matches, *{s.match_id for s in samples})
-            await pipe.execute()
+        tournament = await self.redis.hget(self.keys.match_tournament, samples[0].match_id)
+        if tournament is not None:
+            samples = [s.model_copy(update={"tournament": str(tournament)}) for s in samples]
+        args = [x for s in samples for x in (f"{s.match_id}:{s.side}", s.model_dump_json())]
+        await self._add(keys=[self.keys.lb_samples, self.keys.lb_log, self.keys.lb_matches],
+                        args=args)  # fmt: skip
 
-    async def rows(self, by: GroupBy) -> list[LeaderboardRow]:
+    async def _catch_up(self) -> None:
+        """Fold the log entries this node has not seen into its tallies."""
+        total = int(await self.redis.llen(self.keys.lb_log))
+        if self._read == 0 and total < int(await self.redis.hlen(self.keys.lb_samples)):
+            await self._fill_log()
+            total = int(await self.redis.llen(self.keys.lb_log))
+        if total < self._read:  # the log was deleted: start over
+            self._tallies = {by: Tally(by) for by in self._tallies}
+            self._read = 0
+        while self._read < total:
+            end = min(total, self._read + LOG_PAGE) - 1
+            raw = await self.redis.lrange(self.keys.lb_log, self._read, end)
+            samples = await asyncio.to_thread(_parse, [str(v) for v in raw])
+            for tally in self._tallies.values():
+                tally.add(samples)
+            self._read += len(raw)
+            if not raw:
+                break
+
+    async def _fill_log(self) -> None:
+        """Samples stored before the log existed: append them once (the tallies skip repeats)."""
         raw = text_map(await self.redis.hgetall(self.keys.lb_samples))
+        values = list(raw.values())
+        for start in range(0, len(values), LOG_PAGE):
+            await self.redis.rpush(self.keys.lb_log, *values[start : start + LOG_PAGE])
+
+    async def rows(
+        self, by: GroupBy, judge: str | None = None, model: str | None = None
+    ) -> list[LeaderboardRow]:
+        """Rows grouped `by`, optionally of one judge set or one model (persona x model rows)."""
         calibrations = await self.calibrations()
-        # the bootstrap is the costly part: recompute only when samples or calibrations change
         marks = tuple(sorted((j, c.model_dump_json()) for j, c in calibrations.items()))
-        key = (by, len(raw), marks)
-        if key not in self._cache:
-            samples = [Sample.model_validate_json(v) for v in raw.values()]
-            self._cache[key] = leaderboard_rows(samples, by, calibrations)
-            for stale in [k for k in self._cache if k[0] == by and k != key]:
-                del self._cache[stale]
-        return [row.model_copy() for row in self._cache[key]]
+        if model is not None:
+            by = "persona_model"
+        async with self._sync:
+            await self._catch_up()
+            key = (by, self._read, marks)
+            if key not in self._cache:
+                tally = self._tallies[by]
+                found = await asyncio.to_thread(tally.rows, calibrations, False)
+                self._cache = {k: v for k, v in self._cache.items() if k[0] != by}
+                self._cache[key] = found
+                if tally.stale():
+                    self._refresh_later(by)
+            rows = self._cache[key]
+        return [
+            row.model_copy()
+            for row in rows
+            if (judge is None or row.judge == judge) and (model is None or row.model == model)
+        ]
+
+    def _refresh_later(self, by: GroupBy) -> None:
+        """Recompute the large groups' intervals in a thread, off the request path; requests
+        meanwhile show the previous interval (of a few matches fewer), then the new one."""
+        if by in self._refreshing:
+            return
+
+        async def refresh() -> None:
+            try:
+                while stale := self._tallies[by].stale():
+                    await asyncio.to_thread(self._tallies[by].refresh, stale)
+                    self._cache = {k: v for k, v in self._cache.items() if k[0] != by}
+            finally:
+                self._refreshing.pop(by, None)
+
+        self._refreshing[by] = asyncio.create_task(refresh(), name=f"leaderboard-{by}")
+
+    async def samples(self, match_ids: Sequence[str]) -> list[Sample]:
+        """The samples of these matches (a tournament's), read by key."""
+        if not match_ids:
+            return []
+        fields = [f"{m}:{side}" for m in match_ids for side in ("pro", "con")]
+        raw = await self.redis.hmget(self.keys.lb_samples, fields)
+        return await asyncio.to_thread(_parse, [str(v) for v in raw if v is not None])
 
     async def calibrations(self) -> dict[str, Calibration]:
         raw = text_map(await self.redis.hgetall(self.keys.judge_accuracy))
@@ -266,3 +201,7 @@ class Leaderboard:
     async def record_accuracy(self, model: str, accuracy: float, n: int) -> None:
         """A bare figure without its set (kept for callers that have none)."""
         await self.record_calibration(Calibration(judge=model, accuracy=accuracy, n=n))
+
+
+def _parse(raw: list[str]) -> list[Sample]:
+    return [Sample.model_validate_json(v) for v in raw]

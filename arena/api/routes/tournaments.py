@@ -1,0 +1,328 @@
+"""Start, follow, cancel and export tournaments; the scheduler that runs them on this node.
+
+A tournament's matches go on the match queue like any other; the scheduler only decides which
+to queue next. Every API node runs one: a tournament that no node is scheduling (its node
+stopped) is taken over by the next node that looks, within a few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Literal
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
+
+from arena.api.auth import WriterDep
+from arena.api.deps import LibraryDep, SettingsDep, StoreDep
+from arena.api.routes.pages import _index
+from arena.api.schemas import UNAUTHORIZED, not_found
+from arena.api.validation import ValidatedRoute
+from arena.board_stats import FEW_MATCHES, judge_label
+from arena.config import Settings
+from arena.errors import ArenaError
+from arena.models.registry import require_available
+from arena.personas import Library
+from arena.ratings import Rating
+from arena.store import Store, StoreError
+from arena.store.tournaments import TournamentStatus
+from arena.tournament import Slot, TournamentSpec, expand, resolve, total_matches
+from arena.tournament_estimate import Estimate, estimate
+from arena.tournament_export import snapshot
+from arena.tournament_results import heatmap, matches_jsonl, turns_csv
+from arena.tournament_run import AlreadyRunning, Progress, TournamentRun, tournaments_of
+
+log = logging.getLogger(__name__)
+ADOPT_SECONDS = 5.0
+
+
+class TournamentCreate(TournamentSpec):
+    """A tournament to run: personas, motions, the design and how to run it."""
+
+
+class TournamentCreated(BaseModel):
+    id: str
+    url: str
+    total_matches: int
+    resumed: bool = Field(description="the same spec was started before: it continues")
+    estimate: Estimate
+
+
+class TournamentSummary(BaseModel):
+    id: str
+    status: TournamentStatus
+    design: str
+    personas: list[str]
+    motions: list[str]
+    url: str
+    progress: Progress
+
+
+class SlotPublic(Slot):
+    match: str | None
+    status: str | None
+    pro_holding: float | None = None
+    con_holding: float | None = None
+
+
+class Leaderboard(BaseModel):
+    """Adjusted holding (least-squares means), held-firmer Bradley-Terry ratings, and in a
+    gauntlet the paired difference from the control; see the README."""
+
+    adjusted: list[Rating]
+    held_firmer: list[Rating]
+    control: list[Rating]
+    matches: int
+    turns: int
+
+
+class TournamentDetail(BaseModel):
+    id: str
+    status: TournamentStatus
+    error: str | None
+    spec: TournamentSpec
+    progress: Progress
+    judge: str
+    judge_calibration: dict[str, str | None]
+    warnings: list[str]
+    leaderboard: Leaderboard
+    heatmap: dict[str, dict[str, float]]
+    matches: list[SlotPublic]
+
+
+class Scheduler:
+    """Runs this node's share of the tournaments: the ones it started, and orphans."""
+
+    def __init__(self, store: Store, settings: Settings, files: Library) -> None:
+        self.store, self.settings, self.files = store, settings, files
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.stop = asyncio.Event()  # set at shutdown: schedulers stop queueing
+
+    def kick(self, tournament_id: str) -> None:
+        if tournament_id not in self.tasks:
+            task = asyncio.create_task(self._run(tournament_id), name=f"tournament:{tournament_id}")
+            self.tasks[tournament_id] = task
+            task.add_done_callback(lambda _: self.tasks.pop(tournament_id, None))
+
+    async def _run(self, tournament_id: str) -> None:
+        library = await self.store.personas.library(self.files)
+        runner = TournamentRun(self.store, library, self.settings, tournament_id)
+        with contextlib.suppress(AlreadyRunning):
+            await runner.run(self.stop)
+
+    async def adopt(self) -> None:
+        stop = self.stop
+        while not stop.is_set():
+            try:
+                for record in await tournaments_of(self.store).recent(limit=100):
+                    if record.status == "running":
+                        self.kick(record.id)
+            except (RedisError, OSError, StoreError) as exc:
+                log.warning("tournaments: cannot look for orphans: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), ADOPT_SECONDS)
+
+    async def close(self) -> None:
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    scheduler = Scheduler(app.state.store, app.state.settings, app.state.library)
+    app.state.tournaments = scheduler
+    adopting = asyncio.create_task(scheduler.adopt(), name="tournament-adopt")
+    try:
+        yield
+    finally:
+        scheduler.stop.set()  # queued matches stay queued for the workers
+        await asyncio.gather(adopting, return_exceptions=True)
+        await scheduler.close()
+
+
+router = APIRouter(tags=["tournaments"], lifespan=lifespan, route_class=ValidatedRoute)
+
+
+def _checked(body: TournamentCreate, library: Library, settings: Settings) -> TournamentSpec:
+    try:
+        spec = resolve(TournamentSpec.model_validate(body.model_dump()), library, settings)
+        for name in {*spec.models.values(), *spec.judges}:
+            require_available(name, settings)
+    except ArenaError as exc:
+        raise RequestValidationError(
+            [{"loc": ["body"], "msg": str(exc), "type": "value_error", "input": None}]
+        ) from exc
+    return spec
+
+
+@router.post(
+    "/api/tournaments",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[WriterDep],
+    responses=UNAUTHORIZED,
+)
+async def create_tournament(
+    body: TournamentCreate,
+    request: Request,
+    store: StoreDep,
+    library: LibraryDep,
+    settings: SettingsDep,
+) -> TournamentCreated:
+    spec = _checked(body, library, settings)
+    record, created = await tournaments_of(store).create(spec, total_matches(spec))
+    scheduler: Scheduler = request.app.state.tournaments
+    scheduler.kick(record.id)
+    return TournamentCreated(
+        id=record.id,
+        url=f"/tournaments/{record.id}",
+        total_matches=record.total,
+        resumed=not created,
+        estimate=estimate(spec),
+    )
+
+
+class TournamentPlan(BaseModel):
+    spec: TournamentSpec
+    total_matches: int
+    schedule: list[Slot] = Field(description="every match; a swiss tournament's first round")
+    estimate: Estimate
+
+
+@router.post("/api/tournaments/plan")
+async def plan_tournament(
+    body: TournamentCreate, library: LibraryDep, settings: SettingsDep
+) -> TournamentPlan:
+    """The schedule and the estimate of tokens and cost, without starting anything."""
+    spec = _checked(body, library, settings)
+    return TournamentPlan(
+        spec=spec, total_matches=total_matches(spec), schedule=expand(spec), estimate=estimate(spec)
+    )
+
+
+@router.get("/api/tournaments")
+async def list_tournaments(store: StoreDep) -> list[TournamentSummary]:
+    t = tournaments_of(store)
+    out = []
+    for record in await t.recent(limit=50):
+        snap_progress = await _progress(store, record.id)
+        out.append(
+            TournamentSummary(
+                id=record.id,
+                status=record.status,
+                design=record.spec.design,
+                personas=record.spec.personas,
+                motions=record.spec.motions,
+                url=f"/tournaments/{record.id}",
+                progress=snap_progress,
+            )
+        )
+    return out
+
+
+async def _progress(store: Store, tournament_id: str) -> Progress:
+    from arena.tournament_run import progress
+
+    found = await progress(store, tournament_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"tournament {tournament_id!r} not found")
+    return found
+
+
+@router.get("/api/tournaments/{tournament_id}", responses=not_found("tournament"))
+async def get_tournament(tournament_id: str, store: StoreDep) -> TournamentDetail:
+    snap = await snapshot(store, tournament_id, resamples=500)
+    if snap is None:
+        raise HTTPException(status_code=404, detail=f"tournament {tournament_id!r} not found")
+    results = {r.match: r for r in snap.results}
+    slots = []
+    for s in snap.slots:
+        match_id = snap.match_ids.get(s.index)
+        r = results.get(match_id or "")
+        slots.append(
+            SlotPublic(
+                **s.model_dump(),
+                match=match_id,
+                status=(await store.status_of(match_id)) if match_id else None,
+                pro_holding=r.pro_holding if r else None,
+                con_holding=r.con_holding if r else None,
+            )
+        )
+    warnings = [
+        f"judge {j} is uncalibrated: its scores are not checked against labelled turns"
+        for j, label in snap.calibrations.items()
+        if label is None
+    ]
+    warnings += [
+        f"{r.persona} rests on {r.matches} matches (fewer than {FEW_MATCHES})"
+        for r in snap.ratings.adjusted
+        if r.matches < FEW_MATCHES
+    ]
+    ratings = snap.ratings
+    return TournamentDetail(
+        id=snap.record.id,
+        status=snap.record.status,
+        error=snap.record.error,
+        spec=snap.record.spec,
+        progress=snap.progress,
+        judge=judge_label(snap.record.spec.judges),
+        judge_calibration=snap.calibrations,
+        warnings=warnings,
+        leaderboard=Leaderboard(
+            adjusted=ratings.adjusted,
+            held_firmer=ratings.held_firmer,
+            control=ratings.control,
+            matches=ratings.matches,
+            turns=ratings.turns,
+        ),
+        heatmap=heatmap(snap.results),
+        matches=slots,
+    )
+
+
+@router.post(
+    "/api/tournaments/{tournament_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[WriterDep],
+    responses={**UNAUTHORIZED, **not_found("tournament")},
+)
+async def cancel_tournament(tournament_id: str, store: StoreDep) -> Progress:
+    t = tournaments_of(store)
+    if await t.get(tournament_id) is None:
+        raise HTTPException(status_code=404, detail=f"tournament {tournament_id!r} not found")
+    await t.request_cancel(tournament_id)
+    return await _progress(store, tournament_id)
+
+
+@router.get(
+    "/api/tournaments/{tournament_id}/export",
+    response_model=None,
+    responses={
+        200: {"content": {"text/csv": {}, "application/x-ndjson": {}}},
+        **not_found("tournament"),
+    },
+)
+async def export_tournament(
+    tournament_id: str, store: StoreDep, format: Literal["csv", "jsonl"] = "csv"
+) -> PlainTextResponse:
+    """turns.csv (one row per turn) or matches.jsonl (one line per match)."""
+    t = tournaments_of(store)
+    if await t.get(tournament_id) is None:
+        raise HTTPException(status_code=404, detail=f"tournament {tournament_id!r} not found")
+    results = await t.results(tournament_id)
+    name = f"tournament-{tournament_id}-{'turns.csv' if format == 'csv' else 'matches.jsonl'}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "csv":
+        return PlainTextResponse(turns_csv(results), media_type="text/csv", headers=headers)
+    return PlainTextResponse(
+        matches_jsonl(results), media_type="application/x-ndjson", headers=headers
+    )
+
+
+@router.get("/tournaments/{tournament_id}", include_in_schema=False)
+async def tournament_page(tournament_id: str) -> FileResponse:
+    return _index()

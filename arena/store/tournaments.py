@@ -1,0 +1,168 @@
+"""Tournaments in Redis: the record, its schedule, the match of each slot, and the results.
+
+The key schema is in arena/store/keys.py. A spec's identity hash maps to its tournament, so
+running the same spec again finds the tournament it started and continues it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from arena.store.keys import Keys
+from arena.store.matches import new_match_id
+from arena.store.types import text_map
+from arena.tournament import Slot, TournamentSpec
+from arena.tournament_results import MatchResult
+
+TournamentStatus = Literal["running", "completed", "cancelled", "budget_spent", "failed"]
+ACTIVE_STATUSES = ("running",)
+
+
+class TournamentRecord(BaseModel):
+    id: str
+    spec: TournamentSpec
+    status: TournamentStatus
+    created_at: datetime
+    finished_at: datetime | None = None
+    total: int
+    identity: str
+    tokens: int = 0
+    error: str | None = None
+
+
+def _decode(fields: dict[str, str]) -> TournamentRecord | None:
+    if not fields:
+        return None
+    data: dict[str, Any] = dict(fields)
+    data["spec"] = TournamentSpec.model_validate_json(fields["spec"])
+    return TournamentRecord.model_validate(data)
+
+
+class Tournaments:
+    """Tournament records and their slots, matches and results."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis, self.keys = redis, keys
+
+    async def create(self, spec: TournamentSpec, total: int) -> tuple[TournamentRecord, bool]:
+        """The tournament of this spec, new or the one it started before (then True/False).
+        An existing one takes the new spec's concurrency and budget, and runs again."""
+        identity = spec.identity()
+        new_id = new_match_id()
+        if await self.redis.hsetnx(self.keys.tournament_specs, identity, new_id):
+            fields = {
+                "id": new_id,
+                "spec": spec.model_dump_json(),
+                "status": "running",
+                "created_at": datetime.now(UTC).isoformat(),
+                "total": str(total),
+                "identity": identity,
+                "tokens": "0",
+            }
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(self.keys.tournament(new_id), mapping=fields)  # type: ignore[arg-type]
+                pipe.zadd(self.keys.tournaments, {new_id: 0})
+                await pipe.execute()
+            record = await self.get(new_id)
+            assert record is not None
+            return record, True
+        existing = str(await self.redis.hget(self.keys.tournament_specs, identity))
+        await self.redis.hset(
+            self.keys.tournament(existing),
+            mapping={"spec": spec.model_dump_json(), "status": "running", "error": ""},
+        )
+        await self.redis.hdel(self.keys.tournament(existing), "finished_at")
+        await self.redis.delete(self.keys.tournament(existing, "cancel"))
+        record = await self.get(existing)
+        assert record is not None
+        return record, False
+
+    async def get(self, tournament_id: str) -> TournamentRecord | None:
+        fields = text_map(await self.redis.hgetall(self.keys.tournament(tournament_id)))
+        fields = {k: v for k, v in fields.items() if v != ""}
+        return _decode(fields)
+
+    async def recent(self, limit: int = 50) -> list[TournamentRecord]:
+        """Newest first."""
+        ids = await self.redis.zrevrangebylex(self.keys.tournaments, "+", "-", start=0, num=limit)
+        records = [await self.get(str(i)) for i in ids]
+        return [r for r in records if r is not None]
+
+    async def finish(self, tournament_id: str, status: TournamentStatus, error: str = "") -> None:
+        await self.redis.hset(
+            self.keys.tournament(tournament_id),
+            mapping={
+                "status": status,
+                "finished_at": datetime.now(UTC).isoformat(),
+                "error": error,
+            },
+        )
+
+    # the schedule
+    async def slots(self, tournament_id: str) -> list[Slot]:
+        raw = text_map(await self.redis.hgetall(self.keys.tournament(tournament_id, "slots")))
+        return sorted((Slot.model_validate_json(v) for v in raw.values()), key=lambda s: s.index)
+
+    async def add_slots(self, tournament_id: str, slots: list[Slot]) -> None:
+        if slots:
+            mapping: dict[Any, Any] = {str(s.index): s.model_dump_json() for s in slots}
+            await self.redis.hset(self.keys.tournament(tournament_id, "slots"), mapping=mapping)
+
+    async def match_ids(self, tournament_id: str) -> dict[int, str]:
+        raw = text_map(await self.redis.hgetall(self.keys.tournament(tournament_id, "matches")))
+        return {int(k): v for k, v in raw.items()}
+
+    async def set_match(self, tournament_id: str, slot: int, match_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.tournament(tournament_id, "matches"), str(slot), match_id)
+            pipe.hset(self.keys.match_tournament, match_id, tournament_id)
+            await pipe.execute()
+
+    async def tournament_of(self, match_id: str) -> str | None:
+        found = await self.redis.hget(self.keys.match_tournament, match_id)
+        return None if found is None else str(found)
+
+    # results
+    async def add_result(self, result: MatchResult) -> bool:
+        """Record a finished match once; True the first time (its tokens are then counted)."""
+        key = self.keys.tournament(result.tournament, "results")
+        if not await self.redis.hsetnx(key, result.match, result.model_dump_json()):
+            return False
+        await self.redis.hincrby(self.keys.tournament(result.tournament), "tokens", result.tokens)
+        return True
+
+    async def results(self, tournament_id: str) -> list[MatchResult]:
+        raw = text_map(await self.redis.hgetall(self.keys.tournament(tournament_id, "results")))
+        found = [MatchResult.model_validate_json(v) for v in raw.values()]
+        return sorted(found, key=lambda r: r.slot)
+
+    # running it
+    async def lock(self, tournament_id: str, token: str, ttl_ms: int) -> bool:
+        """Take, or keep for `ttl_ms`, the right to schedule this tournament's matches."""
+        key = self.keys.tournament(tournament_id, "lock")
+        if await self.redis.set(key, token, nx=True, px=ttl_ms):
+            return True
+        if await self.redis.get(key) == token:
+            await self.redis.pexpire(key, ttl_ms)
+            return True
+        return False
+
+    async def unlock(self, tournament_id: str, token: str) -> None:
+        key = self.keys.tournament(tournament_id, "lock")
+        if await self.redis.get(key) == token:
+            await self.redis.delete(key)
+
+    async def request_cancel(self, tournament_id: str) -> None:
+        await self.redis.set(self.keys.tournament(tournament_id, "cancel"), "1")
+
+    async def cancel_requested(self, tournament_id: str) -> bool:
+        return bool(await self.redis.exists(self.keys.tournament(tournament_id, "cancel")))
+
+
+def lock_token() -> str:
+    return secrets.token_hex(8)

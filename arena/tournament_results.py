@@ -1,0 +1,223 @@
+"""A tournament's data: one tidy row per turn, one line per match, and the ratings from them.
+
+These are the rows of the exports (turns.csv, matches.jsonl) and what the ratings are fitted on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, Field
+
+from arena.board_stats import judge_label
+from arena.events import Event, MatchStarted, TurnCompleted, Verdict
+from arena.ratings import (
+    MatchScore,
+    Rating,
+    TurnScore,
+    adjusted_holding,
+    control_comparison,
+    held_firmer,
+)
+from arena.store.matches import MatchRecord
+from arena.tournament import Slot, TournamentSpec
+from arena.turns import plan_turns
+
+TURN_COLUMNS = (
+    "tournament", "match", "motion", "side", "persona", "opponent", "model", "judge", "turn",
+    "kind", "stance", "holding", "engagement", "concessions", "tokens", "scored",
+)  # fmt: skip
+
+
+class TurnRow(BaseModel):
+    """One turn: `tokens` is what its debater's call read and wrote; `concessions` counts the
+    concessions the judges found; `holding` is empty when no judge scored it."""
+
+    tournament: str
+    match: str
+    motion: str
+    side: str
+    persona: str
+    opponent: str
+    model: str
+    judge: str
+    turn: int
+    kind: str
+    stance: str | None
+    holding: float | None
+    engagement: float | None
+    concessions: int
+    tokens: int
+    scored: bool
+
+
+class MatchResult(BaseModel):
+    """One match of a tournament, finished or not (a line of matches.jsonl)."""
+
+    tournament: str
+    match: str
+    slot: int
+    round: int = 0
+    motion: str
+    pro: str
+    con: str
+    pro_model: str
+    con_model: str
+    judge: str
+    status: str
+    pro_holding: float | None = None
+    con_holding: float | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    error: str | None = None
+    turns: list[TurnRow] = Field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+
+def match_result(
+    tournament: str, slot: Slot, record: MatchRecord, events: Sequence[Event]
+) -> MatchResult:
+    spec = record.spec
+    started = next((e for e in events if isinstance(e, MatchStarted)), None)
+    plan = {p.index: p for p in (started.plan if started and started.plan else plan_turns(spec))}
+    done = {e.turn: e for e in events if isinstance(e, TurnCompleted)}
+    verdicts = {e.turn: e for e in events if isinstance(e, Verdict)}
+    judge = judge_label(spec.judges)
+    rows = []
+    for index in sorted(done):
+        turn = done[index]
+        side = turn.side
+        me, them = spec.debater(side), spec.debater("con" if side == "pro" else "pro")
+        v = verdicts.get(index)
+        rows.append(
+            TurnRow(
+                tournament=tournament,
+                match=record.id,
+                motion=slot.motion,
+                side=side,
+                persona=me.persona,
+                opponent=them.persona,
+                model=me.model,
+                judge=judge,
+                turn=index,
+                kind=plan[index].kind if index in plan else turn.kind,
+                stance=v.stance if v else None,
+                holding=v.holding if v and v.scored else None,
+                engagement=v.engagement if v and v.scored else None,
+                concessions=len(v.concessions) if v else 0,
+                tokens=turn.tokens_in + turn.tokens_out,
+                scored=bool(v and v.scored and v.holding is not None),
+            )
+        )
+    metrics = record.metrics
+    return MatchResult(
+        tournament=tournament,
+        match=record.id,
+        slot=slot.index,
+        round=slot.round,
+        motion=slot.motion,
+        pro=spec.pro.persona,
+        con=spec.con.persona,
+        pro_model=spec.pro.model,
+        con_model=spec.con.model,
+        judge=judge,
+        status=record.status,
+        pro_holding=metrics.pro.mean_holding if metrics else None,
+        con_holding=metrics.con.mean_holding if metrics else None,
+        tokens_in=sum(t.tokens_in for t in done.values()),
+        tokens_out=sum(t.tokens_out for t in done.values()),
+        error=record.error,
+        turns=rows,
+    )
+
+
+def turns_csv(results: Iterable[MatchResult]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=TURN_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for result in results:
+        for row in result.turns:
+            data = row.model_dump()
+            data["scored"] = str(row.scored).lower()
+            writer.writerow({k: "" if data[k] is None else data[k] for k in TURN_COLUMNS})
+    return out.getvalue()
+
+
+def matches_jsonl(results: Iterable[MatchResult]) -> str:
+    return "".join(r.model_dump_json(exclude={"turns"}) + "\n" for r in results)
+
+
+class Ratings(BaseModel):
+    """The three views of a tournament's results (see arena.ratings)."""
+
+    adjusted: list[Rating]
+    held_firmer: list[Rating]
+    control: list[Rating] = Field(default_factory=list)
+    matches: int
+    turns: int
+
+
+def rate(spec: TournamentSpec, results: Sequence[MatchResult], resamples: int = 1000) -> Ratings:
+    """Ratings from the completed matches (turns without a score are left out)."""
+    completed = [r for r in results if r.status == "completed"]
+    turns = [
+        TurnScore(t.match, t.persona, t.opponent, t.motion, t.side, t.kind, t.holding)
+        for r in completed
+        for t in r.turns
+        if t.scored and t.holding is not None
+    ]
+    games = [
+        MatchScore(r.match, r.motion, r.pro, r.con, r.pro_holding, r.con_holding)
+        for r in completed
+        if r.pro_holding is not None and r.con_holding is not None
+    ]
+    return Ratings(
+        adjusted=adjusted_holding(turns, resamples=resamples, seed=spec.seed),
+        held_firmer=held_firmer(games, resamples=resamples, seed=spec.seed),
+        control=control_comparison(games, spec.control, resamples=resamples, seed=spec.seed)
+        if spec.design == "gauntlet"
+        else [],
+        matches=len(completed),
+        turns=len(turns),
+    )
+
+
+def leaderboard_csv(ratings: Ratings) -> str:
+    """One row per persona: adjusted holding, held-firmer rating and, in a gauntlet, the
+    difference from the control; each with its 95% interval and shared rank."""
+    firmer = {r.persona: r for r in ratings.held_firmer}
+    control = {r.persona: r for r in ratings.control}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([
+        "rank", "persona", "matches", "turns", "adjusted_holding", "ci_low", "ci_high",
+        "raw_holding", "held_firmer_elo", "elo_ci_low", "elo_ci_high", "vs_control",
+        "vs_control_ci_low", "vs_control_ci_high",
+    ])  # fmt: skip
+    for r in ratings.adjusted:
+        f, c = firmer.get(r.persona), control.get(r.persona)
+        writer.writerow([
+            r.rank, r.persona, r.matches, r.n, r.estimate, r.ci[0], r.ci[1], r.raw,
+            f.estimate if f else "", f.ci[0] if f else "", f.ci[1] if f else "",
+            c.estimate if c else "", c.ci[0] if c else "", c.ci[1] if c else "",
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def heatmap(results: Sequence[MatchResult]) -> dict[str, dict[str, float]]:
+    """persona -> opponent -> mean holding of the persona's scored turns against it."""
+    cells: dict[str, dict[str, list[float]]] = {}
+    for r in results:
+        for t in r.turns:
+            if t.scored and t.holding is not None:
+                cells.setdefault(t.persona, {}).setdefault(t.opponent, []).append(t.holding)
+    return {
+        p: {o: round(statistics.fmean(v), 4) for o, v in sorted(row.items())}
+        for p, row in sorted(cells.items())
+    }

@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     # finished matches whose events stay in memory, so that a crowd replaying one reads it once
     spectator_cache_matches: int = Field(default=32, ge=0)
 
+    # Crowd votes on turns (arena.votes; README "Crowd votes"): "off" hides the vote routes
+    votes: str = Field(default="on", pattern=r"^(on|off)$")
+    votes_min: int = Field(default=3, ge=1)
+    # signs the voter-id cookie and keys the IP hashes; unset: generated once, kept in Redis
+    votes_secret: str | None = None
+    votes_per_ip: int = Field(default=20, ge=1)  # distinct voters from one IP on one turn
+    votes_rate: int = Field(default=30, ge=1)  # votes per client per minute (per IP: 10x)
+
     # Redis connection pools (per process); a command waits up to redis_pool_timeout seconds for
     # a free connection rather than failing at once
     # the worker and the HTTP API: match writes, leases, the queue, reads of records

@@ -9,11 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 Side = Literal["pro", "con"]
 Stance = Literal["pro", "con", "neutral"]
-TurnKind = Literal["opening", "rebuttal", "closing"]
+# debate: opening, rebuttal, closing; pressure: the target's opening, then per round the
+# challenger's challenge and the target's reply
+TurnKind = Literal["opening", "rebuttal", "closing", "challenge", "reply"]
+MatchFormat = Literal["debate", "pressure"]
+# who speaks a turn: a debater (debate), the target or the challenger (pressure)
+Role = Literal["debater", "target", "challenger"]
+# the challenger seat's model when the tactic's fixed lines are spoken (no model call)
+SCRIPTED = "script"
 
 
 def _now() -> datetime:
@@ -27,13 +34,32 @@ class DebaterSpec(BaseModel):
 
     persona: str
     model: str
+    # the persona's content hash (arena.personas.persona_version), set when the match starts
+    version: str | None = None
 
 
-class MatchSpec(BaseModel):
-    """Everything that defines a match. Stored with the match and echoed in `match_started`."""
+class PressureSpec(BaseModel):
+    """What makes a match a pressure match. The `target` seat (pro or con) holds the persona under
+    pressure; the other seat is the challenger: a model (with a persona, or with the tactic's
+    instructions alone when its persona is the tactic id) or, when its model is `script`, the
+    tactic's fixed lines (its persona is then the tactic id, a label)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    target: Side
+    tactic: str
+    probe: bool = True
+
+
+class MatchSpec(BaseModel):
+    """Everything that defines a match. Stored with the match and echoed in `match_started`.
+
+    `rounds` is the number of rebuttal rounds of a debate, or of pressure rounds (a challenge
+    and the target's reply) of a pressure match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: MatchFormat = "debate"
     motion: str
     motion_id: str | None = None
     pro: DebaterSpec
@@ -43,9 +69,30 @@ class MatchSpec(BaseModel):
     judges: list[str] = Field(default_factory=lambda: ["local:smollm2"], min_length=1)
     seed: int | None = None
     temperature: float | None = None
+    pressure: PressureSpec | None = None
+
+    @model_validator(mode="after")
+    def _format_fields(self) -> MatchSpec:
+        if (self.format == "pressure") != (self.pressure is not None):
+            raise ValueError("pressure: set for a pressure match, and only then")
+        return self
 
     def debater(self, side: Side) -> DebaterSpec:
         return self.pro if side == "pro" else self.con
+
+
+class PlannedTurn(BaseModel):
+    """One turn of a match's plan: computed once when the match starts, sent in
+    `match_started`, and the one source of each turn's speaker, side and kind."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    role: Role
+    side: Side
+    kind: TurnKind
+    judged: bool = True
+    round: int = Field(default=0, description="rebuttal or pressure round (1..), 0 outside one")
 
 
 class JudgeVerdict(BaseModel):
@@ -87,11 +134,45 @@ class DebaterMetrics(BaseModel):
     mean_engagement: float | None
 
 
+class FlipMetrics(BaseModel):
+    """Sycophancy metrics of one speaker's judged replies (definitions in arena.sycophancy and
+    the README): Turn of Flip and Number of Flip (SYCON-Bench), MR@k, holding per round."""
+
+    side: Side
+    replies: int = Field(description="judged replies counted (the opening included)")
+    scored: int
+    turn_of_flip: int
+    number_of_flip: int
+    flipped: bool
+    first_concession_round: int | None
+    mr_at_k: list[bool] = Field(description="mr_at_k[k-1]: flipped by reply k (pressure round k)")
+    holding_by_round: list[float | None] = Field(description="holding per round, 0 = opening")
+
+
+class ProbeMetrics(BaseModel):
+    """The stance probe against the judge, on the turns both scored."""
+
+    probes: int
+    answered: int
+    supports_side: int = Field(description="answers that support the assigned side")
+    compared: int
+    agreement: float | None
+
+
+class PressureMetrics(BaseModel):
+    target: FlipMetrics
+    tactic: str
+    probe: ProbeMetrics | None = None
+
+
 class MatchMetrics(BaseModel):
     pro: DebaterMetrics
     con: DebaterMetrics
     judges: list[str]
     agreement: Agreement | None = None
+    # ToF / NoF of each side's judged turns (debates: both sides; pressure: the target)
+    flips: list[FlipMetrics] = Field(default_factory=list)
+    pressure: PressureMetrics | None = None
 
 
 class _Event(BaseModel):
@@ -104,6 +185,8 @@ class MatchStarted(_Event):
     type: Literal["match_started"] = "match_started"
     spec: MatchSpec
     total_turns: int
+    # empty in matches stored before the plan was sent: readers derive it (arena.turns)
+    plan: list[PlannedTurn] = Field(default_factory=list)
 
 
 class TurnStarted(_Event):
@@ -161,6 +244,28 @@ class Verdict(_Event):
     judges: list[JudgeVerdict]
 
 
+class Probe(_Event):
+    """The stance probe after one of the target's turns: its own model, in its persona, asked in
+    a side channel the challenger never sees whether it supports the motion. `supports` is the
+    answer scored by a fixed function (None: neither yes nor no); `stance` is that answer as a
+    side of the motion; `holds` whether it is the speaker's assigned side."""
+
+    type: Literal["probe"] = "probe"
+    turn: int
+    side: Side
+    question: str
+    answer: str
+    supports: bool | None
+    stance: Side | None
+    holds: bool | None
+    p_yes: float | None = None
+    model: str
+    # "text": read from the free reply; "choice": the reply had neither yes nor no, and the
+    # forced choice (structured output, yes or no only) was asked
+    method: Literal["text", "choice"] = "text"
+    error: str | None = None
+
+
 class MatchCompleted(_Event):
     type: Literal["match_completed"] = "match_completed"
     metrics: MatchMetrics
@@ -177,6 +282,16 @@ class MatchCancelledEvent(_Event):
     reason: str = "cancelled by request"
 
 
+class Votes(_Event):
+    """The spectators' tally for one completed turn (arena.votes), sent while the match is
+    live, at most about once a second per turn; never after the match's terminal event."""
+
+    type: Literal["votes"] = "votes"
+    turn: int
+    counts: dict[str, int]
+    total: int
+
+
 Event = Annotated[
     MatchStarted
     | TurnStarted
@@ -184,9 +299,11 @@ Event = Annotated[
     | TurnRestarted
     | TurnCompleted
     | Verdict
+    | Probe
     | MatchCompleted
     | MatchFailed
-    | MatchCancelledEvent,
+    | MatchCancelledEvent
+    | Votes,
     Field(discriminator="type"),
 ]
 

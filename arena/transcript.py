@@ -13,6 +13,9 @@ from arena.events import (
     MatchMetrics,
     MatchSpec,
     MatchStarted,
+    PlannedTurn,
+    PressureMetrics,
+    Probe,
     Side,
     Token,
     TurnCompleted,
@@ -21,6 +24,7 @@ from arena.events import (
     TurnStarted,
     Verdict,
 )
+from arena.turns import plan_turns
 
 
 @dataclass
@@ -37,6 +41,7 @@ class TurnView:
     ttft_ms: float | None = None
     duration_ms: float | None = None
     verdict: Verdict | None = None
+    probe: Probe | None = None
     # the reason of the turn's last turn_restarted, if it had one
     restarted: str | None = None
 
@@ -45,8 +50,12 @@ class TurnView:
 class TranscriptView:
     spec: MatchSpec | None = None
     total_turns: int = 0
+    # the turn plan sent in match_started (derived from the spec for matches stored before it
+    # was sent); empty until the match started
+    plan: list[PlannedTurn] = field(default_factory=list)
     turns: dict[int, TurnView] = field(default_factory=dict)
     verdicts: dict[int, Verdict] = field(default_factory=dict)
+    probes: dict[int, Probe] = field(default_factory=dict)
     status: str = "queued"
     metrics: MatchMetrics | None = None
     error: str | None = None
@@ -84,6 +93,7 @@ def _apply_turn(view: TranscriptView, event: TurnStarted | Token | TurnRestarted
 def _apply(view: TranscriptView, event: Event) -> None:
     if isinstance(event, MatchStarted):
         view.spec, view.total_turns, view.status = event.spec, event.total_turns, "running"
+        view.plan = list(event.plan) or plan_turns(event.spec)
     elif isinstance(event, TurnStarted | Token | TurnRestarted):
         _apply_turn(view, event)
     elif isinstance(event, TurnCompleted):
@@ -96,6 +106,10 @@ def _apply(view: TranscriptView, event: Event) -> None:
         view.verdicts[event.turn] = event
         if event.turn in view.turns:
             view.turns[event.turn].verdict = event
+    elif isinstance(event, Probe):
+        view.probes[event.turn] = event
+        if event.turn in view.turns:
+            view.turns[event.turn].probe = event
     elif isinstance(event, MatchCompleted):
         view.status, view.metrics = "completed", event.metrics
     elif isinstance(event, MatchFailed):
@@ -116,17 +130,12 @@ def to_markdown(view: TranscriptView) -> str:
     spec = view.spec
     lines: list[str] = []
     if spec is not None:
-        lines += [
-            f"# {spec.motion}",
-            "",
-            f"- PRO: {spec.pro.persona} ({spec.pro.model})",
-            f"- CON: {spec.con.persona} ({spec.con.model})",
-            f"- Judges: {', '.join(spec.judges)}",
-            f"- Status: {view.status}",
-            "",
-        ]
+        lines += _header(spec, view.status)
+    roles = {p.index: p.role for p in view.plan}
     for t in view.ordered:
-        lines.append(f"## Turn {t.turn + 1}: {t.side.upper()} {t.kind} ({t.persona})")
+        role = roles.get(t.turn, "debater")
+        who = "" if role == "debater" else f"{role} "
+        lines.append(f"## Turn {t.turn + 1}: {who}{t.side.upper()} {t.kind} ({t.persona})")
         lines.append("")
         lines.append(t.text.strip() + ("" if t.completed else " [cut off]"))
         lines.append("")
@@ -141,6 +150,8 @@ def to_markdown(view: TranscriptView) -> str:
             lines.append("")
         elif v is not None:
             lines += [f"> Verdict: unscored ({v.judges[0].reason if v.judges else ''})", ""]
+        if t.probe is not None:
+            lines += [_probe_line(t.probe), ""]
     if view.metrics is not None:
         lines += [
             "## Metrics",
@@ -155,9 +166,51 @@ def to_markdown(view: TranscriptView) -> str:
                 f"{'-' if m.flip_turn is None else m.flip_turn + 1} | {m.turns_of_firmness} | "
                 f"{m.stance_changes} | {_fmt(m.mean_engagement)} |"
             )
+    if view.metrics is not None and view.metrics.pressure is not None:
+        lines += _pressure_lines(view.metrics.pressure)
     if view.error:
         lines += ["", f"**{view.status}:** {view.error}"]
     return "\n".join(lines) + "\n"
+
+
+def _header(spec: MatchSpec, status: str) -> list[str]:
+    lines = [f"# {spec.motion}", ""]
+    if spec.pressure is not None:
+        target = spec.debater(spec.pressure.target)
+        lines += [
+            f"- Format: pressure, {spec.rounds} rounds, tactic {spec.pressure.tactic}",
+            f"- Target ({spec.pressure.target.upper()}): {target.persona} ({target.model})",
+        ]
+    else:
+        lines += [
+            f"- PRO: {spec.pro.persona} ({spec.pro.model})",
+            f"- CON: {spec.con.persona} ({spec.con.model})",
+        ]
+    return [*lines, f"- Judges: {', '.join(spec.judges)}", f"- Status: {status}", ""]
+
+
+def _probe_line(p: Probe) -> str:
+    held = "no yes/no" if p.holds is None else "holds its side" if p.holds else "gave up its side"
+    return f"> Probe: {p.question} {p.answer or '(no answer)'!r}: {held}"
+
+
+def _pressure_lines(pressure: PressureMetrics) -> list[str]:
+    pm = pressure.target
+    lines = [
+        "",
+        "## Under pressure",
+        "",
+        f"- Turn of Flip: {pm.turn_of_flip} of {pm.replies}; Number of Flip: "
+        f"{pm.number_of_flip}; first concession: round {pm.first_concession_round or '-'}",
+        f"- MR@k: {', '.join('yes' if x else 'no' for x in pm.mr_at_k)}",
+        f"- Holding by round: {', '.join(_fmt(h) for h in pm.holding_by_round)}",
+    ]
+    if pressure.probe is not None:
+        lines.append(
+            f"- Probe: {pressure.probe.answered}/{pressure.probe.probes} answered; agrees with "
+            f"the judge on {_fmt(pressure.probe.agreement)} of {pressure.probe.compared}"
+        )
+    return lines
 
 
 def _fmt(value: float | None) -> str:

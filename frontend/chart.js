@@ -24,7 +24,9 @@ export function lineChart(svg, { width = 640, xCount, xLabels = [], xShort = xLa
   const labels = spacing >= 84 ? xLabels : xShort;
   const every = spacing >= 30 ? 1 : 2;
   const xTicks = Array.from({ length: n }, (_, i) => (i % every === 0 || i === n - 1) && !(every > 1 && i === n - 2)
-    ? s('text', { x: x(i), y: H - 8, 'text-anchor': 'middle', class: 'xlabel' }, labels[i] ?? String(i + 1))
+    // the last label ends at its point, so a long one ("Round 10") is not cut off at the edge
+    ? s('text', { x: x(i), y: H - 8, 'text-anchor': n > 1 && i === n - 1 ? 'end' : 'middle', class: 'xlabel' },
+      labels[i] ?? String(i + 1))
     : null);
 
   const lines = series.map(({ cls, label: name, points }) => {

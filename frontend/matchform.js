@@ -1,6 +1,7 @@
 // The start-a-match form. Server 422 errors are shown next to the field their loc names.
 import { api, isAbort } from './api.js';
 import { errorBox, h, navigate } from './dom.js';
+import { formatControls } from './pressureform.js';
 
 const CUSTOM = '__custom__';
 const MODEL_RE = /^([A-Za-z0-9_.-]+):(\S.*)$/;
@@ -128,7 +129,7 @@ function motionField(fields, motions) {
   };
 }
 
-function build(section, { personas, motions, models }) {
+function build(section, { personas, motions, models, tactics }) {
   const fields = new Fields();
   const formError = h('div', { class: 'form-error', role: 'alert', tabindex: '-1' });
   const pro = personaField(fields, 'pro', personas, 0);
@@ -151,8 +152,11 @@ function build(section, { personas, motions, models }) {
     fields.wrap(['word_limit'], 'Word limit per turn', wordLimit).el,
     fields.wrap(['seed'], 'Seed (optional)', seed).el);
   const submit = h('button', { type: 'submit', class: 'primary', 'data-testid': 'start' }, 'Start debate');
+  const formatCtl = formatControls(fields, tactics,
+    { pro: { persona: pro, model: proModel }, con: { persona: con, model: conModel } }, submit);
 
   const form = h('form', { class: 'match-form', 'data-testid': 'match-form' },
+    formatCtl.el,
     h('div', { class: 'pair' }, pro.el, con.el),
     motion.el,
     h('div', { class: 'pair' }, proModel.el, conModel.el),
@@ -165,7 +169,7 @@ function build(section, { personas, motions, models }) {
     formError.replaceChildren();
     if (!form.reportValidity()) return;
     const panel = judges.map((j) => j.value()).filter(Boolean);
-    const body = {
+    const body = formatCtl.toBody({
       motion: motion.value(),
       pro: { persona: pro.select.value, model: proModel.value() || null },
       con: { persona: con.select.value, model: conModel.value() || null },
@@ -173,7 +177,7 @@ function build(section, { personas, motions, models }) {
       ...(panel.length > 1 ? { judges: panel } : { judge: panel[0] ?? null }),
       ...(wordLimit.value ? { word_limit: Number(wordLimit.value) } : {}),
       ...(seed.value !== '' ? { seed: Number(seed.value) } : {}),
-    };
+    });
     submit.disabled = true;
     submit.textContent = 'Starting…';
     try {
@@ -181,7 +185,7 @@ function build(section, { personas, motions, models }) {
       navigate(created?.url ?? `/matches/${encodeURIComponent(created.id)}`);
     } catch (err) {
       submit.disabled = false;
-      submit.textContent = 'Start debate';
+      submit.textContent = formatCtl.label();
       showErrors(err, fields, formError, more);
     }
   });
@@ -209,13 +213,14 @@ export function matchForm(signal) {
     h('h2', { id: 'start-h' }, 'Start a match'), h('p', { class: 'loading' }, 'Loading personas and models…'));
   const load = async () => {
     try {
-      const [personas, motions, models] = await Promise.all([
-        api.personas(signal), api.motions(signal), api.models(signal)]);
+      const [personas, motions, models, tactics] = await Promise.all([
+        api.personas(signal), api.motions(signal), api.models(signal),
+        api.tactics(signal).catch((err) => { if (isAbort(err)) throw err; return []; })]);
       if (!personas?.length) {
         section.replaceChildren(section.firstChild, h('p', { class: 'empty' }, 'No personas are available, so no match can start.'));
         return;
       }
-      build(section, { personas, motions: motions ?? [], models: models ?? {} });
+      build(section, { personas, motions: motions ?? [], models: models ?? {}, tactics: tactics ?? [] });
     } catch (err) {
       if (isAbort(err)) return;
       section.replaceChildren(section.firstChild, errorBox(`Could not load the form: ${err.message}`, load));

@@ -1,4 +1,7 @@
 // The match page's render state, built only from events so a replay yields the same state.
+// Who speaks each turn, on which side and in which kind of turn comes from the match's turn plan
+// (sent in match_started, and in the match detail for matches stored before it was sent): the
+// page never re-derives it from turn numbers.
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
 
 export function newState(summary) {
@@ -7,6 +10,7 @@ export function newState(summary) {
     summary: summary ?? null,
     status: summary?.status ?? 'queued',
     totalTurns: summary?.total_turns ?? null,
+    plan: Array.isArray(summary?.plan) && summary.plan.length ? summary.plan : null,
     turns: new Map(),
     metrics: null,
     error: summary?.error ?? null,
@@ -15,14 +19,22 @@ export function newState(summary) {
   };
 }
 
+/** The planned turn n ({index, role, side, kind, judged, round}), or null before the plan. */
+export function planned(state, n) {
+  return state.plan?.[n] ?? null;
+}
+
 function turnOf(state, n, side) {
   let turn = state.turns.get(n);
   if (!turn) {
-    // A page opened mid-turn after a resume may see tokens first; the plan puts PRO on even turns.
-    turn = { turn: n, side: side ?? (n % 2 === 0 ? 'pro' : 'con'), kind: null, persona: null,
-      model: null, text: '', done: false, stats: null, verdict: null, restarted: null };
+    // A page opened mid-turn after a resume may see tokens first: the plan says who speaks.
+    const p = planned(state, n);
+    turn = { turn: n, side: side ?? p?.side ?? null, kind: p?.kind ?? null, persona: null,
+      model: null, text: '', done: false, stats: null, verdict: null, probe: null, restarted: null };
     state.turns.set(n, turn);
   }
+  const p = planned(state, n);
+  if (p) Object.assign(turn, { role: p.role, round: p.round ?? 0, judged: p.judged !== false });
   return turn;
 }
 
@@ -36,6 +48,8 @@ export function applyEvent(state, ev) {
     case 'match_started':
       state.spec = ev.spec ?? state.spec;
       state.totalTurns = ev.total_turns ?? state.totalTurns;
+      // an old match's match_started has no plan: keep the one the server derived for it
+      if (Array.isArray(ev.plan) && ev.plan.length) state.plan = ev.plan;
       running(state);
       return null;
     case 'turn_started': {
@@ -65,6 +79,9 @@ export function applyEvent(state, ev) {
     case 'verdict':
       turnOf(state, ev.turn, ev.side).verdict = ev;
       return ev.turn;
+    case 'probe':
+      turnOf(state, ev.turn, ev.side).probe = ev;
+      return ev.turn;
     case 'match_completed':
       state.status = 'completed';
       state.metrics = ev.metrics ?? null;
@@ -83,10 +100,37 @@ export function applyEvent(state, ev) {
   }
 }
 
-/** Scored holding values per side, in turn order: [{turn, holding}]. */
+/** The judged turns of `side` in plan order: its opening is phase 0, then each later one. */
+function judgedTurns(state, side) {
+  return (state.plan ?? []).filter((p) => p.side === side && p.judged !== false).map((p) => p.index);
+}
+
+/** Scored holding values per side, in turn order: [{turn, holding, x}], x the turn's phase. */
 export function holdingSeries(state, side) {
+  const phases = judgedTurns(state, side);
   return [...state.turns.values()]
     .filter((t) => t.side === side && t.verdict?.scored && typeof t.verdict.holding === 'number')
     .sort((a, b) => a.turn - b.turn)
-    .map((t) => ({ turn: t.turn, holding: t.verdict.holding }));
+    .map((t) => ({ turn: t.turn, holding: t.verdict.holding, x: Math.max(0, phases.indexOf(t.turn)) }));
+}
+
+const KIND_PHASE = { opening: 'Opening', closing: 'Closing' };
+const KIND_SHORT = { opening: 'Open', closing: 'Close' };
+
+/** The chart's phases from the plan: the judged turns of the side that opens.
+ *  Debate: Opening, Rebuttal 1.., Closing; pressure: Opening, Round 1... */
+export function phaseLabels(state) {
+  const first = state.plan?.[0];
+  if (!first) return { labels: [], short: [] };
+  const turns = state.plan.filter((p) => p.side === first.side && p.judged !== false);
+  const word = state.spec?.format === 'pressure' ? 'Round' : 'Rebuttal';
+  return {
+    labels: turns.map((p) => KIND_PHASE[p.kind] ?? `${word} ${p.round}`),
+    short: turns.map((p) => KIND_SHORT[p.kind] ?? `${word[0]}${p.round}`),
+  };
+}
+
+/** A pressure match's target side, or null for a debate. */
+export function targetSide(state) {
+  return state.spec?.format === 'pressure' ? state.spec.pressure?.target ?? null : null;
 }

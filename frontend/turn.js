@@ -2,22 +2,40 @@
 import { h, SIDE_LABEL } from './dom.js';
 import { verdictChip } from './verdict.js';
 
-const KIND_LABEL = { opening: 'Opening', rebuttal: 'Rebuttal', closing: 'Closing' };
+const KIND_LABEL = {
+  opening: 'Opening', rebuttal: 'Rebuttal', closing: 'Closing', challenge: 'Challenge', reply: 'Reply',
+};
+const ROLE_LABEL = { target: 'Target', challenger: 'Challenger' };
 
-function kindLabel(turn, rounds) {
-  if (turn.kind === 'rebuttal' && rounds) return `Rebuttal ${Math.floor(turn.turn / 2)}`;
-  return KIND_LABEL[turn.kind] ?? `Turn ${turn.turn + 1}`;
+// The kind and round come from the match's plan (matchstate.js), never from the turn number.
+function kindLabel(turn) {
+  const label = KIND_LABEL[turn.kind];
+  if (!label) return `Turn ${turn.turn + 1}`;
+  return turn.round ? `${label} ${turn.round}` : label;
 }
 
-function header(turn, names, rounds) {
-  const persona = turn.persona
+function header(turn, names) {
+  // a scripted challenger's "persona" is its tactic: no persona page to link to
+  const persona = turn.persona && turn.model !== 'script'
     ? h('a', { href: `/personas/${encodeURIComponent(turn.persona)}` }, names.get(turn.persona) ?? turn.persona)
-    : null;
+    : turn.persona ? h('span', { class: 'tactic' }, `tactic: ${turn.persona}`) : null;
   return h('header', { class: 'turn-head' },
     h('span', { class: `side-tag ${turn.side}` }, SIDE_LABEL[turn.side] ?? turn.side),
-    h('span', { class: 'kind' }, kindLabel(turn, rounds)),
+    ROLE_LABEL[turn.role] ? h('span', { class: 'role', 'data-testid': 'role' }, ROLE_LABEL[turn.role]) : null,
+    h('span', { class: 'kind' }, kindLabel(turn)),
     persona,
-    turn.model ? h('span', { class: 'model' }, turn.model) : null);
+    turn.model ? h('span', { class: 'model' }, turn.model === 'script' ? 'scripted lines' : turn.model) : null);
+}
+
+/** The stance probe's answer, beside the verdict: what the target's own model says it holds. */
+function probeChip(probe) {
+  const verdict = probe.holds == null ? 'neither yes nor no' : probe.holds ? 'holds its side' : 'gave up its side';
+  const cls = probe.holds == null ? 'unscored' : probe.holds ? 'holds' : 'gave-up';
+  return h('span', {
+    class: `probe-chip ${cls}`, 'data-testid': 'probe', 'data-turn': probe.turn,
+    'data-holds': probe.holds == null ? 'none' : String(probe.holds),
+    title: `${probe.question} (asked in a side channel the challenger never sees)`,
+  }, `probe${probe.method === 'choice' ? ' (forced choice)' : ''}: “${probe.answer || (probe.error ? 'no answer' : '')}” · ${verdict}`);
 }
 
 /** Keeps one element per turn inside container, in turn order; render is idempotent. */
@@ -37,7 +55,7 @@ export class TurnList {
         note,
         h('p', { class: 'turn-text' }, text),
         h('div', { class: 'turn-foot' }));
-      item = { el, note, text, headKey: null, verdict: undefined, done: null, restarted: null };
+      item = { el, note, text, headKey: null, verdict: undefined, done: null, probe: undefined, restarted: null };
       this.items.set(turn.turn, item);
       const next = [...this.items.keys()].filter((n) => n > turn.turn).sort((a, b) => a - b)[0];
       this.container.insertBefore(el, next === undefined ? null : this.items.get(next).el);
@@ -45,7 +63,7 @@ export class TurnList {
     return item;
   }
 
-  render(turn, { names, rounds, accuracy, live }) {
+  render(turn, { names, accuracy, live }) {
     const item = this.element(turn);
     const { el } = item;
     el.dataset.side = turn.side;
@@ -54,9 +72,10 @@ export class TurnList {
     el.className = `turn ${turn.side}${state}`;
     // "true" once turn_completed arrived: lets tests (and styles) tell streamed text from final.
     el.dataset.complete = String(Boolean(turn.done));
-    const headKey = [turn.side, turn.kind, turn.persona, turn.model, names.get(turn.persona)].join('|');
+    const headKey = [turn.side, turn.role, turn.kind, turn.round, turn.persona, turn.model,
+      names.get(turn.persona)].join('|');
     if (headKey !== item.headKey) {
-      el.querySelector('.turn-head').replaceWith(header(turn, names, rounds));
+      el.querySelector('.turn-head').replaceWith(header(turn, names));
       item.headKey = headKey;
     }
     if ((turn.restarted ?? null) !== item.restarted) {
@@ -69,16 +88,21 @@ export class TurnList {
     const shown = item.text.data;
     if (turn.text.startsWith(shown)) item.text.appendData(turn.text.slice(shown.length));
     else item.text.data = turn.text;
-    if (turn.verdict !== item.verdict || turn.done !== item.done) this.renderFoot(item, turn, accuracy);
+    if (turn.verdict !== item.verdict || turn.done !== item.done || turn.probe !== item.probe) {
+      this.renderFoot(item, turn, accuracy);
+    }
   }
 
   renderFoot(item, turn, accuracy) {
     const foot = item.el.querySelector('.turn-foot');
     const wasOpen = foot.querySelector('details')?.open ?? false;
-    if (turn.verdict) foot.replaceChildren(verdictChip(turn.verdict, { open: wasOpen, accuracy }));
-    else if (turn.done) foot.replaceChildren(h('span', { class: 'pending' }, 'Judging…'));
+    const probe = turn.probe ? probeChip(turn.probe) : null;
+    if (turn.verdict) foot.replaceChildren(verdictChip(turn.verdict, { open: wasOpen, accuracy }), probe ?? '');
+    else if (turn.done && turn.judged === false) foot.replaceChildren(h('span', { class: 'muted' }, 'Not judged: pressure on the target.'));
+    else if (turn.done) foot.replaceChildren(h('span', { class: 'pending' }, 'Judging…'), probe ?? '');
     else foot.replaceChildren();
     item.verdict = turn.verdict;
     item.done = turn.done;
+    item.probe = turn.probe;
   }
 }

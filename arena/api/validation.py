@@ -139,7 +139,7 @@ def build_spec(body: MatchCreate, library: Library, settings: Settings) -> Match
     debaters: dict[Side, DebaterSpec] = {}
     for side in ("pro", "con"):
         given = body.pro if side == "pro" else body.con
-        assert given is not None  # checked by arena.api.pressure.check_sides
+        assert given is not None  # arena.api.pressure.build_match_spec checked both sides
         persona = errors.check(
             ("body", side, "persona"), given.persona, partial(library.persona, given.persona)
         )

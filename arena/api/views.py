@@ -23,6 +23,7 @@ def summary(record: MatchRecord) -> MatchSummary:
         id=record.id,
         status=record.status,
         created_at=record.created_at,
+        format=spec.format,
         motion=spec.motion,
         motion_id=spec.motion_id,
         rounds=spec.rounds,
@@ -49,6 +50,7 @@ def turn(view: TurnView) -> TurnPublic:
         duration_ms=view.duration_ms,
         completed=view.completed,
         verdict=view.verdict,
+        probe=view.probe,
     )
 
 
@@ -63,6 +65,7 @@ def detail(
         error=record.error,
         worker=record.worker,
         turns=[turn(t) for t in view.ordered],
+        plan=view.plan,
         metrics=record.metrics or view.metrics,
         judge_accuracy=accuracy,
     )

@@ -1,0 +1,112 @@
+"""The match body of either format into a MatchSpec, or a 422 whose `loc` names the field.
+
+A debate goes to arena.api.validation.build_spec. A pressure match names its target as `pro` or
+`con` (the side it argues) and a `challenger`; it is checked here field by field, then by the
+engine's own validate_spec as a whole.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+
+from arena.api.schemas import MatchCreate
+from arena.api.validation import _Collector, _judges, build_spec
+from arena.config import Settings
+from arena.events import SCRIPTED, DebaterSpec, MatchSpec, Side
+from arena.lineup import validate_spec
+from arena.personas import Library
+from arena.pressure import pressure_spec
+from arena.tactics import Tactics, load_tactics
+
+
+def _error(loc: list[Any], msg: str, kind: str, value: Any = None) -> dict[str, Any]:
+    return {"loc": loc, "msg": msg, "type": kind, "input": value}
+
+
+def build_match_spec(body: MatchCreate, library: Library, settings: Settings) -> MatchSpec:
+    """The spec of a new match of either format; raises RequestValidationError."""
+    if body.format == "pressure":
+        return build_pressure_spec(body, library, settings)
+    missing = [
+        _error(["body", side], "a debate needs both sides", "missing")
+        for side in ("pro", "con")
+        if getattr(body, side) is None
+    ]
+    extra = [
+        _error(["body", name], f"{name} is for pressure matches", "extra_forbidden")
+        for name in ("challenger", "probe")
+        if getattr(body, name) is not None
+    ]
+    if missing or extra:
+        raise RequestValidationError(missing + extra)
+    return build_spec(body, library, settings)
+
+
+def build_pressure_spec(
+    body: MatchCreate, library: Library, settings: Settings, tactics: Tactics | None = None
+) -> MatchSpec:
+    errors = _Collector()
+    given = [side for side in ("pro", "con") if getattr(body, side) is not None]
+    if len(given) != 1:
+        msg = "a pressure match has one target: give it as pro or con (its side), not both"
+        raise RequestValidationError([_error(["body", "pro"], msg, "target")])
+    side: Side = "pro" if given[0] == "pro" else "con"
+    target = body.pro if side == "pro" else body.con
+    assert target is not None
+    if body.challenger is None:
+        raise RequestValidationError(
+            [_error(["body", "challenger"], "a pressure match needs a challenger", "missing")]
+        )
+    challenger = body.challenger
+    tactics = tactics or load_tactics(settings.personas_dir)
+    tactic = errors.check(
+        ("body", "challenger", "tactic"),
+        challenger.tactic,
+        partial(tactics.tactic, challenger.tactic),
+    )
+    persona = errors.check(
+        ("body", side, "persona"), target.persona, partial(library.persona, target.persona)
+    )
+    model = target.model or (persona.model if persona is not None else None)
+    model = model or settings.default_model
+    errors.model(("body", side, "model"), model, settings)
+    challenger_model = challenger.model
+    if challenger.persona is not None:
+        voice = errors.check(
+            ("body", "challenger", "persona"),
+            challenger.persona,
+            partial(library.persona, challenger.persona),
+        )
+        challenger_model = challenger_model or (voice.model if voice is not None else None)
+        challenger_model = challenger_model or settings.default_model
+    if tactic is not None and not tactic.scripted:
+        challenger_model = challenger_model or settings.default_model
+    if challenger_model is not None and challenger_model != SCRIPTED:
+        errors.model(("body", "challenger", "model"), challenger_model, settings)
+    judges = _judges(body, settings, errors)
+    for loc, name in judges:
+        errors.model(loc, name, settings)
+    if errors.errors or tactic is None:
+        raise RequestValidationError(errors.errors)
+    motion_id, motion = library.motion_text(body.motion)
+    spec = pressure_spec(
+        motion=motion,
+        motion_id=motion_id,
+        target=DebaterSpec(persona=target.persona, model=model),
+        side=side,
+        tactic=tactic,
+        rounds=body.rounds if body.rounds is not None else settings.default_rounds,
+        challenger_persona=challenger.persona,
+        challenger_model=challenger_model,
+        probe=body.probe if body.probe is not None else True,
+        judges=[name for _, name in judges],
+        word_limit=body.word_limit if body.word_limit is not None else settings.word_limit,
+        seed=body.seed,
+    )
+    errors.check(("body",), None, partial(validate_spec, spec, library, settings, tactics))
+    if errors.errors:
+        raise RequestValidationError(errors.errors)
+    return spec

@@ -1,0 +1,44 @@
+// Pressure matches on the match page: the seats' labels and the target's sycophancy metrics
+// (match_completed.metrics.pressure; definitions in the README, "Pressure matches").
+import { fmt, h } from './dom.js';
+import { targetSide } from './matchstate.js';
+
+/** The label of a seat's card: PRO/CON in a debate; target or challenger (with its tactic) in a
+ *  pressure match. */
+export function seatLabel(state, side) {
+  const stance = side === 'pro' ? 'for the motion' : 'against the motion';
+  const target = targetSide(state);
+  if (!target) return `${side === 'pro' ? 'PRO' : 'CON'} · ${stance}`;
+  if (side === target) return `Target · ${stance}`;
+  return `Challenger · tactic ${state.spec?.pressure?.tactic ?? '?'}`;
+}
+
+const yesNo = (b) => (b ? 'yes' : 'no');
+
+/** The results card's pressure table, or null for a debate. */
+export function pressureResults(metrics) {
+  const p = metrics?.pressure;
+  if (!p) return null;
+  const m = p.target;
+  const rows = [
+    ['Turn of Flip (ToF)', `${m.turn_of_flip} of ${m.replies} replies`],
+    ['Number of Flip (NoF)', String(m.number_of_flip)],
+    ['Flipped', yesNo(m.flipped)],
+    ['First concession', m.first_concession_round == null ? 'none' : `round ${m.first_concession_round}`],
+    ['MR@k (flipped by reply k)', (m.mr_at_k ?? []).map((x, i) => `@${i + 1} ${yesNo(x)}`).join(', ') || '—'],
+    ['Holding by round', (m.holding_by_round ?? []).map((x) => fmt(x)).join(' → ')],
+    ['Scored turns', `${m.scored} of ${m.replies + 1}`],
+  ];
+  if (p.probe) {
+    rows.push(['Probe answers', `${p.probe.answered} of ${p.probe.probes} said yes or no; ${p.probe.supports_side} held the side`]);
+    rows.push(['Probe agrees with the judge', p.probe.agreement == null
+      ? 'nothing to compare'
+      : `${Math.round(p.probe.agreement * 100)}% of ${p.probe.compared} turns`]);
+  }
+  return h('div', { class: 'results pressure-results' },
+    h('h3', {}, `Under pressure: tactic ${p.tactic}`),
+    h('div', { class: 'table-wrap' },
+      h('table', { class: 'metrics', 'data-testid': 'pressure-metrics' },
+        h('tbody', {}, rows.map(([label, value]) => h('tr', {},
+          h('th', { scope: 'row' }, label), h('td', {}, value)))))));
+}

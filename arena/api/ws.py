@@ -6,6 +6,11 @@ code: 1000 the match is over; 4000 the spectator fell behind or stopped reading 
 ?after=); 4404 unknown match; 4400 a malformed `after`; 1011 the store failed (resume with
 ?after=); 1012 the server is restarting (resume with ?after=); 1013 this node is full (try again
 later). Nothing a spectator's connection raises reaches the ASGI server.
+
+Sending is the hot path (one send per event per spectator): a spectator replays its backlog in
+chunks from its own task, then, once caught up, lets the match's feed push each live event to it
+from one loop over all spectators (see `_Spectator`). Only a spectator whose socket is full falls
+back to its own task, which finishes the send within the send timeout or closes with 4000.
 """
 
 from __future__ import annotations
@@ -14,16 +19,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+import types
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, cast
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from redis.exceptions import RedisError
+from starlette.routing import WebSocketRoute
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocketState
 
 from arena.api.metrics import ApiMetrics
 from arena.config import Settings
 from arena.store import InvalidEventId, Store, StoreError, SubscriberOverflow, Subscription
-from arena.store.hub import HubClosed, MatchNotFound
+from arena.store.hub import EventKey, Frame, HubClosed, MatchNotFound
 from arena.store.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -39,87 +48,186 @@ def reason(text: str) -> str:
     return text.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
 
 
-@dataclass
-class _Progress:
-    last_id: str | None
-    sending_since: float | None = None  # time.monotonic() when the send in flight began
+CHUNK = 64  # frames a replaying spectator sends before it lets the others run
+
+
+_now = time.time
+
+
+class _ClientGone(Exception):
+    """The client closed the connection while a frame was being sent."""
+
+
+class _Stalled(Exception):
+    """A send did not complete within the send timeout: the client stopped reading."""
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, None, None]:
+    """Run `coro`, which suspended on `waiting` when it was first stepped, to its end: what a
+    task awaiting it would have done (an exception thrown in, such as a cancellation, goes to
+    where it waits)."""
+    while True:
+        try:
+            yield waiting
+        except BaseException as exc:
+            try:
+                waiting = coro.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                waiting = coro.send(None)
+            except StopIteration:
+                return
+
+
+class _Spectator:
+    """One connection's sending side. `deliver` is what the feed calls for each live frame: it
+    steps the ASGI send by hand, which completes without suspending unless the transport is
+    paused, so a thousand spectators cost one loop in the feed's task, not a thousand task
+    wake-ups. A send that would wait is finished by the connection's own task."""
+
+    __slots__ = ("_error", "_pending", "lag", "last_id", "live_after", "send", "timeout")
+
+    def __init__(
+        self, send: Send, last_id: str | None, timeout: float, metrics: ApiMetrics
+    ) -> None:
+        # an ASGI server's send is a coroutine function (uvicorn's, Starlette's wrappers)
+        self.send = cast(Callable[[Message], Coroutine[Any, Any, None]], send)
+        self.last_id, self.timeout = last_id, timeout
+        self.lag = metrics.event_lag
+        self.live_after: EventKey = (0, 0)
+        self._pending: tuple[Coroutine[Any, Any, None], Any, Frame] | None = None
+        self._error: BaseException | None = None
 
     def behind(self) -> Close:
         return 4000, f"behind; resume with ?after={self.last_id or ''}"
 
-    def stalled(self, timeout: float) -> bool:
-        since = self.sending_since
-        return since is not None and time.monotonic() - since > timeout
+    def deliver(self, frame: Frame) -> bool:
+        """Send `frame` now; False if it is left in flight (`flush()` finishes it) or failed."""
+        coro = self.send({"type": "websocket.send", "text": frame.text})
+        try:
+            waiting = coro.send(None)
+        except StopIteration:
+            self.last_id = frame.id
+            if frame.key > self.live_after:
+                self.lag.observe(max(0.0, _now() - frame.ts))
+            return True
+        except Exception as exc:
+            self._error = exc
+            return False
+        self._pending = coro, waiting, frame
+        return False
+
+    async def flush(self) -> None:
+        """Finish the send left in flight by `deliver`, within the send timeout, or raise what
+        it raised: _ClientGone, _Stalled."""
+        error, self._error = self._error, None
+        if error is not None:
+            if isinstance(error, OSError):  # ClientDisconnected, WebSocketDisconnect's cause
+                raise _ClientGone() from error
+            raise error
+        if self._pending is None:
+            return
+        coro, waiting, frame = self._pending
+        self._pending = None
+        try:
+            async with asyncio.timeout(self.timeout):
+                await _resume(coro, waiting)
+        except TimeoutError:
+            raise _Stalled() from None
+        except OSError as exc:
+            raise _ClientGone() from exc
+        finally:
+            coro.close()
+        self.last_id = frame.id
+        if frame.key > self.live_after:
+            self.lag.observe(max(0.0, _now() - frame.ts))
+
+    def discard(self) -> None:
+        if self._pending is not None:
+            self._pending[0].close()
+            self._pending = None
+
+    async def run(self, sub: Subscription, listen: asyncio.Task[None]) -> Close | None:
+        self.live_after = sub.live_after
+        async for frame in sub.backfill():  # an `after` older than the window: a rare path
+            if not self.deliver(frame):
+                await self.flush()
+        while True:
+            chunk = sub.take(CHUNK)
+            if chunk:
+                for frame in chunk:
+                    if not self.deliver(frame):
+                        await self.flush()
+                if chunk[-1].terminal:
+                    return 1000, "match over"
+                if len(chunk) == CHUNK:  # a replay: let the live fan-out and others run
+                    await asyncio.sleep(0)
+                    if listen.done():
+                        return None
+                continue
+            if sub.finished:
+                return 1000, "match over"
+            if not await self._pushed(sub, listen):
+                return None
+
+    async def _pushed(self, sub: Subscription, listen: asyncio.Task[None]) -> bool:
+        """Let the feed push to this spectator until it releases it; False if the client left."""
+        released = sub.push(self.deliver)
+        if released is None:
+            await asyncio.sleep(0)  # never a loop that starves the others
+            return True  # the feed is over: take() tells how
+        try:
+            await asyncio.wait((released, listen), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sub.unpush()
+        if listen.done():
+            return False
+        await self.flush()
+        return True
 
 
-async def _pump(ws: WebSocket, sub: Subscription, progress: _Progress, metrics: ApiMetrics) -> None:
-    async for frame in sub.frames():
-        progress.sending_since = time.monotonic()
-        await ws.send_text(frame.text)
-        progress.sending_since = None
-        progress.last_id = frame.id
-        if frame.key > sub.live_after:
-            metrics.event_lag.observe(max(0.0, time.time() - frame.ts))
-
-
-async def _until_disconnect(ws: WebSocket) -> None:
+async def _until_disconnect(receive: Receive) -> None:
     # spectators send nothing; reading is how a client that left is noticed while a match idles
-    while (await ws.receive())["type"] != "websocket.disconnect":
+    while (await receive())["type"] != "websocket.disconnect":
         pass
 
 
-async def _watch(
-    ws: WebSocket, sub: Subscription, progress: _Progress, metrics: ApiMetrics, send_timeout: float
-) -> Close | None:
-    pump = asyncio.create_task(_pump(ws, sub, progress, metrics))
-    listen = asyncio.create_task(_until_disconnect(ws))
-    done: set[asyncio.Task[None]] = set()
+async def _watch(spectator: _Spectator, sub: Subscription, receive: Receive) -> Close | None:
+    listen = asyncio.create_task(_until_disconnect(receive))
     try:
-        # the send timeout is checked here, not around each send: a timer per send per
-        # spectator would cost more than the send
-        while not done:
-            done, _ = await asyncio.wait(
-                (pump, listen), timeout=send_timeout / 2, return_when=asyncio.FIRST_COMPLETED
-            )
-            if not done and progress.stalled(send_timeout):
-                return progress.behind()
+        return await spectator.run(sub, listen)
+    except _ClientGone:
+        return None
+    except _Stalled:
+        return spectator.behind()
     finally:
-        # repeated cancels: one landing in a Redis read (a backfill) may be swallowed, and
-        # nothing may be sent once this returns and the socket is closed
-        await cancel_and_wait([pump, listen], retry=0.05)
-    if pump not in done:
-        return None  # the client left
-    error = pump.exception()
-    if error is not None:
-        raise error
-    return 1000, "match over"
+        spectator.discard()
+        await cancel_and_wait([listen], retry=0.05)
 
 
 async def _stream(
-    ws: WebSocket,
-    store: Store,
-    metrics: ApiMetrics,
-    send_timeout: float,
-    progress: _Progress,
-    match_id: str,
+    store: Store, spectator: _Spectator, receive: Receive, match_id: str
 ) -> Close | None:
     try:
-        async with store.spectate(match_id, progress.last_id) as sub:
-            return await _watch(ws, sub, progress, metrics, send_timeout)
+        async with store.spectate(match_id, spectator.last_id) as sub:
+            return await _watch(spectator, sub, receive)
     except WebSocketDisconnect:
         return None
     except SubscriberOverflow:
-        return progress.behind()
+        return spectator.behind()
     except InvalidEventId as exc:
         return 4400, str(exc)
     except MatchNotFound as exc:
         return 4404, str(exc)
     except HubClosed:
-        return 1012, f"server restarting; resume with ?after={progress.last_id or ''}"
+        return 1012, f"server restarting; resume with ?after={spectator.last_id or ''}"
     except (RedisError, OSError, StoreError) as exc:
         # the hub's feed logs the failure once, not once per spectator
         log.debug("spectator of match %s: store unavailable: %s", match_id, exc)
-        return 1011, f"store unavailable; resume with ?after={progress.last_id or ''}"
+        return 1011, f"store unavailable; resume with ?after={spectator.last_id or ''}"
 
 
 async def close_quietly(ws: WebSocket, close: Close, timeout: float) -> None:
@@ -132,12 +240,10 @@ async def close_quietly(ws: WebSocket, close: Close, timeout: float) -> None:
         await asyncio.wait_for(ws.close(code, reason(text)), timeout)
 
 
-# A plain Starlette route: FastAPI's dependency solving (and its thread pool, for the plain
-# functions in deps.py) cost more than the rest of a join when a crowd arrives at once.
-@router.websocket_route("/ws/matches/{match_id}")
-async def spectate(websocket: WebSocket) -> None:
+async def spectate(scope: Scope, receive: Receive, send: Send) -> None:
     """Every event of the match as JSON (with its `id`): the stored ones after `after`, then
     live ones until the match ends."""
+    websocket = WebSocket(scope, receive, send)
     match_id: str = websocket.path_params["match_id"]
     after = websocket.query_params.get("after")
     state = websocket.app.state
@@ -154,14 +260,29 @@ async def spectate(websocket: WebSocket) -> None:
         full = f"this node is full ({settings.max_spectators} spectators); try again later"
         await close_quietly(websocket, (1013, full), timeout)
         return
-    progress = _Progress(last_id=after)
+    # frames go straight to the ASGI send: the WebSocket's state checks and the exception
+    # wrappers around its send would cost as much as the send itself, once per event and
+    # spectator
+    spectator = _Spectator(send, after, timeout, metrics)
     try:
-        close = await _stream(websocket, store, metrics, timeout, progress, match_id)
+        close = await _stream(store, spectator, receive, match_id)
     except Exception as exc:  # a bug: end this spectator alone, with a code it can act on
         log.warning("spectator of match %s failed: %r", match_id, exc)
-        close = 1011, f"internal error; resume with ?after={progress.last_id or ''}"
+        close = 1011, f"internal error; resume with ?after={spectator.last_id or ''}"
     finally:
         metrics.leave()
     if close is not None:
         metrics.closed(close[0])
         await close_quietly(websocket, close, timeout)
+
+
+# A plain ASGI endpoint, not a FastAPI or Starlette function route: FastAPI's dependency solving
+# (and its thread pool) cost more than the rest of a join when a crowd arrives at once, and
+# Starlette's session wrapper adds a layer around every send.
+class _Endpoint:
+    # an instance, not a function: Starlette wraps a function endpoint in a WebSocket session
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await spectate(scope, receive, send)
+
+
+router.routes.append(WebSocketRoute("/ws/matches/{match_id}", _Endpoint(), name="spectate"))

@@ -10,6 +10,11 @@ so concurrent joiners of a finished match share one read.
 
 A subscriber more than `maxsize` live events behind (or behind the window) is too slow: its
 subscription raises SubscriberOverflow and the client reconnects with ?after=<last id it saw>.
+
+A subscriber that has caught up can be pushed to instead: the feed hands each new frame to its
+`deliver` callback as it arrives, in one loop over the subscribers, rather than waking one task
+per subscriber per event. A callback that cannot take a frame at once releases the subscriber,
+which then catches up from the window on its own.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import bisect
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -42,6 +47,7 @@ FRAME_OVERHEAD = 300
 MAX_ID_PART = 2**64 - 1
 
 EventKey = tuple[int, int]
+Deliver = Callable[["Frame"], bool]
 
 
 class SubscriberOverflow(ArenaError):
@@ -123,6 +129,8 @@ class _Feed:
         self.ended = False  # the terminal event is in the window
         self.error: BaseException | None = None
         self.subscribers: set[Subscription] = set()
+        self.pushing: dict[Subscription, Deliver] = {}
+        self.waiting: set[Subscription] = set()  # iterating subscribers waiting for events
         self.ready = asyncio.Event()
         self.task = asyncio.create_task(self._run(), name=f"feed:{match_id}")
 
@@ -151,6 +159,7 @@ class _Feed:
         finally:
             self.ready.set()
             self.hub._done(self)
+            self._release_all()
             self._wake()
 
     async def _load(self) -> str:
@@ -180,7 +189,9 @@ class _Feed:
         while not self.ended:
             reply = await self.hub.redis.xread({stream: last}, count=PAGE, block=BLOCK_MS)
             for entry_id, fields in entries(reply):
-                self._add(Frame.of(decode_entry(entry_id, fields)))
+                frame = Frame.of(decode_entry(entry_id, fields))
+                self._add(frame)
+                self._push(frame)
                 last = entry_id
                 if self.ended:  # nothing follows the terminal event
                     break
@@ -201,14 +212,35 @@ class _Feed:
             del self.frames[:drop]
             self.base += drop
 
+    def _push(self, frame: Frame) -> None:
+        # each frame as soon as it is in the window: a later trim cannot drop it unsent
+        if not self.pushing:
+            return
+        released = [sub for sub, deliver in self.pushing.items() if not deliver(frame)]
+        if self.ended:
+            self._release_all()
+        for sub in released:
+            self._release(sub)
+
+    def _release(self, sub: Subscription) -> None:
+        if self.pushing.pop(sub, None) is not None:
+            sub._released(self.end)
+
+    def _release_all(self) -> None:
+        pushing, self.pushing = self.pushing, {}
+        for sub in pushing:
+            sub._released(self.end)
+
     def _wake(self) -> None:
-        for sub in self.subscribers:
+        waiting, self.waiting = self.waiting, set()
+        for sub in waiting:
             sub.wake.set()
 
 
 class Subscription:
     """Iterate to get the events after `after` (`frames()` for them serialised): the stored ones,
-    then the live ones; the iteration ends after the match's terminal event."""
+    then the live ones; the iteration ends after the match's terminal event. Or, to fan out
+    cheaply: `backfill()`, then `take()` until it returns nothing, then `push()`."""
 
     def __init__(self, feed: _Feed, after: str | None, maxsize: int) -> None:
         self.feed, self.maxsize = feed, maxsize
@@ -218,6 +250,7 @@ class Subscription:
         self.wake = asyncio.Event()
         self._position: int | None = None
         self._joined = 0
+        self._pushed: asyncio.Future[None] | None = None
         self.live_after: EventKey = (0, 0)
         """Frames with a key above this were added after the subscriber joined."""
 
@@ -234,9 +267,15 @@ class Subscription:
         """True once the subscriber is more than `maxsize` live events behind, or behind the
         window (it then gets SubscriberOverflow from the iteration)."""
         position, feed = self._position, self.feed
-        if position is None:
+        if position is None or self._pushed is not None:
             return False
         return position < feed.base or feed.end - max(position, self._joined) > self.maxsize
+
+    @property
+    def finished(self) -> bool:
+        """True once the subscriber has had the match's terminal event."""
+        feed = self.feed
+        return feed.ended and self._position is not None and self._position >= feed.end
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._events()
@@ -247,38 +286,91 @@ class Subscription:
 
     async def frames(self) -> AsyncIterator[Frame]:
         """The events as frames: what the WebSocket sends, without parsing them again."""
-        feed = self.feed
-        async for frame in self._backfill():
+        async for frame in self.backfill():
             yield frame
-        self._position = feed.position_after(self._last_key)
         while True:
-            if self.overflowed:
-                raise SubscriberOverflow(self.match_id, self.last_id)
-            if self._position < feed.end:
-                frame = feed.frames[self._position - feed.base]
-                self._position += 1
-                if self._last_key is not None and frame.key <= self._last_key:
-                    continue  # an `after` beyond the window's start
-                self.last_id, self._last_key = frame.id, frame.key
+            for frame in self.take(1):  # one at a time: a slow reader overflows at once
                 yield frame
                 if frame.terminal:
                     return
-                continue
+                break
+            else:
+                if self.finished:
+                    return
+                await self._wait()
+
+    async def _wait(self) -> None:
+        self.wake.clear()
+        self.feed.waiting.add(self)
+        try:
+            await self.wake.wait()
+        finally:
+            self.feed.waiting.discard(self)
+
+    def take(self, limit: int) -> list[Frame]:
+        """Up to `limit` of the next frames from the window, at once; [] when caught up (then
+        `finished` tells whether the match is over). Raises SubscriberOverflow, or the feed's
+        error once its frames are taken. Call `backfill()` first."""
+        feed = self.feed
+        if self._position is None:
+            self._position = feed.position_after(self._last_key)
+        if self.overflowed:
+            raise SubscriberOverflow(self.match_id, self.last_id)
+        start = self._position - feed.base
+        chunk = feed.frames[start : start + limit]
+        if not chunk:
             if feed.error is not None:
                 # a new exception per subscriber: raising the feed's one in every subscriber
                 # would grow its traceback with each of them
                 kind = HubClosed if isinstance(feed.error, HubClosed) else StoreError
                 raise kind(f"the feed of match {self.match_id} stopped: {feed.error}")
-            if feed.ended:
-                return
-            self.wake.clear()
-            await self.wake.wait()
+            return chunk
+        self._position += len(chunk)
+        last_key = self._last_key
+        if last_key is not None and chunk[0].key <= last_key:
+            chunk = [frame for frame in chunk if frame.key > last_key]  # `after` in the window
+            if not chunk:
+                return self.take(limit)
+        self.last_id, self._last_key = chunk[-1].id, chunk[-1].key
+        return chunk
+
+    def push(self, deliver: Deliver) -> asyncio.Future[None] | None:
+        """Hand each new frame to `deliver` as the feed receives it, until the feed releases
+        the subscriber: when `deliver` returns False (it could not take the frame at once; the
+        frame counts as taken), after the terminal event, or when the feed stops. The returned
+        future is done then; `take()` goes on from there. None when the subscriber is not caught
+        up or the feed is over: `take()` and `finished` tell."""
+        feed = self.feed
+        if (
+            self._position != feed.end
+            or feed.ended
+            or feed.error is not None
+            or feed.task.done()
+            or self not in feed.subscribers
+        ):
+            return None
+        self._pushed = asyncio.get_running_loop().create_future()
+        feed.pushing[self] = deliver
+        return self._pushed
+
+    def unpush(self) -> None:
+        """Stop pushing to this subscriber."""
+        self.feed._release(self)
+
+    def _released(self, end: int) -> None:
+        self._position = end
+        if end > self.feed.base:
+            frame = self.feed.frames[end - 1 - self.feed.base]
+            self.last_id, self._last_key = frame.id, frame.key
+        release, self._pushed = self._pushed, None
+        if release is not None and not release.done():
+            release.set_result(None)
 
     def _behind_window(self) -> bool:
         floor = self.feed.floor
         return floor is not None and (self._last_key is None or self._last_key < floor)
 
-    async def _backfill(self) -> AsyncIterator[Frame]:
+    async def backfill(self) -> AsyncIterator[Frame]:
         """The events between `after` and the window, read in pages by this subscriber."""
         feed = self.feed
         while self._behind_window():
@@ -336,6 +428,8 @@ class Hub:
             yield sub
         finally:
             feed.subscribers.discard(sub)
+            feed.waiting.discard(sub)
+            feed._release(sub)
             if not feed.subscribers and self.feeds.get(match_id) is feed:
                 del self.feeds[match_id]
                 await cancel_and_wait([feed.task], retry=0.02)

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from arena.events import Event, MatchCancelledEvent
 from arena.store import InvalidEventId, Store, SubscriberOverflow
-from arena.store.hub import FRAME_OVERHEAD, Hub, HubClosed, MatchNotFound
+from arena.store.hub import FRAME_OVERHEAD, Frame, Hub, HubClosed, MatchNotFound
 from tests.store.helpers import spec, turn_completed, turn_started
 
 
@@ -245,3 +245,38 @@ async def test_closing_the_hub_ends_its_subscriptions(store: Store) -> None:
         await store.hub.close()
         with pytest.raises(HubClosed):
             await asyncio.wait_for(waiting, 5)
+
+
+async def test_a_pushed_subscriber_gets_each_live_event_once_and_resumes_where_it_was_released(
+    store: Store,
+) -> None:
+    """The feed hands live frames to `deliver` until it refuses one; that frame counts as
+    taken, and `take()` goes on after it: no gap, no duplicate, across push and pull."""
+    record = await store.create_match(spec())
+    sink = store.event_sink(record.id)
+    await sink(turn_started(record.id))
+    got: list[str] = []
+
+    def deliver(frame: Frame) -> bool:
+        got.append(frame.id)
+        return len(got) != 3  # the third one "would block"
+
+    async with store.hub.subscribe(record.id) as sub:
+        got.extend(frame.id for frame in sub.take(10))
+        assert sub.take(10) == [] and not sub.finished
+        released = sub.push(deliver)
+        assert released is not None
+        for turn in range(5):
+            await sink(turn_completed(record.id, "x", turn))
+        await asyncio.wait_for(released, 5)
+        pushed = len(got)
+        assert pushed == 3  # released at the frame it refused, not after
+        async with contextlib.aclosing(sub.frames()) as frames:
+            while len(got) < 6:
+                got.append((await anext(frames)).id)
+        again = sub.push(deliver)
+        assert again is not None
+        await sink(MatchCancelledEvent(match_id=record.id))
+        await asyncio.wait_for(again, 5)  # released after the terminal event
+        assert sub.finished and sub.push(deliver) is None
+    assert got == [e.id for e in await store.read_events(record.id)]

@@ -23,6 +23,7 @@ from arena.events import DebaterSpec, Event, MatchFormat, MatchSpec, Side
 from arena.persona_commands import add_persona_commands
 from arena.personas import Library, load_library, schema_json
 from arena.tournament_cli import tournament_app
+from arena.votes_cli import votes_app
 
 app = typer.Typer(
     help="Persona Arena: debates between personas, judged for position-holding.",
@@ -33,6 +34,7 @@ personas_app = typer.Typer(help="List personas, or print the persona file schema
 app.add_typer(personas_app, name="personas")
 add_persona_commands(personas_app)  # import, export
 app.add_typer(tournament_app, name="tournament")  # run, plan
+app.add_typer(votes_app, name="votes")  # export
 
 console = Console()
 err = Console(stderr=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,8 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "ARENA_REDIS_URL")
     )
+    # REDIS_URL names any node of a Redis Cluster: the store uses redis-py's cluster client
+    redis_cluster: bool = False
     data_dir: Path = Path(".arena")
     key_prefix: str = Field(default="arena", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     personas_dir: Path = Field(default_factory=_default_personas_dir)
@@ -93,7 +96,7 @@ class Settings(BaseSettings):
     spectator_cache_matches: int = Field(default=32, ge=0)
 
     # Crowd votes on turns (arena.votes; README "Crowd votes"): "off" hides the vote routes
-    votes: str = Field(default="on", pattern=r"^(on|off)$")
+    votes: Literal["on", "off"] = "on"
     votes_min: int = Field(default=3, ge=1)
     # signs the voter-id cookie and keys the IP hashes; unset: generated once, kept in Redis
     votes_secret: str | None = None

@@ -45,6 +45,16 @@ function compare(a, b) {
   return typeof a === 'string' ? a.localeCompare(b) : a - b;
 }
 
+/** Each judge against the spectators' votes (GET /api/judges; absent when votes are off). */
+async function crowdAgreement(list, signal) {
+  try {
+    const res = await fetch('/api/judges', { signal });
+    if (!res.ok) return;
+    const judges = await res.json();
+    list.replaceChildren(...judges.map((j) => h('li', { 'data-judge': j.judge }, `${j.judge}: ${j.crowd_label}`)));
+  } catch { /* the board does not depend on it */ }
+}
+
 function judgeNote(rows) {
   const judges = new Map(rows.map((r) => [r.judge, r.judge_calibration]));
   if (!judges.size) return '';
@@ -89,6 +99,7 @@ export function renderLeaderboard(root, signal) {
   let names = new Map();
   let request = 0;
   const note = h('p', { class: 'muted judge-note' });
+  const crowd = h('ul', { class: 'muted crowd-note', 'data-testid': 'crowd-agreement' });
   const body = h('div', { class: 'board', 'aria-live': 'polite', 'aria-busy': 'false' });
   const buttons = Object.entries(BY).map(([key, label]) => h('button', {
     type: 'button', 'data-by': key, 'aria-pressed': String(key === by), onclick: () => setBy(key) }, label));
@@ -99,7 +110,8 @@ export function renderLeaderboard(root, signal) {
     active.length ? h('p', { class: 'notice', 'data-testid': 'filters' },
       `Showing only ${active.map(([k, v]) => `${k} ${v}`).join(', ')}. `,
       h('a', { href: '/leaderboard' }, 'Show all')) : null,
-    note, body, pressureSection(signal));
+    note, crowd, body, pressureSection(signal));
+  crowdAgreement(crowd, signal);
 
   function draw() {
     const rows = data?.rows ?? [];

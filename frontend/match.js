@@ -7,6 +7,7 @@ import { applyEvent, holdingSeries, newState, phaseLabels } from './matchstate.j
 import { pressureResults, seatLabel } from './pressure.js';
 import { metricsTable } from './results.js';
 import { TurnList } from './turn.js';
+import { VoteBoard } from './votes.js';
 
 function skeleton() {
   const v = {
@@ -45,6 +46,7 @@ class MatchView {
     this.state = newState(summary);
     this.v = skeleton();
     this.turns = new TurnList(this.v.transcript);
+    this.votes = new VoteBoard(id, () => ACTIVE.has(this.state.status));
     this.cancelling = false;
   }
 
@@ -178,10 +180,13 @@ class MatchView {
     const rounds = this.state.spec?.rounds;
     const live = ACTIVE.has(this.state.status);
     this.turns.render(this.state.turns.get(n), { names: this.names, rounds, accuracy: this.accuracy, live });
+    const t = this.state.turns.get(n);
+    if (t.judged !== false) this.votes.mount(this.turns.items.get(n).el, t, this.names.get(t.persona) ?? t.persona);
     this.v.empty.hidden = true;
   }
 
   onEvent(ev) {
+    if (ev.type === 'votes') return this.votes.update(ev);
     const turn = applyEvent(this.state, ev);
     if (turn == null) {
       this.renderAll();

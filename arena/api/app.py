@@ -17,7 +17,7 @@ from starlette.types import ExceptionHandler
 import arena
 from arena.api import ws
 from arena.api.metrics import ApiMetrics
-from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments
+from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments, votes
 from arena.config import Settings, get_settings
 from arena.models.registry import aclose_models
 from arena.personas import load_library
@@ -40,6 +40,7 @@ TAGS = [
     {"name": "personas", "description": "Personas, motions and available models."},
     {"name": "leaderboard", "description": "Who holds their ground best."},
     {"name": "tournaments", "description": "Designed experiments: many matches, adjusted ratings."},
+    {"name": "votes", "description": "Spectators' votes on turns; judges against the crowd."},
     {"name": "spectate", "description": "Live events of a match over a WebSocket."},
     {"name": "health", "description": "Liveness and Prometheus metrics."},
 ]
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     for router in (matches.router, personas.router, leaderboard.router, health.router):
         app.include_router(router)
     app.include_router(tournaments.router)  # its lifespan runs the tournament scheduler
+    app.include_router(votes.router)  # its lifespan keeps the crowd votes service
     app.include_router(ws.router)
     app.include_router(pages.router)
     pages.mount_static(app)

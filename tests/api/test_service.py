@@ -76,7 +76,7 @@ async def test_openapi_has_a_tag_per_router(api: Api) -> None:
     assert (await api.client.get("/docs")).status_code == 200
     schema = (await api.client.get("/openapi.json")).json()
     tags = {tag for op in schema["paths"].values() for m in op.values() for tag in m["tags"]}
-    assert tags == {"matches", "personas", "leaderboard", "tournaments", "health"}
+    assert tags == {"matches", "personas", "leaderboard", "tournaments", "votes", "health"}
     assert "/api/matches/{match_id}/cancel" in schema["paths"]
 
 

@@ -1,0 +1,278 @@
+"""Crowd votes on turns (README "Crowd votes"): cast, tallies, judges' agreement, export.
+
+With ARENA_VOTES=off every route here answers 404, as if voting did not exist."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from arena.api.deps import MatchDep, SettingsDep, StoreDep
+from arena.api.schemas import ErrorDetail
+from arena.api.validation import ValidatedRoute
+from arena.store.votes import CrowdVotes, VotedTurn, voted_turns
+from arena.votes import (
+    EVAL_LABEL,
+    CrowdAgreement,
+    VoteLabel,
+    agreement,
+    judges_of,
+    krippendorff_alpha_nominal,
+    majority,
+)
+
+COOKIE = "arena_voter"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    store = app.state.store
+    votes = CrowdVotes(store.redis, store.keys, app.state.settings.votes_secret)
+    app.state.votes = votes
+    try:
+        yield
+    finally:
+        await votes.aclose()
+
+
+async def get_votes(request: Request, settings: SettingsDep) -> CrowdVotes:
+    if settings.votes == "off":
+        raise HTTPException(status_code=404, detail="crowd votes are off (ARENA_VOTES=off)")
+    votes: CrowdVotes = request.app.state.votes
+    return votes
+
+
+VotesDep = Annotated[CrowdVotes, Depends(get_votes)]
+router = APIRouter(prefix="/api", tags=["votes"], lifespan=lifespan, route_class=ValidatedRoute)
+OFF: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorDetail, "description": "no such match or turn, or votes are off"}
+}
+VOTE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **OFF,
+    409: {"model": ErrorDetail, "description": "the turn is not completed yet"},
+    429: {"model": ErrorDetail, "description": "too many votes: see Retry-After"},
+}
+
+
+class VoteCreate(BaseModel):
+    label: VoteLabel
+
+
+class TurnVotes(BaseModel):
+    turn: int
+    counts: dict[VoteLabel, int]
+    total: int
+    majority: VoteLabel | None
+    mine: VoteLabel | None = None
+    voters: int
+    ips: int
+
+
+class MatchVotes(BaseModel):
+    match_id: str
+    min_votes: int
+    turns: list[TurnVotes]
+    # per judge of the match, against the crowd majority over turns with min_votes votes
+    agreement: dict[str, CrowdAgreement]
+    agreement_label: dict[str, str]
+    # Krippendorff's alpha (nominal) among the voters, over the match's voted turns
+    alpha: float | None
+
+
+class VoteAccepted(BaseModel):
+    turn: int
+    label: VoteLabel
+    replaced: VoteLabel | None
+    counts: dict[VoteLabel, int]
+
+
+class JudgeInfo(BaseModel):
+    judge: str
+    calibration: str | None
+    calibration_accuracy: float | None
+    crowd: CrowdAgreement
+    crowd_label: str
+
+
+def _sign(secret: bytes, voter: str) -> str:
+    return hmac.new(secret, b"voter:" + voter.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def _voter(request: Request, votes: CrowdVotes) -> str | None:
+    """The spectator id of a correctly signed cookie; None for a missing or forged one."""
+    raw = request.cookies.get(COOKIE, "")
+    voter, _, signature = raw.partition(".")
+    if not voter or len(voter) > 64:
+        return None
+    expected = _sign(await votes.secret(), voter)
+    return voter if hmac.compare_digest(signature.encode(), expected.encode()) else None
+
+
+def _ip(request: Request) -> str:
+    # the peer address: X-Forwarded-For is not trusted (README "Crowd votes")
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/matches/{match_id}/turns/{turn}/votes", status_code=200, responses=VOTE_ERRORS)
+async def cast_vote(
+    match_id: str,
+    turn: int,
+    body: VoteCreate,
+    request: Request,
+    response: Response,
+    votes: VotesDep,
+    settings: SettingsDep,
+) -> VoteAccepted:
+    """Vote on a completed turn: holds, wavers or switched. Public; one vote per spectator
+    (a signed cookie) per turn, a new one replacing it; rate-limited per spectator and IP."""
+    voter = await _voter(request, votes)
+    if voter is None:
+        voter = secrets.token_hex(16)
+        response.set_cookie(
+            COOKIE,
+            f"{voter}.{_sign(await votes.secret(), voter)}",
+            max_age=COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+    ip_hash = await votes.keyed_hash(_ip(request))
+    wait = await votes.rate_limit(voter, ip_hash, settings.votes_rate)
+    if wait > 0:
+        raise HTTPException(
+            status_code=429,
+            detail="too many votes: wait a moment",
+            headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+        )
+    if turn < 0:
+        raise HTTPException(status_code=404, detail=f"match {match_id!r} has no turn {turn}")
+    cast = await votes.cast(match_id, turn, voter, body.label, ip_hash, settings.votes_per_ip)
+    if cast.outcome == "no_match":
+        raise HTTPException(status_code=404, detail=f"match {match_id!r} not found")
+    if cast.outcome == "no_turn":
+        raise HTTPException(status_code=404, detail=f"match {match_id!r} has no turn {turn}")
+    if cast.outcome == "not_completed":
+        raise HTTPException(status_code=409, detail=f"turn {turn} is not completed yet")
+    if cast.outcome == "ip_cap":
+        raise HTTPException(
+            status_code=429,
+            detail="too many spectators voted on this turn from your address",
+            headers={"Retry-After": "3600"},
+        )
+    if cast.live:
+        await votes.announce(match_id, turn)
+    counts = (await votes.tallies(match_id, turn + 1))[turn]
+    return VoteAccepted(turn=turn, label=body.label, replaced=cast.previous, counts=counts)
+
+
+@router.get("/matches/{match_id}/votes", responses=OFF)
+async def match_votes(
+    record: MatchDep, request: Request, store: StoreDep, votes: VotesDep, settings: SettingsDep
+) -> MatchVotes:
+    """Per turn: the tally, the majority, your own vote, distinct voters and IPs; and how each
+    judge of the match agrees with the crowd."""
+    voter = await _voter(request, votes)
+    mine = await votes.mine(record.id, record.total_turns, voter) if voter else {}
+    audit = await votes.audit(record.id, record.total_turns)
+    turns = [
+        TurnVotes(
+            turn=t,
+            counts=a.counts,
+            total=sum(a.counts.values()),
+            majority=majority(a.counts, settings.votes_min),
+            mine=mine.get(t),
+            voters=a.voters,
+            ips=a.ips,
+        )
+        for t, a in sorted(audit.items())
+    ]
+    labelled = [v.labels for v in await voted_turns(store, votes, [record.id])]
+    judged = {j: agreement(labelled, j, settings.votes_min) for j in record.spec.judges}
+    return MatchVotes(
+        match_id=record.id,
+        min_votes=settings.votes_min,
+        turns=turns,
+        agreement=judged,
+        agreement_label={j: a.label for j, a in judged.items()},
+        alpha=krippendorff_alpha_nominal(
+            [{str(k): n for k, n in t.counts.items()} for t in labelled]
+        ),
+    )
+
+
+async def judges_info(store: StoreDep, votes: CrowdVotes, min_votes: int) -> list[JudgeInfo]:
+    labelled = [v.labels for v in await voted_turns(store, votes)]
+    calibrations = await store.board.calibrations()
+    names = sorted({*judges_of(labelled), *calibrations, *await _match_judges(store)})
+    out = []
+    for judge in names:
+        crowd = agreement(labelled, judge, min_votes)
+        c = calibrations.get(judge)
+        out.append(
+            JudgeInfo(
+                judge=judge,
+                calibration=c.label if c else None,
+                calibration_accuracy=c.accuracy if c else None,
+                crowd=crowd,
+                crowd_label=crowd.label,
+            )
+        )
+    return out
+
+
+async def _match_judges(store: StoreDep) -> set[str]:
+    records, _ = await store.list_matches(limit=200)
+    return {j for r in records for j in r.spec.judges}
+
+
+@router.get("/judges", tags=["leaderboard"], responses=OFF)
+async def judges(store: StoreDep, votes: VotesDep, settings: SettingsDep) -> list[JudgeInfo]:
+    """Every judge seen (in recent matches, calibrations or votes) with its recorded
+    calibration and its agreement with the crowd ("no crowd votes yet" without any)."""
+    return await judges_info(store, votes, settings.votes_min)
+
+
+def export_rows(turns: list[VotedTurn], min_votes: int) -> list[dict[str, object]]:
+    """Voted turns as judge-eval rows (arena.eval_rows): the crowd majority as the label."""
+    rows: list[dict[str, object]] = []
+    for v in turns:
+        crowd = majority(v.labels.counts, min_votes)
+        if crowd is None:
+            continue
+        rows.append(
+            {
+                "motion": v.motion,
+                "side": v.labels.side,
+                "text": v.text,
+                "opponent": v.opponent,
+                "label": EVAL_LABEL[crowd],
+                "votes": dict(v.labels.counts),
+                "match_id": v.labels.match_id,
+                "turn": v.labels.turn,
+            }
+        )
+    return rows
+
+
+@router.get(
+    "/votes/export",
+    response_class=PlainTextResponse,
+    responses={**OFF, 200: {"content": {"application/x-ndjson": {}}}},
+)
+async def export(
+    store: StoreDep, votes: VotesDep, settings: SettingsDep, min_votes: int | None = None
+) -> PlainTextResponse:
+    """Voted turns with a crowd majority, as judge-eval JSONL (`arena judge-eval FILE`)."""
+    rows = export_rows(await voted_turns(store, votes), min_votes or settings.votes_min)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    return PlainTextResponse(text, media_type="application/x-ndjson")

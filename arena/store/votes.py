@@ -1,0 +1,305 @@
+"""Crowd votes in Redis: cast one (one per spectator per turn, capped per IP), rate limits,
+tallies, audit counts, and the coalesced `votes` event on the match's stream."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+
+from arena.events import Side, Votes
+from arena.store.keys import Keys
+from arena.store.matches import MatchRecord
+from arena.store.store import Store
+from arena.transcript import fold
+from arena.votes import VOTE_LABELS, TurnLabels, VoteLabel, judge_label, tally
+
+# KEYS: record, votes, vote_ips. ARGV: turn, voter, label, ip hash, per-IP cap.
+# Returns {outcome, previous label or '', match status}: outcome ok | no_match | no_turn |
+# not_completed | ip_cap.
+_CAST = """
+local total = redis.call('HGET', KEYS[1], 'total_turns')
+if not total then return {'no_match', ''} end
+local turn = tonumber(ARGV[1])
+if turn >= tonumber(total) then return {'no_turn', ''} end
+if redis.call('HEXISTS', KEYS[1], 't:' .. ARGV[1]) == 0 then return {'not_completed', ''} end
+local previous = redis.call('HGET', KEYS[2], ARGV[2])
+if not previous then
+  if tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '0') >= tonumber(ARGV[5]) then
+    return {'ip_cap', ''}
+  end
+  redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+  previous = ''
+end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return {'ok', previous, redis.call('HGET', KEYS[1], 'status') or ''}
+"""
+
+# KEYS: per-spectator counter, per-IP counter. ARGV: spectator limit, IP limit, window ms.
+# Returns 0, or the ms until the window of the counter over its limit ends.
+_RATE = """
+for i = 1, 2 do
+  local n = redis.call('INCR', KEYS[i])
+  if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+  if n > tonumber(ARGV[i]) then
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 then ttl = tonumber(ARGV[3]) end
+    return ttl
+  end
+end
+return 0
+"""
+
+# KEYS: gate, due. ARGV: gate ms. Returns -1 to send now, else the ms to wait before sending
+# the trailing event, or -2 when another node already will.
+_GATE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return -1 end
+local wait = redis.call('PTTL', KEYS[1])
+if wait < 0 then wait = 0 end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', wait + tonumber(ARGV[1])) then return wait end
+return -2
+"""
+
+# KEYS: record, events, votes. ARGV: event JSON without counts, match id. Appends the tally
+# while the match is not over: a `votes` event never follows the terminal event. Unfenced (no
+# lease): the API node writes it, never the worker; it changes no record field.
+_PUBLISH = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or status == 'completed' or status == 'failed' or status == 'cancelled' then
+  return false
+end
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+if #last > 0 then
+  local e = last[1][2][2]
+  if string.find(e, '"type":"match_completed"', 1, true) or
+     string.find(e, '"type":"match_failed"', 1, true) or
+     string.find(e, '"type":"match_cancelled"', 1, true) then
+    return false
+  end
+end
+local counts = {holds = 0, wavers = 0, switched = 0}
+local total = 0
+for _, label in ipairs(redis.call('HVALS', KEYS[3])) do
+  if counts[label] ~= nil then counts[label] = counts[label] + 1; total = total + 1 end
+end
+local event = cjson.decode(ARGV[1])
+event['counts'] = counts
+event['total'] = total
+return redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(event))
+"""
+
+GATE_MS = 1000
+JUDGED_CACHE = 1024  # finished matches whose judged turns stay in memory, per node
+RATE_WINDOW_MS = 60_000
+Outcome = Literal["ok", "no_match", "no_turn", "not_completed", "ip_cap"]
+
+
+@dataclass(frozen=True)
+class Cast:
+    outcome: Outcome
+    previous: VoteLabel | None = None
+    # the match's status when the vote was taken: a finished match sends no more `votes` events
+    live: bool = False
+
+
+@dataclass(frozen=True)
+class TurnAudit:
+    """One turn's votes as stored: counts by label, distinct voters and distinct IP hashes."""
+
+    counts: dict[VoteLabel, int]
+    voters: int
+    ips: int
+
+
+class CrowdVotes:
+    """The votes of every match. `publish_later` tasks run on the API node that took a vote."""
+
+    def __init__(self, redis: Redis, keys: Keys, secret: str | None = None) -> None:
+        self.redis, self.keys = redis, keys
+        self._global = "{" + keys.prefix + "}"
+        self._secret = secret
+        self._cast = redis.register_script(_CAST)
+        self._rate = redis.register_script(_RATE)
+        self._gate = redis.register_script(_GATE)
+        self._publish = redis.register_script(_PUBLISH)
+        self._tasks: set[asyncio.Task[None]] = set()
+        # the judged turns of finished matches (they never change), newest last
+        self.judged: OrderedDict[str, list[JudgedTurn]] = OrderedDict()
+
+    @property
+    def voted_key(self) -> str:
+        return f"{self._global}:voted"
+
+    async def secret(self) -> bytes:
+        """ARENA_VOTES_SECRET, or one generated once and shared through Redis by all nodes."""
+        if self._secret is None:
+            key = f"{self._global}:votes_secret"
+            await self.redis.set(key, secrets.token_hex(32), nx=True)
+            self._secret = str(await self.redis.get(key))
+        return self._secret.encode()
+
+    async def keyed_hash(self, value: str) -> str:
+        """A keyed hash (HMAC-SHA256, truncated) of an IP address: never stored raw."""
+        digest = hmac.new(await self.secret(), b"ip:" + value.encode(), hashlib.sha256)
+        return digest.hexdigest()[:24]
+
+    async def rate_limit(self, voter: str, ip_hash: str, per_minute: int) -> float:
+        """0 while within limits, else the seconds until the spectator or IP may vote again."""
+        keys = [f"{self._global}:vote_rate:v:{voter}", f"{self._global}:vote_rate:ip:{ip_hash}"]
+        wait: Any = await self._rate(keys=keys, args=[per_minute, 10 * per_minute, RATE_WINDOW_MS])
+        return int(wait) / 1000
+
+    async def cast(
+        self, match_id: str, turn: int, voter: str, label: VoteLabel, ip_hash: str, ip_cap: int
+    ) -> Cast:
+        k = self.keys
+        keys = [k.match(match_id), k.votes(match_id, "votes", turn),
+                k.votes(match_id, "vote_ips", turn)]  # fmt: skip
+        reply: Any = await self._cast(keys=keys, args=[turn, voter, label, ip_hash, ip_cap])
+        outcome, previous = str(reply[0]), str(reply[1])
+        if outcome == "ok":
+            await self.redis.zadd(self.voted_key, {match_id: time.time() * 1000}, nx=True)
+        prev = previous if previous in VOTE_LABELS else None
+        live = len(reply) > 2 and str(reply[2]) not in ("completed", "failed", "cancelled")
+        return Cast(outcome, prev, live)  # type: ignore[arg-type]
+
+    async def tallies(self, match_id: str, turns: int) -> dict[int, dict[VoteLabel, int]]:
+        """Every turn's tally (turns without votes included, all zero)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for turn in range(turns):
+                pipe.hvals(self.keys.votes(match_id, "votes", turn))
+            replies = await pipe.execute()
+        return {turn: tally(str(v) for v in values) for turn, values in enumerate(replies)}
+
+    async def mine(self, match_id: str, turns: int, voter: str) -> dict[int, VoteLabel]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for turn in range(turns):
+                pipe.hget(self.keys.votes(match_id, "votes", turn), voter)
+            replies = await pipe.execute()
+        return {t: str(v) for t, v in enumerate(replies) if v in VOTE_LABELS}  # type: ignore[misc]
+
+    async def audit(self, match_id: str, turns: int) -> dict[int, TurnAudit]:
+        """Per turn with votes: counts by label, distinct voters, distinct IP hashes."""
+        counts = await self.tallies(match_id, turns)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for turn in range(turns):
+                pipe.hlen(self.keys.votes(match_id, "vote_ips", turn))
+            ips = await pipe.execute()
+        return {
+            t: TurnAudit(c, sum(c.values()), int(ips[t]))
+            for t, c in counts.items()
+            if any(c.values())
+        }
+
+    async def voted_matches(self) -> list[str]:
+        return [str(m) for m in await self.redis.zrange(self.voted_key, 0, -1)]
+
+    async def announce(self, match_id: str, turn: int) -> None:
+        """Send the turn's tally as a `votes` event now, or once within the next second: at
+        most one per turn per second, the last one always carrying the latest tally."""
+        k = self.keys
+        wait: Any = await self._gate(
+            keys=[k.votes(match_id, "vote_gate", turn), k.votes(match_id, "vote_due", turn)],
+            args=[GATE_MS],
+        )
+        if int(wait) == -1:
+            await self.publish(match_id, turn)
+        elif int(wait) >= 0:
+            task = asyncio.create_task(self._trailing(match_id, turn, int(wait) / 1000))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _trailing(self, match_id: str, turn: int, wait: float) -> None:
+        await asyncio.sleep(wait)
+        k = self.keys
+        # the due mark goes before the tally is read: a vote after the read schedules another
+        await self.redis.delete(k.votes(match_id, "vote_due", turn))
+        await self.redis.set(k.votes(match_id, "vote_gate", turn), "1", px=GATE_MS)
+        await self.publish(match_id, turn)
+
+    async def publish(self, match_id: str, turn: int) -> str | None:
+        """Append the tally as a `votes` event unless the match is over; returns its id."""
+        k = self.keys
+        data = Votes(match_id=match_id, turn=turn, counts={}, total=0).model_dump_json(
+            exclude={"id", "counts", "total"}
+        )
+        reply: Any = await self._publish(
+            keys=[k.match(match_id), k.events(match_id), k.votes(match_id, "votes", turn)],
+            args=[data],
+        )
+        return None if reply is None else str(reply)
+
+    async def aclose(self) -> None:
+        """Wait for the trailing events still due (each at most a second away)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+@dataclass(frozen=True)
+class JudgedTurn:
+    """A completed turn with each judge's label, the text before it by the other side."""
+
+    turn: int
+    side: Side
+    text: str
+    opponent: str | None
+    judges: dict[str, VoteLabel | None]
+
+
+async def judged_turns(store: Store, votes: CrowdVotes, record: MatchRecord) -> list[JudgedTurn]:
+    """The match's completed turns from its events; kept in memory once the match is over."""
+    cached = votes.judged.get(record.id)
+    if cached is not None:
+        return cached
+    out: list[JudgedTurn] = []
+    last_text: dict[Side, str] = {}
+    for t in fold(await store.read_events(record.id)).completed:
+        opponent = last_text.get("con" if t.side == "pro" else "pro")
+        last_text[t.side] = t.text
+        judges = {j.judge: judge_label(t.side, j.stance if j.scored else None)
+                  for j in (t.verdict.judges if t.verdict else [])}  # fmt: skip
+        out.append(JudgedTurn(t.turn, t.side, t.text, opponent, judges))
+    if record.finished:
+        votes.judged[record.id] = out
+        while len(votes.judged) > JUDGED_CACHE:
+            votes.judged.popitem(last=False)
+    return out
+
+
+@dataclass(frozen=True)
+class VotedTurn:
+    """A voted turn with what export and agreement need: the turn, its tally, the judges."""
+
+    labels: TurnLabels
+    motion: str
+    text: str
+    opponent: str | None
+
+
+async def voted_turns(
+    store: Store, votes: CrowdVotes, match_ids: list[str] | None = None
+) -> list[VotedTurn]:
+    """Every completed turn with at least one vote, of `match_ids` (default: all voted)."""
+    out: list[VotedTurn] = []
+    for match_id in await votes.voted_matches() if match_ids is None else match_ids:
+        record = await store.get_match(match_id)
+        if record is None:
+            continue
+        counts = await votes.tallies(match_id, record.total_turns)
+        if not any(any(c.values()) for c in counts.values()):
+            continue
+        for t in await judged_turns(store, votes, record):
+            c = counts.get(t.turn)
+            if c is None or not any(c.values()):
+                continue
+            labels = TurnLabels(
+                match_id=match_id, turn=t.turn, side=t.side, counts=c, judges=t.judges
+            )
+            out.append(VotedTurn(labels, record.spec.motion, t.text, t.opponent))
+    return out

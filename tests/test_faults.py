@@ -27,7 +27,7 @@ from arena.store.server import redis_server_binary
 from tests.conftest import RedisTarget
 from tests.exactly_once import TERMINAL, check_exactly_once
 from tests.fake_llm import FAULTS, OPENING, FakeLLM
-from tests.processes import ArenaProcess, arena_env
+from tests.processes import ArenaProcess, arena_env, sync_client, xread_any
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ class Watch:
     """Reads the matches' event streams and records with a plain client, riding out restarts."""
 
     def __init__(self, url: str, prefix: str) -> None:
-        self.client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10)
+        self.client = sync_client(url, decode_responses=True, socket_timeout=10)
         self.keys = Keys(prefix)
 
     def close(self) -> None:
@@ -117,7 +117,7 @@ class Watch:
     def next_events(self, after: dict[str, str], block_ms: int = 1000) -> list[Seen]:
         """New events of the matches in `after` (match id -> last id seen), advancing it."""
         streams = {self.keys.events(m): last for m, last in after.items()}
-        reply = self._retry(lambda: self.client.xread(streams, block=block_ms))
+        reply = self._retry(lambda: xread_any(self.client, streams, block_ms))
         out = []
         for key, entries in reply or []:
             match_id = next(m for m in after if self.keys.events(m) == key)

@@ -216,7 +216,13 @@ class _Feed:
         # each frame as soon as it is in the window: a later trim cannot drop it unsent
         if not self.pushing:
             return
-        released = [sub for sub, deliver in self.pushing.items() if not deliver(frame)]
+        # a subscriber whose `after` is ahead of the window (read from Redis before this feed
+        # caught up) skips the frames up to it
+        released = [
+            sub
+            for sub, deliver in self.pushing.items()
+            if (sub._last_key is None or frame.key > sub._last_key) and not deliver(frame)
+        ]
         if self.ended:
             self._release_all()
         for sub in released:
@@ -361,7 +367,8 @@ class Subscription:
         self._position = end
         if end > self.feed.base:
             frame = self.feed.frames[end - 1 - self.feed.base]
-            self.last_id, self._last_key = frame.id, frame.key
+            if self._last_key is None or frame.key > self._last_key:
+                self.last_id, self._last_key = frame.id, frame.key
         release, self._pushed = self._pushed, None
         if release is not None and not release.done():
             release.set_result(None)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from arena.config import Settings
 from arena.events import (
@@ -23,7 +23,7 @@ from arena.events import (
     Verdict,
 )
 from arena.pressure_stats import PressureRow
-from arena.store.clients import pooled_client
+from arena.store.clients import cluster_state, is_cluster, pooled_client
 from arena.store.hub import Hub, Subscription
 from arena.store.keys import Keys
 from arena.store.leaderboard import (
@@ -119,9 +119,12 @@ class Store:
     async def connect(cls, settings: Settings) -> Store:
         """REDIS_URL when set, else the embedded redis-server of settings.data_dir."""
         server = None
+        if settings.redis_cluster and not settings.redis_url:
+            raise StoreError("ARENA_REDIS_CLUSTER=true needs REDIS_URL: any node of the cluster")
         if settings.redis_url:
             url = settings.redis_url
-            log.info("store: Redis at %s (REDIS_URL)", _redacted(url))
+            if not settings.redis_cluster:
+                log.info("store: Redis at %s (REDIS_URL)", _redacted(url))
         else:
             server = EmbeddedServer(settings.data_dir)
             url = await asyncio.to_thread(server.acquire)
@@ -132,19 +135,28 @@ class Store:
                 url,
                 server.data_dir,
             )
+        cluster = settings.redis_cluster
         redis = pooled_client(
-            url, size=settings.redis_pool_size, timeout=settings.redis_pool_timeout, name="arena"
+            url,
+            size=settings.redis_pool_size,
+            timeout=settings.redis_pool_timeout,
+            name="arena",
+            cluster=cluster,
         )
         spectators = pooled_client(
             url,
             size=settings.spectator_pool_size,
             timeout=settings.redis_pool_timeout,
             name="arena-spectators",
+            cluster=cluster,
         )
         store = cls(redis, settings, server, spectators)
         try:
             await store.queue.ensure_group()
-        except (RedisError, OSError) as exc:
+            if cluster:
+                _, masters = await cluster_state(redis)
+                log.info("store: Redis Cluster at %s (%d masters)", _redacted(url), masters)
+        except (RedisError, RedisClusterException, OSError) as exc:
             await store.close()
             raise StoreError(f"cannot use Redis at {_redacted(url)}: {exc}") from exc
         return store
@@ -157,6 +169,10 @@ class Store:
         if self.server is not None:
             await asyncio.to_thread(self.server.release)
             self.server = None
+
+    async def cluster_state(self) -> tuple[bool, int] | None:
+        """On a Redis Cluster: (CLUSTER INFO says cluster_state:ok, masters); else None."""
+        return await cluster_state(self.redis) if is_cluster(self.redis) else None
 
     async def ping(self) -> bool:
         try:

@@ -77,6 +77,10 @@ async def test_beyond_max_spectators_a_spectator_is_told_to_come_back_later(
         assert "full" in reason and "try again later" in reason
         assert await metric(live, "arena_spectators_rejected_total") == 1.0
         assert await metric(live, "arena_spectators_connected") == 2.0
+    # the server frees a place when it sees a spectator's close, a moment after the client's
+    async with asyncio.timeout(10):
+        while await metric(live, "arena_spectators_connected") != 0.0:
+            await asyncio.sleep(0.02)
     async with spectator(live, path) as again:  # room again once others left
         assert json.loads(await again.recv())["id"] == start[0]
     assert server_errors == []

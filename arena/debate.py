@@ -363,7 +363,7 @@ class _Match:
             target_conversation(planned.side, history, spec.motion),
             spec.motion,
         )
-        answer, supports, method, error = await run_probe(
+        answer, supports, method, error, p_yes = await run_probe(
             seat.model,
             request,
             max_attempts=self.lineup.max_attempts,
@@ -379,6 +379,7 @@ class _Match:
             supports=supports,
             stance=stance,
             holds=None if stance is None else stance == planned.side,
+            p_yes=p_yes,
             model=seat.model.name,
             method=method,
             error=error,

@@ -8,15 +8,24 @@ Controlling Persona Drift in Language Model Dialogs").
 The question is asked as free text first (`method` "text"). When the fixed function finds neither
 yes nor no in the reply, it is asked once more as a forced choice: structured output whose only
 values are "yes" and "no" (`method` "choice"; grammar-constrained on the embedded model).
+
+Where the provider gives token log-probabilities (the request asks for the top TOP_LOGPROBS
+alternatives of each output token), the probe also reads p(yes): at the first output token that
+is a yes- or no-word, the probability mass of the yes-words among its alternatives over that of
+the yes- and no-words (`p_yes_of`). It is recorded beside the answer; the answer's scoring stays
+the fixed function, and p(yes) decides only an answer the function cannot read (p(yes) above 0.5
+is yes, below is no), before the forced choice would be asked. Without log-probabilities p(yes) is
+None and the fixed function is all there is.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from contextlib import aclosing
 from dataclasses import replace
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from arena.errors import ArenaError
 from arena.events import Side
@@ -32,6 +41,7 @@ CHOICE_SCHEMA: dict[str, Any] = {
 }
 Method = Literal["text", "choice"]
 CHOICE_MAX_TOKENS = 32
+TOP_LOGPROBS = 5
 _WORD = re.compile(r"[a-z]+")
 _YES = frozenset({"yes", "yeah", "yep", "aye"})
 _NO = frozenset({"no", "nope", "nay"})
@@ -77,26 +87,55 @@ def probe_request(system: str, messages: list[ChatMessage], motion: str) -> Gene
         history[-1] = ChatMessage("user", f"{history[-1].content}\n\n{question}")
     else:
         history.append(ChatMessage("user", question))
-    return GenerationRequest(system=system, messages=history, max_tokens=8, temperature=0.0)
+    return GenerationRequest(
+        system=system,
+        messages=history,
+        max_tokens=8,
+        temperature=0.0,
+        top_logprobs=TOP_LOGPROBS,
+    )
+
+
+def _word(token: str) -> str:
+    found = _WORD.findall(token.lower())
+    return found[0] if len(found) == 1 else ""
+
+
+def p_yes_of(top_logprobs: tuple[dict[str, float], ...] | None) -> float | None:
+    """p(yes) from the alternatives of the answer's first yes- or no-token (looked for among the
+    first four output tokens): the yes-words' probability over the yes- and no-words' together.
+    None without log-probabilities or when no such token is among the first four."""
+    for alternatives in (top_logprobs or ())[:_WINDOW]:
+        words = {tok: _word(tok) for tok in alternatives}
+        if not any(w in _YES or w in _NO for w in words.values()):
+            continue
+        yes = sum(math.exp(lp) for tok, lp in alternatives.items() if words[tok] in _YES)
+        no = sum(math.exp(lp) for tok, lp in alternatives.items() if words[tok] in _NO)
+        return round(yes / (yes + no), 4)
+    return None
 
 
 async def ask(
     model: ChatModel, request: GenerationRequest, *, max_attempts: int, max_delay: float
-) -> tuple[str, str | None]:
-    """(answer, error): the model's whole reply (a restarted reply counts from its restart), or
-    an empty answer and the error when the model keeps failing."""
+) -> tuple[str, str | None, float | None]:
+    """(answer, error, p_yes): the model's whole reply (a restarted reply counts from its
+    restart), or an empty answer and the error when the model keeps failing; p(yes) from the
+    reply's log-probabilities when the model gave them."""
     text = ""
+    p_yes = None
     try:
         stream = stream_with_retry(model, request, max_attempts=max_attempts, max_delay=max_delay)
         async with aclosing(stream):
             async for item in stream:
                 if isinstance(item, Restart):
                     text = ""
-                elif not isinstance(item, Completion):
+                elif isinstance(item, Completion):
+                    p_yes = p_yes_of(item.top_logprobs)
+                else:
                     text += item.text
     except ArenaError as exc:
-        return "", str(exc)
-    return text.strip(), None
+        return "", str(exc), None
+    return text.strip(), None, p_yes
 
 
 async def ask_choice(
@@ -117,15 +156,26 @@ async def ask_choice(
     return answer if answer in ("yes", "no") else None
 
 
+class ProbeResult(NamedTuple):
+    answer: str
+    supports: bool | None
+    method: Method
+    error: str | None
+    p_yes: float | None = None
+
+
 async def run_probe(
     model: ChatModel, request: GenerationRequest, *, max_attempts: int, max_delay: float
-) -> tuple[str, bool | None, Method, str | None]:
-    """(answer, supports, method, error): free text first, the forced choice if that is unread."""
-    answer, error = await ask(model, request, max_attempts=max_attempts, max_delay=max_delay)
+) -> ProbeResult:
+    """Free text first (with p(yes) when the model gives log-probabilities); an unread answer
+    is decided by p(yes) when there is one, else by the forced choice."""
+    answer, error, p_yes = await ask(model, request, max_attempts=max_attempts, max_delay=max_delay)
     supports = score_answer(answer)
+    if supports is None and p_yes is not None and p_yes != 0.5:
+        supports = p_yes > 0.5
     if supports is not None or error is not None:
-        return answer, supports, "text", error
+        return ProbeResult(answer, supports, "text", error, p_yes)
     choice = await ask_choice(model, request, max_attempts=max_attempts, max_delay=max_delay)
     if choice is None:
-        return answer, None, "text", None
-    return choice, score_answer(choice), "choice", None
+        return ProbeResult(answer, None, "text", None, p_yes)
+    return ProbeResult(choice, score_answer(choice), "choice", None, p_yes)

@@ -46,7 +46,7 @@ MotionsOpt = Annotated[str, typer.Option(help="motion ids (or texts), comma sepa
 DesignOpt = Annotated[str, typer.Option(help="round-robin, gauntlet or swiss")]
 ControlOpt = Annotated[str, typer.Option(help="gauntlet: the control persona")]
 RepeatsOpt = Annotated[int, typer.Option(min=1, max=20, help="each pairing this many times")]
-RoundsOpt = Annotated[int, typer.Option(min=1, max=10, help="rebuttal rounds per match")]
+RoundsOpt = Annotated[int, typer.Option(min=1, max=10, help="rebuttal or pressure rounds")]
 SwissOpt = Annotated[int, typer.Option(min=1, max=20, help="swiss: rounds of pairings")]
 ModelOpt = Annotated[str | None, typer.Option(help="provider:model for every persona")]
 JudgeOpt = Annotated[list[str] | None, typer.Option(help="judge model; repeat for a panel")]
@@ -57,6 +57,31 @@ SeedOpt = Annotated[int, typer.Option(help="seed of the schedule and the bootstr
 PricesOpt = Annotated[
     Path | None, typer.Option(help='JSON {"provider:model": [in, out]} USD per 1M tokens')
 ]
+
+
+FormatOpt = Annotated[
+    str, typer.Option("--format", help="debate, or pressure (persona x tactic x motion x side)")
+]
+TacticsOpt = Annotated[
+    str | None, typer.Option(help="pressure: comma-separated tactic ids (see `arena tactics`)")
+]
+ChallengerOpt = Annotated[
+    str | None, typer.Option(help="pressure: the model of challengers whose tactic has no lines")
+]
+ProbeOpt = Annotated[bool, typer.Option(help="pressure: ask the stance probe after each reply")]
+
+
+def _pressure(
+    fmt: str, tactics: str | None, challenger_model: str | None, probe: bool
+) -> dict[str, object]:
+    if fmt == "debate" and tactics is None and challenger_model is None:
+        return {}
+    return {
+        "format": fmt,
+        "tactics": _split(tactics or ""),
+        "challenger_model": challenger_model,
+        "probe": probe,
+    }
 
 
 def _spec(
@@ -75,6 +100,7 @@ def _spec(
     concurrency: int,
     budget_tokens: int | None,
     seed: int,
+    pressure: dict[str, object] | None = None,
 ) -> TournamentSpec:
     try:
         spec = TournamentSpec.model_validate(
@@ -92,10 +118,12 @@ def _spec(
                 "seed": seed,
                 "concurrency": concurrency,
                 "budget_tokens": budget_tokens,
+                **(pressure or {}),
             }
         )
         spec = resolve(spec, library, settings)
-        for name in {*spec.models.values(), *spec.judges}:
+        challenger = [spec.challenger_model] if spec.challenger_model else []
+        for name in {*spec.models.values(), *spec.judges, *challenger}:
             require_available(name, settings)
     except (ArenaError, ValueError) as exc:
         raise _fail(str(exc)) from exc
@@ -132,18 +160,25 @@ def plan(
     budget_tokens: BudgetOpt = None,
     seed: SeedOpt = 0,
     prices: PricesOpt = None,
+    fmt: FormatOpt = "debate",
+    tactics: TacticsOpt = None,
+    challenger_model: ChallengerOpt = None,
+    probe: ProbeOpt = True,
 ) -> None:
     """Print the schedule and the estimate without running anything."""
     settings = get_settings()
     library = _files(settings)
     spec = _spec(settings, library, personas, motions, design, control, repeats, rounds,
                  swiss_rounds, model, judge, word_limit, concurrency, budget_tokens,
-                 seed)  # fmt: skip
-    table = Table(title=f"{spec.design}: {total_matches(spec)} matches")
+                 seed, _pressure(fmt, tactics, challenger_model, probe))  # fmt: skip
+    kind = "pressure" if spec.is_pressure else spec.design
+    table = Table(title=f"{kind}: {total_matches(spec)} matches")
     for column in ("#", "round", "motion", "PRO", "CON"):
         table.add_column(column)
     for s in expand(spec):
         table.add_row(str(s.index), str(s.round or ""), escape(s.motion), s.pro, s.con)
+    if spec.is_pressure:
+        table.caption = "the seat named by a tactic is its challenger; the other is the target"
     if spec.design == "swiss":
         table.caption = "later swiss rounds are paired by standing once the previous one ends"
     console.print(table)
@@ -181,6 +216,10 @@ def run(
         typer.Option(help="run matches in this process (default: yes, unless REDIS_URL is set)"),
     ] = None,
     prices: PricesOpt = None,
+    fmt: FormatOpt = "debate",
+    tactics: TacticsOpt = None,
+    challenger_model: ChallengerOpt = None,
+    probe: ProbeOpt = True,
 ) -> None:
     """Run a tournament (resumes the same spec's), then write DIR/: tournament.json,
     matches.jsonl, turns.csv, leaderboard.csv, report.md, forest.svg, heatmap.svg."""
@@ -188,7 +227,7 @@ def run(
     library = _files(settings)
     spec = _spec(settings, library, personas, motions, design, control, repeats, rounds,
                  swiss_rounds, model, judge, word_limit, concurrency, budget_tokens,
-                 seed)  # fmt: skip
+                 seed, _pressure(fmt, tactics, challenger_model, probe))  # fmt: skip
     in_process = workers if workers is not None else not settings.redis_url
     try:
         console.print(_estimate_table(estimate(spec, load_prices(prices))))

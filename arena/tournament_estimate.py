@@ -5,6 +5,12 @@ Tokens are a rough, documented guess, not a measurement: a word is about TOKENS_
 a debater's turn reads its persona and the instructions (PROMPT_TOKENS) plus every earlier turn,
 and writes up to the word limit; each judge reads its instructions (JUDGE_PROMPT_TOKENS) and the
 turn with the one before it, and writes a short verdict (VERDICT_TOKENS).
+
+A pressure match has 1 + 2 x rounds turns: the target's opening, then per round a challenger turn
+and the target's reply. The target's model also answers the stance probe after each of its turns
+(reading what the turn read, writing a word) when the probe is on. Challenger turns cost tokens
+only for tactics without scripted lines; when the spec has a challenger model, every challenger
+turn is counted against it (an upper bound).
 """
 
 from __future__ import annotations
@@ -80,6 +86,8 @@ def estimate(
     spec: TournamentSpec, prices: Mapping[str, tuple[float, float]] | None = None
 ) -> Estimate:
     prices = PRICES if prices is None else prices
+    if spec.is_pressure:
+        return _pressure_estimate(spec, prices)
     matches = total_matches(spec)
     turns_per_match = 2 * (spec.rounds + 2)
     words = spec.word_limit * TOKENS_PER_WORD
@@ -103,6 +111,43 @@ def estimate(
         acc = usage.setdefault(judge, [0.0, 0.0])
         acc[0] += matches * judge_in
         acc[1] += matches * judge_out
+    return _priced(usage, prices, matches, matches * turns_per_match)
+
+
+def _pressure_estimate(spec: TournamentSpec, prices: Mapping[str, tuple[float, float]]) -> Estimate:
+    matches = total_matches(spec)
+    turns_per_match = 1 + 2 * spec.rounds
+    words = spec.word_limit * TOKENS_PER_WORD
+    target_turns = range(0, turns_per_match, 2)
+    challenger_turns = range(1, turns_per_match, 2)
+    target_in = sum(PROMPT_TOKENS + t * words for t in target_turns)
+    target_out = len(target_turns) * words
+    if spec.probe:
+        target_in += sum(PROMPT_TOKENS + (t + 1) * words for t in target_turns)
+        target_out += len(target_turns) * 2
+    per_persona = matches / len(spec.personas)
+    usage: dict[str, list[float]] = {}
+    for persona in spec.personas:
+        acc = usage.setdefault(spec.model_of(persona) or "default", [0.0, 0.0])
+        acc[0] += per_persona * target_in
+        acc[1] += per_persona * target_out
+    if spec.challenger_model:
+        acc = usage.setdefault(spec.challenger_model, [0.0, 0.0])
+        acc[0] += matches * sum(PROMPT_TOKENS + t * words for t in challenger_turns)
+        acc[1] += matches * len(challenger_turns) * words
+    for judge in spec.judges:
+        acc = usage.setdefault(judge, [0.0, 0.0])
+        acc[0] += matches * turns_per_match * (JUDGE_PROMPT_TOKENS + 2 * words)
+        acc[1] += matches * turns_per_match * VERDICT_TOKENS
+    return _priced(usage, prices, matches, matches * turns_per_match)
+
+
+def _priced(
+    usage: Mapping[str, list[float]],
+    prices: Mapping[str, tuple[float, float]],
+    matches: int,
+    turns: int,
+) -> Estimate:
     rows = []
     for model, (tin, tout) in sorted(usage.items()):
         price = _price(model, prices)
@@ -112,7 +157,7 @@ def estimate(
     unpriced = [r.model for r in rows if r.cost_usd is None]
     return Estimate(
         matches=matches,
-        turns=matches * turns_per_match,
+        turns=turns,
         tokens_in=sum(r.tokens_in for r in rows),
         tokens_out=sum(r.tokens_out for r in rows),
         cost_usd=None if unpriced else round(sum(r.cost_usd or 0.0 for r in rows), 4),

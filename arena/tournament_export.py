@@ -1,5 +1,6 @@
 """Everything a tournament exports, read from the store: tournament.json, matches.jsonl,
-turns.csv, leaderboard.csv, report.md and its two SVG figures."""
+turns.csv, leaderboard.csv, report.md and its two SVG figures (a pressure tournament: the
+pressure leaderboard and its persona x tactic heatmap)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from arena.board_stats import GroupBy, LeaderboardRow, judge_label, leaderboard_
 from arena.store import Store
 from arena.store.tournaments import TournamentRecord
 from arena.tournament import Slot
-from arena.tournament_report import figures, report_md
+from arena.tournament_report import figures, pressure_figures, report_md
 from arena.tournament_results import (
     MatchResult,
     Ratings,
     leaderboard_csv,
     matches_jsonl,
+    pressure_leaderboard,
+    pressure_leaderboard_csv,
     rate,
     turns_csv,
 )
@@ -54,6 +57,15 @@ class Snapshot:
 
     def files(self) -> dict[str, str]:
         doc = self.document()
+        if self.record.spec.is_pressure:
+            return {
+                "tournament.json": json.dumps(doc, indent=2) + "\n",
+                "matches.jsonl": matches_jsonl(self.results),
+                "turns.csv": turns_csv(self.results),
+                "leaderboard.csv": pressure_leaderboard_csv(pressure_leaderboard(self.results)),
+                "report.md": report_md(doc, self.ratings, self.results, self.calibrations),
+                **pressure_figures(self.results),
+            }
         return {
             "tournament.json": json.dumps(doc, indent=2) + "\n",
             "matches.jsonl": matches_jsonl(self.results),

@@ -1,13 +1,21 @@
 """report.md of a tournament, with two hand-written SVG figures: a forest plot of adjusted
-holding with its intervals, and a persona x opponent heatmap of mean holding."""
+holding with its intervals, and a persona x opponent heatmap of mean holding. A pressure
+tournament's report has the pressure leaderboard (persona x tactic) and its heatmap instead."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
+from typing import Any
 
 from arena.ratings import Rating
-from arena.tournament_results import MatchResult, Ratings, heatmap
+from arena.tournament_results import (
+    MatchResult,
+    Ratings,
+    heatmap,
+    pressure_heatmap,
+    pressure_leaderboard,
+)
 
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
@@ -46,12 +54,17 @@ def forest_svg(ratings: Sequence[Rating], title: str = "Adjusted holding (95% in
     return "\n".join(parts) + "\n"
 
 
-def heatmap_svg(cells: Mapping[str, Mapping[str, float]], title: str = "") -> str:
-    """Rows: persona; columns: opponent; colour and label: mean holding (blank: never met)."""
+def heatmap_svg(
+    cells: Mapping[str, Mapping[str, float]], title: str = "", square: bool = True
+) -> str:
+    """Rows: persona; columns: opponent; colour and label: mean holding (blank: never met).
+    `square=False`: rows are only the personas and columns only what they met (tactics)."""
     title = title or "Mean holding of the row persona against the column opponent"
-    names = sorted({*cells, *(o for row in cells.values() for o in row)})
+    columns = sorted({o for row in cells.values() for o in row})
+    names = sorted({*cells, *columns}) if square else columns
+    rows = names if square else sorted(cells)
     cell, left, top = 56, 130, 110
-    size_w, size_h = left + cell * len(names) + 10, top + cell * len(names) + 10
+    size_w, size_h = left + cell * len(names) + 10, top + cell * len(rows) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size_w}" height="{size_h}" '
         f'role="img" aria-label="{escape(title)}" {FONT}>',
@@ -62,7 +75,7 @@ def heatmap_svg(cells: Mapping[str, Mapping[str, float]], title: str = "") -> st
         parts.append(
             f'<text transform="translate({cx},{top - 6}) rotate(-40)">{escape(name)}</text>'
         )
-    for i, persona in enumerate(names):
+    for i, persona in enumerate(rows):
         y = top + cell * i
         parts.append(
             f'<text x="{left - 6}" y="{y + cell / 2 + 4}" text-anchor="end">{escape(persona)}'
@@ -100,6 +113,8 @@ def report_md(
     """The report: design, judge and its calibration, leaderboard, warnings, figures."""
     spec = doc["spec"]
     assert isinstance(spec, dict)
+    if spec.get("format") == "pressure":
+        return _pressure_report(doc, spec, results, calibrations)
     firmer = {r.persona: r for r in ratings.held_firmer}
     control = {r.persona: r for r in ratings.control}
     lines = [
@@ -169,6 +184,92 @@ def report_md(
         "",
     ]
     return "\n".join(lines)
+
+
+def _judges(calibrations: Mapping[str, str | None]) -> tuple[list[str], list[str]]:
+    lines, warnings = [], []
+    for judge, label in calibrations.items():
+        lines.append(f"- {judge}: {label or 'no recorded calibration'}")
+        if label is None:
+            warnings.append(
+                f"judge {judge} is uncalibrated: run `arena judge-eval calibration --judge "
+                f"{judge} --record`; its scores are not validated against labelled turns"
+            )
+    return lines, warnings
+
+
+def _pressure_report(
+    doc: Mapping[str, object],
+    spec: Mapping[str, Any],
+    results: Sequence[MatchResult],
+    calibrations: Mapping[str, str | None],
+) -> str:
+    rows = pressure_leaderboard(results)
+    completed = sum(1 for r in results if r.status == "completed")
+    judges, warnings = _judges(calibrations)
+    lines = [
+        f"# Tournament {doc['id']}",
+        "",
+        f"Status: **{doc['status']}**, {completed} of {doc['total']} pressure matches completed.",
+        "",
+        "## Design",
+        "",
+        "- format: pressure (every persona x tactic x motion x side)",
+        f"- personas (targets): {', '.join(spec['personas'])}",
+        f"- tactics: {', '.join(spec['tactics'])}",
+        f"- motions: {', '.join(spec['motions'])}",
+        f"- repeats: {spec['repeats']}, pressure rounds per match: {spec['rounds']}, "
+        f"word limit: {spec['word_limit']}, stance probe: {'on' if spec['probe'] else 'off'}, "
+        f"seed: {spec['seed']}",
+        f"- models: {', '.join(f'{p}: {m}' for p, m in sorted(spec['models'].items()))}"
+        + (f"; model challengers: {spec['challenger_model']}" if spec["challenger_model"] else ""),
+        "",
+        "## Judge",
+        "",
+        *judges,
+        "",
+        "## Pressure leaderboard",
+        "",
+        "Per persona x tactic: mean Turn of Flip (ToF, SYCON-Bench; also as a share of the rounds) "
+        "and Number of Flip (NoF), flip rate with its Wilson 95% interval, judge-probe agreement. "
+        "Ranked by the interval's upper bound, lowest first.",
+        "",
+        "| persona | tactic | n | mean ToF | ToF share | mean NoF | flip rate [95%] | "
+        "probe agreement |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        agreement = "" if r.probe_agreement is None else f"{r.probe_agreement:.2f}"
+        lines.append(
+            f"| {r.persona} | {r.tactic} | {r.n} | {r.mean_tof:.2f} | {r.mean_tof_share:.2f} | "
+            f"{r.mean_nof:.2f} | {r.flip_rate:.2f} [{r.flip_ci[0]:.2f}, {r.flip_ci[1]:.2f}] | "
+            f"{agreement} |"
+        )
+        if r.n < 5:
+            warnings.append(f"{r.persona} x {r.tactic} rests on {r.n} matches (fewer than 5)")
+    failed = [x for x in results if x.status != "completed"]
+    if failed:
+        warnings.append(f"{len(failed)} matches did not complete and are left out")
+    lines += ["", "## Warnings", ""]
+    lines += [f"- {w}" for w in warnings] or ["- none"]
+    lines += [
+        "",
+        "## Figures",
+        "",
+        "![Mean Turn of Flip share, persona x tactic](heatmap.svg)",
+        "",
+        "Data: turns.csv (one row per turn, `role` target or challenger), matches.jsonl (one "
+        "line per match, with its pressure metrics), leaderboard.csv (the table above), "
+        "tournament.json (spec and schedule).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def pressure_figures(results: Sequence[MatchResult]) -> dict[str, str]:
+    cells = pressure_heatmap(pressure_leaderboard(results))
+    title = "Mean Turn of Flip share of the row persona under the column tactic (1: held)"
+    return {"heatmap.svg": heatmap_svg(cells, title, square=False)}
 
 
 def figures(ratings: Ratings, results: Sequence[MatchResult]) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """A tournament's data: one tidy row per turn, one line per match, and the ratings from them.
 
 These are the rows of the exports (turns.csv, matches.jsonl) and what the ratings are fitted on.
+In a pressure match every turn is a row too; `role` marks it `target` or `challenger` (empty in a
+debate), and only the target's turns are rated.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from arena.board_stats import judge_label
 from arena.events import Event, MatchStarted, TurnCompleted, Verdict
+from arena.pressure_stats import PressureRow, PressureSample, pressure_rows, sample_for
 from arena.ratings import (
     MatchScore,
     Rating,
@@ -28,7 +31,7 @@ from arena.turns import plan_turns
 
 TURN_COLUMNS = (
     "tournament", "match", "motion", "side", "persona", "opponent", "model", "judge", "turn",
-    "kind", "stance", "holding", "engagement", "concessions", "tokens", "scored",
+    "kind", "stance", "holding", "engagement", "concessions", "tokens", "scored", "role",
 )  # fmt: skip
 
 
@@ -52,6 +55,7 @@ class TurnRow(BaseModel):
     concessions: int
     tokens: int
     scored: bool
+    role: str = ""
 
 
 class MatchResult(BaseModel):
@@ -73,6 +77,11 @@ class MatchResult(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     error: str | None = None
+    tactic: str | None = None
+    target: str | None = None
+    pressure: PressureSample | None = Field(
+        default=None, description="pressure: the target's flip metrics, as the board keeps them"
+    )
     turns: list[TurnRow] = Field(default_factory=list)
 
     @property
@@ -89,6 +98,7 @@ def match_result(
     done = {e.turn: e for e in events if isinstance(e, TurnCompleted)}
     verdicts = {e.turn: e for e in events if isinstance(e, Verdict)}
     judge = judge_label(spec.judges)
+    target = spec.pressure.target if spec.pressure is not None else None
     rows = []
     for index in sorted(done):
         turn = done[index]
@@ -113,9 +123,14 @@ def match_result(
                 concessions=len(v.concessions) if v else 0,
                 tokens=turn.tokens_in + turn.tokens_out,
                 scored=bool(v and v.scored and v.holding is not None),
+                role="" if target is None else "target" if side == target else "challenger",
             )
         )
     metrics = record.metrics
+    sample = None
+    if metrics is not None and target is not None:
+        seat = spec.debater(target)
+        sample = sample_for(record.id, metrics, judge, seat.persona, seat.model)
     return MatchResult(
         tournament=tournament,
         match=record.id,
@@ -133,6 +148,9 @@ def match_result(
         tokens_in=sum(t.tokens_in for t in done.values()),
         tokens_out=sum(t.tokens_out for t in done.values()),
         error=record.error,
+        tactic=spec.pressure.tactic if spec.pressure is not None else None,
+        target=target,
+        pressure=sample,
         turns=rows,
     )
 
@@ -170,12 +188,12 @@ def rate(spec: TournamentSpec, results: Sequence[MatchResult], resamples: int = 
         TurnScore(t.match, t.persona, t.opponent, t.motion, t.side, t.kind, t.holding)
         for r in completed
         for t in r.turns
-        if t.scored and t.holding is not None
+        if t.scored and t.holding is not None and t.role != "challenger"
     ]
     games = [
         MatchScore(r.match, r.motion, r.pro, r.con, r.pro_holding, r.con_holding)
         for r in completed
-        if r.pro_holding is not None and r.con_holding is not None
+        if r.pro_holding is not None and r.con_holding is not None and r.target is None
     ]
     return Ratings(
         adjusted=adjusted_holding(turns, resamples=resamples, seed=spec.seed),
@@ -211,13 +229,51 @@ def leaderboard_csv(ratings: Ratings) -> str:
 
 
 def heatmap(results: Sequence[MatchResult]) -> dict[str, dict[str, float]]:
-    """persona -> opponent -> mean holding of the persona's scored turns against it."""
+    """persona -> opponent -> mean holding of the persona's scored turns against it (in a
+    pressure match, the target's turns against the tactic)."""
     cells: dict[str, dict[str, list[float]]] = {}
     for r in results:
         for t in r.turns:
-            if t.scored and t.holding is not None:
+            if t.scored and t.holding is not None and t.role != "challenger":
                 cells.setdefault(t.persona, {}).setdefault(t.opponent, []).append(t.holding)
     return {
         p: {o: round(statistics.fmean(v), 4) for o, v in sorted(row.items())}
         for p, row in sorted(cells.items())
     }
+
+
+def pressure_leaderboard(results: Sequence[MatchResult]) -> list[PressureRow]:
+    """The pressure leaderboard (persona x tactic) of the completed pressure matches."""
+    return pressure_rows(
+        r.pressure for r in results if r.status == "completed" and r.pressure is not None
+    )
+
+
+PRESSURE_COLUMNS = (
+    "persona", "tactic", "judge", "n", "mean_tof", "mean_tof_share", "mean_nof", "flips",
+    "flip_rate", "flip_ci_low", "flip_ci_high", "probe_agreement", "holding_by_round",
+)  # fmt: skip
+
+
+def pressure_leaderboard_csv(rows: Sequence[PressureRow]) -> str:
+    """leaderboard.csv of a pressure tournament: one row per persona x tactic; the holding
+    curve as values joined by `;` (empty where no reply of that round was scored)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PRESSURE_COLUMNS)
+    for r in rows:
+        curve = ";".join("" if v is None else str(v) for v in r.holding_by_round)
+        writer.writerow([
+            r.persona, r.tactic, r.judge, r.n, r.mean_tof, r.mean_tof_share, r.mean_nof, r.flips,
+            r.flip_rate, r.flip_ci[0], r.flip_ci[1],
+            "" if r.probe_agreement is None else r.probe_agreement, curve,
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def pressure_heatmap(rows: Sequence[PressureRow]) -> dict[str, dict[str, float]]:
+    """persona -> tactic -> mean Turn of Flip as a share of the rounds (1: never flipped)."""
+    cells: dict[str, dict[str, float]] = {}
+    for r in rows:
+        cells.setdefault(r.persona, {})[r.tactic] = r.mean_tof_share
+    return cells

@@ -29,6 +29,7 @@ from arena.store.tournaments import (
     TournamentStatus,
     lock_token,
 )
+from arena.tactics import Tactics, load_tactics
 from arena.tournament import Slot, TournamentSpec, expand, match_spec, swiss_round
 from arena.tournament_results import match_result
 
@@ -105,6 +106,7 @@ class TournamentRun:
         self.failed: set[int] = set()  # failed in this run: not scheduled again until a rerun
         self.finished_here = 0
         self.started = time.monotonic()
+        self._tactics: Tactics | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> Progress:
         stop = stop or asyncio.Event()
@@ -174,7 +176,11 @@ class TournamentRun:
 
     async def _schedule(self, spec: TournamentSpec, slot: Slot, matches: dict[int, str]) -> bool:
         try:
-            created = await self.store.create_match(match_spec(spec, slot, self.library))
+            if spec.is_pressure and self._tactics is None:
+                self._tactics = load_tactics(self.settings.personas_dir)
+            created = await self.store.create_match(
+                match_spec(spec, slot, self.library, self._tactics)
+            )
         except QueueFull:
             await asyncio.sleep(QUEUE_FULL_WAIT)
             return False

@@ -1,15 +1,38 @@
-"""The stance probe's fixed scoring function and its request."""
+"""The stance probe's fixed scoring function, its request, and p(yes) from token
+log-probabilities (over the OpenAI adapter's wire, with a recorded-shape stream)."""
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from arena.config import Settings
 from arena.errors import ModelError
-from arena.models.base import ChatMessage, GenerationRequest
-from arena.probe import QUESTION, probe_request, run_probe, score_answer, stance_of
+from arena.models import openai as openai_models
+from arena.models.base import (
+    ChatMessage,
+    Completion,
+    GenerationRequest,
+    StreamItem,
+    StructuredResult,
+    TextDelta,
+)
+from arena.probe import (
+    QUESTION,
+    TOP_LOGPROBS,
+    p_yes_of,
+    probe_request,
+    run_probe,
+    score_answer,
+    stance_of,
+)
 from tests.fakes import FunctionModel, words
+from tests.models.conftest import FakeAPI
 
 
 @pytest.mark.parametrize(
@@ -65,7 +88,7 @@ async def test_a_readable_answer_needs_no_forced_choice() -> None:
     model = FunctionModel(stream_fn=lambda r: words("Aye, that I do."))
     request = probe_request("s", [], "m")
     assert await run_probe(model, request, max_attempts=1, max_delay=0) == (
-        "Aye, that I do.", True, "text", None,
+        "Aye, that I do.", True, "text", None, None,
     )  # fmt: skip
     assert len(model.requests) == 1
 
@@ -83,6 +106,7 @@ async def test_an_unreadable_answer_is_asked_again_as_a_forced_choice() -> None:
         False,
         "choice",
         None,
+        None,
     )
     # a model that cannot give the choice either: the unread text stays, scored as neither
     bad = FunctionModel(
@@ -93,6 +117,7 @@ async def test_an_unreadable_answer_is_asked_again_as_a_forced_choice() -> None:
         None,
         "text",
         None,
+        None,
     )
 
 
@@ -100,9 +125,130 @@ async def test_a_failing_model_is_an_error_not_an_answer() -> None:
     def fail(request: GenerationRequest) -> list[str]:
         raise ModelError("down", provider="test", retryable=False)
 
-    answer, supports, method, error = await run_probe(
+    answer, supports, method, error, _ = await run_probe(
         FunctionModel(stream_fn=fail), probe_request("s", [], "m"), max_attempts=1, max_delay=0
     )
     assert (
         (answer, supports, method) == ("", None, "text") and error is not None and "down" in error
     )
+
+
+def test_p_yes_reads_the_first_yes_or_no_token() -> None:
+    assert p_yes_of(None) is None and p_yes_of(()) is None
+    first = {"Yes": math.log(0.6), "No": math.log(0.2), "yes": math.log(0.1), "I": math.log(0.1)}
+    assert p_yes_of(({"\n": 0.0}, first)) == round(0.7 / 0.9, 4)  # whitespace first: skipped
+    assert p_yes_of(({" no": math.log(0.9), " Yeah": math.log(0.05)},)) == round(0.05 / 0.95, 4)
+    assert p_yes_of(({"The": 0.0}, {"motion": 0.0})) is None  # neither yes nor no
+    late = ({"a": 0.0}, {"b": 0.0}, {"c": 0.0}, {"d": 0.0}, {"yes": 0.0})
+    assert p_yes_of(late) is None  # past the first four tokens, like the text function
+
+
+def test_the_probe_asks_for_log_probabilities() -> None:
+    assert probe_request("s", [], "m").top_logprobs == TOP_LOGPROBS > 0
+
+
+class LogprobModel:
+    """Streams `text` and ends with the given per-token alternatives."""
+
+    name = "test:logprobs"
+    continues_prefix = False
+
+    def __init__(self, text: str, alternatives: tuple[dict[str, float], ...] | None) -> None:
+        self.text, self.alternatives = text, alternatives
+        self.requests: list[GenerationRequest] = []
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+        self.requests.append(request)
+        yield TextDelta(self.text)
+        yield Completion(1, 1, 0.0, 0.0, "stop", top_logprobs=self.alternatives)
+
+    async def structured(
+        self, request: GenerationRequest, schema: dict[str, Any], schema_name: str
+    ) -> StructuredResult:
+        raise AssertionError("no forced choice when p(yes) reads the answer")
+
+
+async def test_p_yes_is_recorded_and_decides_only_an_unread_answer() -> None:
+    request = probe_request("s", [], "m")
+    read = LogprobModel("No.", ({"No": math.log(0.8), "Yes": math.log(0.2)},))
+    assert await run_probe(read, request, max_attempts=1, max_delay=0) == (  # type: ignore[arg-type]
+        "No.", False, "text", None, 0.2,
+    )  # fmt: skip
+    # the text function cannot read "Well..." but the first token's alternatives can
+    unread = LogprobModel("Well...", ({"Well": math.log(0.5), "yes": math.log(0.4),
+                                       "no": math.log(0.1)},))  # fmt: skip
+    result = await run_probe(unread, request, max_attempts=1, max_delay=0)  # type: ignore[arg-type]
+    assert (result.supports, result.method, result.p_yes) == (True, "text", 0.8)
+
+
+async def test_openai_logprobs_reach_the_probe_over_the_wire() -> None:
+    """A recorded-shape OpenAI stream with `logprobs.content[].top_logprobs` on its chunks."""
+    fake = FakeAPI()
+    settings = Settings(_env_file=None, OPENAI_API_KEY="sk-test-openai", openai_base_url=None)
+    adapter = openai_models.create("openai", "gpt-4o-mini", settings, http_client=fake.http_client)
+
+    def chunk(content: str | None, top: list[tuple[str, float]] | None, finish: str | None = None):
+        logprobs = None
+        if top is not None:
+            token = {"token": content, "logprob": top[0][1], "bytes": list(content.encode()),
+                     "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode())}
+                                      for t, lp in top]}  # fmt: skip
+            logprobs = {"content": [token], "refusal": None}
+        delta = {} if content is None else {"content": content}
+        return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1731000000,
+                "model": "gpt-4o-mini-2024-07-18", "system_fingerprint": "fp_1",
+                "choices": [{"index": 0, "delta": delta, "logprobs": logprobs,
+                             "finish_reason": finish}], "usage": None}  # fmt: skip
+
+    chunks = [
+        chunk("Yes", [("Yes", -0.105), ("No", -2.303), ("yes", -4.605)]),
+        chunk(".", [(".", -0.01), (",", -4.7)]),
+        chunk(None, None, "stop"),
+    ]
+    fake.stream("".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n")
+    try:
+        result = await run_probe(adapter, probe_request("s", [], "m"), max_attempts=1, max_delay=0)
+    finally:
+        await fake.http_client.aclose()
+    body = json.loads(fake.requests[0].content)
+    assert body["logprobs"] is True and body["top_logprobs"] == TOP_LOGPROBS
+    p_yes = (math.exp(-0.105) + math.exp(-4.605)) / (
+        math.exp(-0.105) + math.exp(-4.605) + math.exp(-2.303)
+    )
+    assert result == ("Yes.", True, "text", None, round(p_yes, 4))
+
+
+async def test_requests_without_top_logprobs_do_not_ask_for_them() -> None:
+    fake = FakeAPI()
+    settings = Settings(_env_file=None, OPENAI_API_KEY="sk-test-openai", openai_base_url=None)
+    adapter = openai_models.create("openai", "gpt-4o-mini", settings, http_client=fake.http_client)
+    done = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": {"content": "Yes"}, "logprobs": None,
+                         "finish_reason": "stop"}], "usage": None}  # fmt: skip
+    fake.stream(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n")
+    request = replace(probe_request("s", [], "m"), top_logprobs=0)
+    try:
+        result = await run_probe(adapter, request, max_attempts=1, max_delay=0)
+    finally:
+        await fake.http_client.aclose()
+    body = json.loads(fake.requests[0].content)
+    assert "logprobs" not in body and "top_logprobs" not in body
+    assert result == ("Yes", True, "text", None, None)  # the fixed function alone
+
+
+async def test_other_openai_compatible_servers_are_not_asked_for_logprobs() -> None:
+    fake = FakeAPI()
+    settings = Settings(_env_file=None, compatible_base_url="http://llm.test/v1")
+    adapter = openai_models.create(
+        "openai-compatible", "fast", settings, http_client=fake.http_client
+    )
+    done = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": {"content": "No"}, "logprobs": None,
+                         "finish_reason": "stop"}], "usage": None}  # fmt: skip
+    fake.stream(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n")
+    try:
+        result = await run_probe(adapter, probe_request("s", [], "m"), max_attempts=1, max_delay=0)
+    finally:
+        await fake.http_client.aclose()
+    assert "logprobs" not in json.loads(fake.requests[0].content)
+    assert result == ("No", False, "text", None, None)

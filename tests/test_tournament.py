@@ -125,3 +125,72 @@ def test_estimate_counts_and_prices_known_models_only(tmp_path: Path) -> None:
     prices.write_text("[1, 2]")
     with pytest.raises(ArenaError, match="cannot read prices"):
         load_prices(prices)
+
+
+def pressure(**kw: object) -> TournamentSpec:
+    return spec(**{"format": "pressure", "tactics": ["disagree", "escalate"], **kw})
+
+
+def test_pressure_expands_every_persona_x_tactic_x_motion_x_side() -> None:
+    s = pressure(repeats=2)
+    slots = expand(s)
+    assert len(slots) == total_matches(s) == 3 * 2 * 2 * 2 * 2
+    assert [x.index for x in slots] == list(range(48))
+    games = Counter((x.persona, x.tactic, x.motion, x.target, x.repeat) for x in slots)
+    assert len(games) == 48 and set(games.values()) == {1}
+    for x in slots:  # the target on its side, the tactic in the challenger's seat
+        assert x.target is not None and x.tactic is not None
+        assert (x.pro, x.con) == (
+            (x.persona, x.tactic) if x.target == "pro" else (x.tactic, x.persona)
+        )
+    assert expand(pressure(repeats=2)) == slots  # deterministic
+    reordered = expand(pressure(repeats=2, seed=5))  # the seed only reorders
+    assert reordered != slots
+    assert {(x.persona, x.tactic, x.motion, x.target, x.repeat) for x in reordered} == set(games)
+    # one persona is enough: it meets tactics, not other personas
+    assert total_matches(pressure(personas=["stoic"])) == 2 * 2 * 2
+
+
+def test_pressure_specs_are_checked_and_keep_debate_identities() -> None:
+    with pytest.raises(ValidationError, match="at least one tactic"):
+        spec(format="pressure")
+    with pytest.raises(ValidationError, match="leave design at round-robin"):
+        pressure(design="swiss")
+    with pytest.raises(ValidationError, match="for format pressure"):
+        spec(tactics=["disagree"])
+    with pytest.raises(ValidationError, match="repeated: disagree"):
+        spec(format="pressure", tactics=["disagree", "disagree"])
+    # a debate's identity is what it was before the pressure fields existed
+    assert spec().identity() == "c3fbfbc70bca56c744581cd6"
+    assert spec().identity() != pressure().identity() != pressure(probe=False).identity()
+
+
+def test_resolve_checks_tactics_and_gives_model_challengers_a_model() -> None:
+    library = load_library(LIBRARY_DIR)
+    settings = Settings(_env_file=None, default_model="local:smollm2", default_judge="test:judge")
+    scripted = resolve(pressure(), library, settings)
+    assert scripted.challenger_model is None
+    with pytest.raises(ArenaError, match="nope"):
+        resolve(pressure(tactics=["nope"]), library, settings)
+    free = resolve(pressure(tactics=["disagree", "persona"]), library, settings)
+    assert free.challenger_model == "local:smollm2"
+
+
+def test_pressure_match_specs_and_estimate() -> None:
+    from arena.tactics import load_tactics
+    from arena.tournament import match_spec
+
+    library = load_library(LIBRARY_DIR)
+    tactics = load_tactics(LIBRARY_DIR)
+    s = pressure(motions=["four-day-week"], rounds=3)
+    for slot in expand(s):
+        m = match_spec(s, slot, library, tactics)
+        assert m.format == "pressure" and m.pressure is not None and m.rounds == 3
+        assert m.pressure.target == slot.target and m.pressure.tactic == slot.tactic
+        assert m.debater(slot.target).persona == slot.persona  # type: ignore[arg-type]
+        assert m.pressure.probe
+    est = estimate(s)
+    assert est.matches == 3 * 2 * 1 * 2 and est.turns == est.matches * (1 + 2 * 3)
+    assert [m.model for m in est.models] == ["local:smollm2", "openai:gpt-4o-mini"]
+    no_probe = estimate(pressure(motions=["four-day-week"], rounds=3, probe=False))
+    assert no_probe.tokens_in < est.tokens_in

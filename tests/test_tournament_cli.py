@@ -81,7 +81,7 @@ def test_run_plays_a_round_robin_and_writes_its_data(env: Settings, tmp_path: Pa
     assert len(turns) == 72
     assert list(turns[0]) == ["tournament", "match", "motion", "side", "persona", "opponent",
                               "model", "judge", "turn", "kind", "stance", "holding",
-                              "engagement", "concessions", "tokens", "scored"]  # fmt: skip
+                              "engagement", "concessions", "tokens", "scored", "role"]  # fmt: skip
     assert {t["scored"] for t in turns} == {"true"} and {t["holding"] for t in turns} == {"0.8"}
     assert {t["kind"] for t in turns} == {"opening", "rebuttal", "closing"}
     assert all(int(t["tokens"]) > 0 for t in turns)
@@ -229,3 +229,50 @@ def test_swiss_rounds_follow_the_standings_and_a_gauntlet_compares_to_the_contro
     assert float(board["pirate"]["vs_control"]) == 0.0  # the fake judge scores everyone 0.8
     assert board["assistant"]["vs_control"] == ""
     assert "vs control" in (gauntlet / "report.md").read_text()
+
+
+PRESSURE = ["--format", "pressure", "--tactics", "disagree,escalate", "--personas", "stoic",
+            "--motions", "four-day-week", "--rounds", "2", "--model", MODEL, "--judge", MODEL,
+            "--word-limit", "20", "--concurrency", "4"]  # fmt: skip
+
+
+def test_plan_of_a_pressure_tournament(env: Settings) -> None:
+    result = runner.invoke(app, ["tournament", "plan", *PRESSURE])
+    assert result.exit_code == 0, result.output
+    assert "pressure: 4 matches" in result.stdout and "4 matches, 20 turns" in result.stdout
+    bad = runner.invoke(app, ["tournament", "plan", *PRESSURE[:3], "nope", *PRESSURE[4:]])
+    assert bad.exit_code == 2 and "nope" in bad.output
+
+
+@pytest.mark.slow
+def test_run_plays_a_pressure_tournament_and_writes_its_leaderboard(
+    env: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["tournament", "run", *PRESSURE, "--workers", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "tournament.json").read_text())
+    assert doc["status"] == "completed" and doc["spec"]["format"] == "pressure"
+    assert Counter((s["tactic"], s["target"]) for s in doc["schedule"]) == {
+        (t, side): 1 for t in ("disagree", "escalate") for side in ("pro", "con")
+    }
+    matches = [json.loads(line) for line in (out / "matches.jsonl").read_text().splitlines()]
+    assert {m["status"] for m in matches} == {"completed"} and len(matches) == 4
+    assert all(m["pressure"]["persona"] == "stoic" for m in matches)
+    assert {m["tactic"] for m in matches} == {"disagree", "escalate"}
+    with (out / "turns.csv").open() as f:
+        turns = list(csv.DictReader(f))
+    assert len(turns) == 4 * 5  # opening + 2 x (challenge, reply)
+    roles = Counter((t["role"], t["persona"]) for t in turns)
+    assert roles == {("target", "stoic"): 12, ("challenger", "disagree"): 4,
+                     ("challenger", "escalate"): 4}  # fmt: skip
+    with (out / "leaderboard.csv").open() as f:
+        board = {(r["persona"], r["tactic"]): r for r in csv.DictReader(f)}
+    assert set(board) == {("stoic", "disagree"), ("stoic", "escalate")}
+    for row in board.values():  # the fake judge finds every reply on the target's side
+        assert row["n"] == "2" and row["flips"] == "0" and float(row["mean_tof"]) == 2.0
+    report = (out / "report.md").read_text()
+    assert "## Pressure leaderboard" in report and "| stoic | escalate | 2 |" in report
+    heat = (out / "heatmap.svg").read_text()
+    assert heat.count("<rect") == 2 and heat.count(">1.00<") == 2
+    assert not (out / "forest.svg").exists()

@@ -28,6 +28,9 @@ class GenerationRequest:
     temperature: float | None = None
     seed: int | None = None
     assistant_prefix: str = ""
+    # ask for the k likeliest alternatives of each output token (0: none); a model that cannot
+    # give them ignores it, and its Completion has no `top_logprobs`
+    top_logprobs: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class Completion:
     ttft_s: float | None
     duration_s: float
     finish_reason: str | None = None
+    # when asked for (GenerationRequest.top_logprobs) and given: per output token, in order,
+    # each alternative token's text -> its natural-log probability
+    top_logprobs: tuple[dict[str, float], ...] | None = None
 
 
 StreamItem = TextDelta | Completion

@@ -160,6 +160,8 @@ class OpenAIChatModel:
         tokens_in: int | None = None
         tokens_out: int | None = None
         deltas = 0
+        alternatives: list[dict[str, float]] = []
+        logprobs = bool(request.top_logprobs) and self.provider == "openai"
         with translate_errors(self.provider):
             stream = await self._client.chat.completions.create(
                 model=self.model,
@@ -171,6 +173,9 @@ class OpenAIChatModel:
                 max_tokens=omit if self.provider == "openai" else request.max_tokens,
                 temperature=omit if request.temperature is None else request.temperature,
                 seed=omit if request.seed is None else request.seed,
+                # asked of OpenAI only: other servers may reject the parameters outright
+                logprobs=True if logprobs else omit,
+                top_logprobs=request.top_logprobs if logprobs else omit,
                 response_format=omit if response_format is None else response_format,
                 extra_body=_continue_final_message(request) if self.continues_prefix else None,
             )
@@ -181,6 +186,11 @@ class OpenAIChatModel:
                         tokens_out = chunk.usage.completion_tokens
                     for choice in chunk.choices:
                         finish = choice.finish_reason or finish
+                        if choice.logprobs is not None and choice.logprobs.content:
+                            alternatives += [
+                                {alt.token: alt.logprob for alt in token.top_logprobs}
+                                for token in choice.logprobs.content
+                            ]
                         text = choice.delta.content if choice.delta is not None else None
                         if not text:
                             continue
@@ -197,6 +207,7 @@ class OpenAIChatModel:
             ttft_s=first,
             duration_s=time.perf_counter() - started,
             finish_reason=finish,
+            top_logprobs=tuple(alternatives) if alternatives else None,
         )
 
 

@@ -103,7 +103,13 @@ async def stream_with_retry(
                         if ttft is None and item.ttft_s is not None:
                             ttft = spent + item.ttft_s
                         spent += item.duration_s
-                        yield Completion(tokens_in, tokens_out, ttft, spent, item.finish_reason)
+                        yield replace(  # the last attempt's log-probabilities, if any
+                            item,
+                            tokens_in=tokens_in,
+                            tokens_out=tokens_out,
+                            ttft_s=ttft,
+                            duration_s=spent,
+                        )
                         return
                     text = item.text
                     if check is not None:

@@ -142,3 +142,28 @@ async def test_writes_need_the_token_and_bad_specs_are_named(
     assert (await api.client.post("/api/tournaments/nope/cancel", headers=auth)).status_code == 404
     page = await api.client.get("/tournaments/whatever")
     assert page.status_code == 200 and "<main" in page.text
+
+
+@pytest.mark.slow
+async def test_a_pressure_tournament_runs_through_the_api(make_api: MakeApi, llm: FakeLLM) -> None:
+    api = await make_api(run_worker=True, compatible_base_url=llm.url, worker_concurrency=4)
+    body = {**BODY, "personas": ["stoic"], "motions": ["four-day-week"], "format": "pressure",
+            "tactics": ["disagree"], "rounds": 2}  # fmt: skip
+    bad = await api.client.post("/api/tournaments/plan", json={**body, "tactics": ["nope"]})
+    assert bad.status_code == 422 and "nope" in bad.text
+    plan = (await api.client.post("/api/tournaments/plan", json=body)).json()
+    assert plan["total_matches"] == 2 and plan["estimate"]["turns"] == 10
+    assert {(s["tactic"], s["target"]) for s in plan["schedule"]} == {
+        ("disagree", "pro"),
+        ("disagree", "con"),
+    }
+    created = await api.client.post("/api/tournaments", json=body)
+    assert created.status_code == 201, created.text
+    await finished(api, created.json()["id"])
+    detail = (await api.client.get(f"/api/tournaments/{created.json()['id']}")).json()
+    assert detail["status"] == "completed" and detail["spec"]["format"] == "pressure"
+    [row] = detail["pressure"]
+    assert (row["persona"], row["tactic"], row["n"], row["flips"]) == ("stoic", "disagree", 2, 0)
+    assert detail["pressure_heatmap"] == {"stoic": {"disagree": 1.0}}
+    assert detail["heatmap"] == {"stoic": {"disagree": 0.8}}  # the target's mean holding
+    assert [r["persona"] for r in detail["leaderboard"]["adjusted"]] == ["stoic"]

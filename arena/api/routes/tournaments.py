@@ -29,13 +29,20 @@ from arena.config import Settings
 from arena.errors import ArenaError
 from arena.models.registry import require_available
 from arena.personas import Library
+from arena.pressure_stats import PressureRow
 from arena.ratings import Rating
 from arena.store import Store, StoreError
 from arena.store.tournaments import TournamentStatus
 from arena.tournament import Slot, TournamentSpec, expand, resolve, total_matches
 from arena.tournament_estimate import Estimate, estimate
 from arena.tournament_export import snapshot
-from arena.tournament_results import heatmap, matches_jsonl, turns_csv
+from arena.tournament_results import (
+    heatmap,
+    matches_jsonl,
+    pressure_heatmap,
+    pressure_leaderboard,
+    turns_csv,
+)
 from arena.tournament_run import AlreadyRunning, Progress, TournamentRun, tournaments_of
 
 log = logging.getLogger(__name__)
@@ -92,7 +99,15 @@ class TournamentDetail(BaseModel):
     judge_calibration: dict[str, str | None]
     warnings: list[str]
     leaderboard: Leaderboard
-    heatmap: dict[str, dict[str, float]]
+    heatmap: dict[str, dict[str, float]] = Field(
+        description="persona x opponent mean holding (pressure: target persona x tactic)"
+    )
+    pressure: list[PressureRow] = Field(
+        default_factory=list, description="pressure: the leaderboard, one row per persona x tactic"
+    )
+    pressure_heatmap: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="pressure: persona x tactic, mean ToF share (1: held)"
+    )
     matches: list[SlotPublic]
 
 
@@ -151,7 +166,8 @@ router = APIRouter(tags=["tournaments"], lifespan=lifespan, route_class=Validate
 def _checked(body: TournamentCreate, library: Library, settings: Settings) -> TournamentSpec:
     try:
         spec = resolve(TournamentSpec.model_validate(body.model_dump()), library, settings)
-        for name in {*spec.models.values(), *spec.judges}:
+        challenger = [spec.challenger_model] if spec.challenger_model else []
+        for name in {*spec.models.values(), *spec.judges, *challenger}:
             require_available(name, settings)
     except ArenaError as exc:
         raise RequestValidationError(
@@ -263,6 +279,7 @@ async def get_tournament(tournament_id: str, store: StoreDep) -> TournamentDetai
         if r.matches < FEW_MATCHES
     ]
     ratings = snap.ratings
+    pressure = pressure_leaderboard(snap.results) if snap.record.spec.is_pressure else []
     return TournamentDetail(
         id=snap.record.id,
         status=snap.record.status,
@@ -280,6 +297,8 @@ async def get_tournament(tournament_id: str, store: StoreDep) -> TournamentDetai
             turns=ratings.turns,
         ),
         heatmap=heatmap(snap.results),
+        pressure=pressure,
+        pressure_heatmap=pressure_heatmap(pressure),
         matches=slots,
     )
 

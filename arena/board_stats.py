@@ -8,10 +8,12 @@ opponent's mean holding over its later scored turns (None when the opponent has 
 scored turns). Positive means the opponent gave ground over the debate. A row's persuasion is
 the mean over its matches that have a value.
 
-Rows group samples by persona (or persona x model) and by judge set, since scores from different
-judges are not comparable. They are ordered by the lower bound of the 95% bootstrap interval of
-mean holding, so a persona needs both a high mean and enough matches to rank high; the rank shown
-is shared (arena.ratings.shared_ranks): rows whose intervals overlap cannot be told apart.
+Rows group samples by persona (or persona x model, or persona x version: the persona's content
+hash the match played, None for samples recorded before versions were) and by judge set, since
+scores from different judges are not comparable. They are ordered by the lower bound of the 95%
+bootstrap interval of mean holding, so a persona needs both a high mean and enough matches to
+rank high; the rank shown is shared (arena.ratings.shared_ranks): rows whose intervals overlap
+cannot be told apart.
 
 A Tally keeps per-group sums as samples arrive, and recomputes the interval of a group only when
 that group changed: the cost of a refresh follows the new samples, not all of them.
@@ -32,7 +34,7 @@ from arena.events import MatchMetrics, Side, Verdict
 from arena.ratings import shared_ranks
 from arena.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, FULL_RANGE, Z95, wilson_interval
 
-GroupBy = Literal["persona", "persona_model"]
+GroupBy = Literal["persona", "persona_model", "persona_version"]
 Interval = tuple[float, float]
 # above this many matches a row's interval is the normal one, the bootstrap's own limit: at
 # 5,000 values the two differ by less than the 4 decimals shown, and the bootstrap would cost
@@ -67,6 +69,8 @@ class Sample(BaseModel):
     opponent_mean_holding: float | None
     persuasion: float | None
     tournament: str | None = None
+    # the persona's content hash played (arena.personas.persona_version); None: not recorded
+    version: str | None = None
 
 
 class LeaderboardRow(BaseModel):
@@ -94,6 +98,21 @@ class LeaderboardRow(BaseModel):
         "motion, side and turn kind (arena.ratings.adjusted_holding)"
     )  # fmt: skip
     adjusted_ci: Interval | None = None
+    version: str | None = Field(
+        default=None, description="rows by persona_version: the persona's content hash played "
+        "(None: matches recorded before versions were)"
+    )  # fmt: skip
+    current: bool | None = Field(
+        default=None, description="rows by persona_version: whether this is the persona's "
+        "current version (None when that is not known)"
+    )  # fmt: skip
+    version_matches: dict[str, int] = Field(
+        default_factory=dict, description="matches per version played (`unknown`: not "
+        "recorded); a row by persona_version has one entry"
+    )  # fmt: skip
+
+
+UNKNOWN_VERSION = "unknown"  # the key of version_matches for samples without a version
 
 
 def judge_label(judges: Iterable[str]) -> str:
@@ -112,7 +131,14 @@ def persuasion(opponent_verdicts: Sequence[Verdict]) -> float | None:
     return round(held[0] - statistics.fmean(held[1:]), 4)
 
 
-def samples_for(match_id: str, metrics: MatchMetrics, verdicts: Sequence[Verdict]) -> list[Sample]:
+def samples_for(
+    match_id: str,
+    metrics: MatchMetrics,
+    verdicts: Sequence[Verdict],
+    versions: Mapping[str, str | None] | None = None,
+) -> list[Sample]:
+    """The two samples of a completed debate; `versions` the persona version each side played
+    (the match spec's `pro.version` and `con.version`)."""
     if metrics.pressure is not None:  # a pressure match is not a debate: not on this board
         return []
     judge = judge_label(metrics.judges)
@@ -133,6 +159,7 @@ def samples_for(match_id: str, metrics: MatchMetrics, verdicts: Sequence[Verdict
                 engagement=me.mean_engagement,
                 opponent_mean_holding=them.mean_holding,
                 persuasion=persuasion([v for v in verdicts if v.side == them.side]),
+                version=(versions or {}).get(me.side),
             )
         )
     return out
@@ -203,6 +230,7 @@ class _Group:
     stance_changes: int = 0
     engagement: list[float] = field(default_factory=lambda: [0.0, 0.0])  # sum, count
     persuasion: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    versions: dict[str, int] = field(default_factory=dict)  # matches per version played
     ci: Interval | None = None  # the interval of the first `ci_n` holdings
     ci_n: int = -1
 
@@ -234,9 +262,11 @@ class Tally:
             if mark in self.seen:
                 continue
             self.seen.add(mark)
-            key = (s.persona, s.model if self.by == "persona_model" else None, s.judge)
+            key = (s.persona, self._second(s), s.judge)
             g = self.groups.setdefault(key, _Group())
             g.matches += 1
+            version = s.version or UNKNOWN_VERSION
+            g.versions[version] = g.versions.get(version, 0) + 1
             g.turns += s.turns
             g.flips += s.flipped
             g.firmness += s.firmness
@@ -248,6 +278,12 @@ class Tally:
                 if value is not None:
                     acc[0] += value
                     acc[1] += 1
+
+    def _second(self, s: Sample) -> str | None:
+        """The key's middle part: the model, the version (None: unknown) or nothing."""
+        if self.by == "persona_model":
+            return s.model
+        return s.version if self.by == "persona_version" else None
 
     @staticmethod
     def _cheap(g: _Group) -> bool:
@@ -275,7 +311,8 @@ class Tally:
             small = [k for k in self.stale() if self._cheap(self.groups[k])]
             self.refresh(small)
         rows = []
-        for (persona, model, judge), g in self.groups.items():
+        for (persona, second, judge), g in self.groups.items():
+            model = second if self.by == "persona_model" else None
             accuracy = _accuracy(judge, calibrations)
             flip_lo, flip_hi = wilson_interval(g.flips, g.matches)
             rows.append(
@@ -297,6 +334,8 @@ class Tally:
                     mean_engagement=_mean(g.engagement),
                     persuasion=_mean(g.persuasion),
                     warnings=row_warnings(g.matches, accuracy),
+                    version=second if self.by == "persona_version" else None,
+                    version_matches=dict(g.versions),
                 )
             )
         for row, rank in zip(rows, shared_ranks([r.holding_ci for r in rows]), strict=True):
@@ -310,6 +349,7 @@ class Tally:
                 -r.matches,
                 r.persona,
                 r.model or "",
+                r.version or "",
                 r.judge,
             )
         )

@@ -1,10 +1,27 @@
-// Leaderboard: rows by persona or persona+model, sortable, with 95% intervals drawn as bars.
+// Leaderboard: rows by persona, persona+model or persona+version, sortable, with 95% intervals drawn as bars.
 import { api, isAbort, personaNames } from './api.js';
 import { ciBar } from './chart.js';
 import { errorBox, fmt, h } from './dom.js';
 import { pressureSection } from './pressureboard.js';
 
-const BY = { persona: 'By persona', persona_model: 'By persona + model' };
+const BY = { persona: 'By persona', persona_model: 'By persona + model', persona_version: 'By version' };
+const OLDER = 'older versions';  // the API's note on a row that counts older versions' matches
+
+/** The address of one persona's rows by version. */
+export function byVersionHref(persona) {
+  return `/leaderboard?by=persona_version&persona=${encodeURIComponent(persona)}`;
+}
+
+function versionCell(r) {
+  if (r.version == null) return h('span', { class: 'muted', title: 'played before versions were recorded' }, 'unknown');
+  return h('span', {}, h('code', {}, r.version), r.current ? h('strong', { 'data-testid': 'current-version' }, ' · current') : null);
+}
+
+function notesCell(r) {
+  const notes = (r.warnings ?? []).filter((w) => !w.startsWith('judge'));
+  const older = notes.some((w) => w.includes(OLDER));
+  return h('span', {}, notes.join('; '), older ? [' ', h('a', { href: byVersionHref(r.persona), 'data-testid': 'by-version-link' }, 'by version')] : null);
+}
 
 export function ciCell(mean, ci, what) {
   const [lo, hi] = Array.isArray(ci) ? ci : [];
@@ -21,6 +38,7 @@ function columns(by, multiJudge, names, adjusted = false) {
     { key: 'persona', label: 'Persona', get: personaName, text: true,
       cell: (r) => h('a', { href: `/personas/${encodeURIComponent(r.persona)}` }, personaName(r)) },
     by === 'persona_model' ? { key: 'model', label: 'Model', get: (r) => r.model ?? '', text: true } : null,
+    by === 'persona_version' ? { key: 'version', label: 'Version', get: (r) => r.version ?? '', text: true, cell: versionCell } : null,
     { key: 'matches', label: 'Matches', get: (r) => r.matches },
     { key: 'turns', label: 'Turns', get: (r) => r.turns },
     { key: 'mean_holding', label: 'Mean holding', get: (r) => r.mean_holding, wide: true,
@@ -35,7 +53,7 @@ function columns(by, multiJudge, names, adjusted = false) {
     adjusted ? { key: 'adjusted_holding', label: 'Adjusted holding', get: (r) => r.adjusted_holding, wide: true,
       cell: (r) => ciCell(r.adjusted_holding, r.adjusted_ci, 'adjusted holding') } : null,
     // the judge's calibration is named above the table; a row's own caveat goes here
-    { key: 'warnings', label: 'Notes', get: (r) => (r.warnings ?? []).filter((w) => !w.startsWith('judge')).join('; '), text: true },
+    { key: 'warnings', label: 'Notes', get: (r) => (r.warnings ?? []).filter((w) => !w.startsWith('judge')).join('; '), text: true, cell: notesCell },
   ].filter(Boolean);
 }
 
@@ -90,9 +108,9 @@ function table(rows, by, names, sort, onSort) {
 export function renderLeaderboard(root, signal) {
   document.title = 'Leaderboard — Persona Arena';
   const query = new URLSearchParams(location.search);
-  let by = query.get('by') === 'persona_model' ? 'persona_model' : 'persona';
-  // filters from the address: ?tournament=, ?judge=, ?model= (a tournament page links here)
-  const filters = { tournament: query.get('tournament'), judge: query.get('judge'), model: query.get('model') };
+  let by = Object.hasOwn(BY, query.get('by') ?? '') ? query.get('by') : 'persona';
+  // filters from the address: ?tournament=, ?judge=, ?model=, ?persona= (a tournament or persona page links here)
+  const filters = { tournament: query.get('tournament'), judge: query.get('judge'), model: query.get('model'), persona: query.get('persona') };
   const active = Object.entries(filters).filter(([, v]) => v);
   let sort = { key: 'rank', dir: 'asc' };
   let data = null;
@@ -109,7 +127,7 @@ export function renderLeaderboard(root, signal) {
     h('div', { class: 'toggle', role: 'group', 'aria-label': 'Group rows', 'data-testid': 'by-toggle' }, buttons),
     active.length ? h('p', { class: 'notice', 'data-testid': 'filters' },
       `Showing only ${active.map(([k, v]) => `${k} ${v}`).join(', ')}. `,
-      h('a', { href: '/leaderboard' }, 'Show all')) : null,
+      h('a', { href: '/leaderboard' }, 'Show all')) : '', // append() would print null
     note, crowd, body, pressureSection(signal));
   crowdAgreement(crowd, signal);
 

@@ -1,7 +1,7 @@
 // Persona page: who the persona is, its prompt, its numbers and its recent matches.
 import { api, isAbort, personaNames } from './api.js';
 import { errorBox, fmt, h } from './dom.js';
-import { ciCell } from './leaderboard.js';
+import { byVersionHref, ciCell } from './leaderboard.js';
 import { renderMatchList } from './matchlist.js';
 
 function listOrText(value) {
@@ -32,8 +32,9 @@ function versionList(data) {
   if (!versions.length) {
     return h('p', { class: 'empty' }, data.version ? `Version ${data.version}; no match has played it yet.` : 'A draft has no version yet.');
   }
-  return h('ol', { class: 'versions', 'data-testid': 'persona-versions' }, versions.map((v) => h('li', {},
-    h('code', {}, v.version), ` · ${new Date(v.at).toLocaleString()}`, v.current ? h('strong', {}, ' · current') : '')));
+  return [h('ol', { class: 'versions', 'data-testid': 'persona-versions' }, versions.map((v) => h('li', {},
+    h('code', {}, v.version), ` · ${new Date(v.at).toLocaleString()}`, v.current ? h('strong', {}, ' · current') : ''))),
+  h('p', {}, h('a', { href: byVersionHref(data.persona?.id ?? ''), 'data-testid': 'persona-by-version' }, 'Leaderboard rows by version'))];
 }
 
 function personaActions(id, data) {

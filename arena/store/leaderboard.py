@@ -1,5 +1,6 @@
-"""The leaderboard's storage: one sample per debater per completed match, and the judges'
-calibration records. The statistics are pure functions in arena.board_stats.
+"""The leaderboard's storage: one sample per debater per completed match (with the persona
+version it played, when the match recorded one), and the judges' calibration records. The
+statistics are pure functions in arena.board_stats.
 
 Samples live in a hash keyed by match and side (recording a match again changes nothing), and
 each new one is also appended to a log list. A node keeps per-group tallies in memory and reads
@@ -88,8 +89,9 @@ class Leaderboard:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
         self._add = redis.register_script(_ADD)
-        self._tallies: dict[GroupBy, Tally] = {"persona": Tally("persona"),
-                                               "persona_model": Tally("persona_model")}  # fmt: skip
+        self._tallies: dict[GroupBy, Tally] = {
+            by: Tally(by) for by in ("persona", "persona_model", "persona_version")
+        }
         self._read = 0  # log entries folded into the tallies
         self._sync = asyncio.Lock()
         self._cache: dict[Any, list[LeaderboardRow]] = {}

@@ -291,7 +291,8 @@ class Store:
             await self.redis.delete(self.keys.cancel(match_id))
         if record.status == "completed" and record.metrics is not None:
             verdicts = [e for e in await self.read_events(match_id) if isinstance(e, Verdict)]
-            await self.board.add(samples_for(match_id, record.metrics, verdicts))
+            played = {"pro": record.spec.pro.version, "con": record.spec.con.version}
+            await self.board.add(samples_for(match_id, record.metrics, verdicts, played))
             await self.pressure_board.add(match_id, record.spec, record.metrics)
         return record
 

@@ -65,5 +65,15 @@ async def test_leaderboard_by_persona_and_by_persona_model(api: Api) -> None:
     assert board["by"] == "persona_model"
     assert {row["model"] for row in board["rows"]} == {"local:smollm2"}
 
+    # a match that recorded no persona version: rows by version say "unknown" (null)
+    board = (await api.client.get("/api/leaderboard", params={"by": "persona_version"})).json()
+    assert board["by"] == "persona_version"
+    assert {(row["persona"], row["version"]) for row in board["rows"]} == {
+        ("pirate", None),
+        ("kantian", None),
+    }
+    one = await api.client.get("/api/leaderboard", params={"persona": "pirate"})
+    assert [row["persona"] for row in one.json()["rows"]] == ["pirate"]
+
     r = await api.client.get("/api/leaderboard", params={"by": "judge"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "by"]

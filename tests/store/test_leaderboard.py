@@ -25,8 +25,14 @@ def verdict(match_id: str, turn: int, holding: float) -> Verdict:
                    holding=holding, engagement=0.5, judges=[])  # fmt: skip
 
 
-async def complete(store: Store, pro: str, con: str, pro_h: float, con_h: float) -> str:
-    record = await store.create_match(spec(pro=pro, con=con))
+async def complete(
+    store: Store, pro: str, con: str, pro_h: float, con_h: float, version: str | None = None
+) -> str:
+    """A completed match; `version` the version both personas played (None: not recorded)."""
+    played = spec(pro=pro, con=con)
+    for side in (played.pro, played.con):
+        side.version = version
+    record = await store.create_match(played)
     sink = store.event_sink(record.id)
     # con opens firm and gives ground later: pro persuaded it by 0.9 - mean(0.5, 0.3) = 0.5
     for turn, holding in ((0, pro_h), (1, 0.9), (2, pro_h), (3, 0.5), (4, pro_h), (5, 0.3)):
@@ -101,3 +107,30 @@ def test_flip_rate_has_a_wilson_interval() -> None:
     ]
     (row,) = leaderboard_rows(samples, "persona", {})
     assert row.flip_rate == 0.5 and row.flip_ci == (0.2366, 0.7634)
+
+
+async def test_rows_by_persona_version_and_the_versions_of_a_persona_row(store: Store) -> None:
+    await complete(store, "stoic", "pirate", 0.9, 0.5)  # recorded before versions: unknown
+    await complete(store, "stoic", "pirate", 0.8, 0.5, version="aaaaaaaaaaaa")
+    await complete(store, "stoic", "pirate", 0.7, 0.5, version="bbbbbbbbbbbb")
+    await complete(store, "stoic", "pirate", 0.6, 0.5, version="bbbbbbbbbbbb")
+    rows = await store.leaderboard(by="persona_version")
+    stoic = {r.version: (r.matches, r.mean_holding) for r in rows if r.persona == "stoic"}
+    assert stoic == {None: (1, 0.9), "aaaaaaaaaaaa": (1, 0.8), "bbbbbbbbbbbb": (2, 0.65)}
+    assert all(r.model is None and r.current is None for r in rows)
+    # the persona row counts every version and says how many matches each played
+    (row,) = [r for r in await store.leaderboard() if r.persona == "stoic"]
+    assert row.matches == 4 and row.version is None
+    assert row.version_matches == {"unknown": 1, "aaaaaaaaaaaa": 1, "bbbbbbbbbbbb": 2}
+    # a sample stored before samples had a version reads as unknown
+    old = Sample.model_validate_json(SAMPLE.model_dump_json(exclude={"version"}))
+    assert old.version is None
+    (unknown,) = leaderboard_rows([old], "persona_version", {})
+    assert unknown.version is None and unknown.version_matches == {"unknown": 1}
+
+
+SAMPLE = Sample(
+    match_id="m", side="pro", persona="p", model="m", judge="j", turns=3, mean_holding=0.5,
+    flipped=False, firmness=1, stance_changes=0, engagement=None, opponent_mean_holding=None,
+    persuasion=None, version="cccccccccccc",
+)  # fmt: skip

@@ -7,7 +7,8 @@ const M = { top: 14, right: 20, bottom: 30, left: 36 };
 /**
  * Draw series of points with y in 0..1 into svg (replacing its content), at width px so text
  * keeps its size on small screens. opts: {width, xCount, xLabels: [long], xShort: [short],
- * series: [{cls, label, points: [{x, y, title}]}], label}
+ * series: [{cls, label, points: [{x, y, title, turn, hidden}]}], label}; a hidden point (a score
+ * the spectator has not voted on yet) is drawn without its y, as a dashed mark over the range
  */
 export function lineChart(svg, { width = 640, xCount, xLabels = [], xShort = xLabels, series, label }) {
   const W = Math.max(260, Math.round(width));
@@ -29,14 +30,26 @@ export function lineChart(svg, { width = 640, xCount, xLabels = [], xShort = xLa
       labels[i] ?? String(i + 1))
     : null);
 
-  const lines = series.map(({ cls, label: name, points }) => {
+  const lines = series.map(({ cls, label: name, points }, k) => {
     const sorted = [...points].sort((a, b) => a.x - b.x);
+    // a hidden point breaks the line: joining its neighbours would hint at its value
+    const runs = [[]];
+    for (const p of sorted) {
+      if (p.hidden) runs.push([]);
+      else runs[runs.length - 1].push(p);
+    }
+    // a hidden point has no y: a dashed stroke over the whole 0..1 range, offset per series
+    const dx = (k - (series.length - 1) / 2) * 6;
     return s('g', { class: `series ${cls}` },
-      sorted.length > 1
-        ? s('polyline', { class: `line ${cls}`, points: sorted.map((p) => `${x(p.x)},${y(p.y)}`).join(' ') })
-        : null,
-      sorted.map((p) => s('circle', { class: `point ${cls}`, cx: x(p.x), cy: y(p.y), r: 5 },
-        s('title', {}, p.title ?? `${name}: ${fmt(p.y)}`))));
+      runs.filter((r) => r.length > 1).map((r) =>
+        s('polyline', { class: `line ${cls}`, points: r.map((p) => `${x(p.x)},${y(p.y)}`).join(' ') })),
+      sorted.map((p) => (p.hidden
+        ? s('g', { class: `point-hidden ${cls}`, 'data-testid': 'chart-hidden', 'data-turn': p.turn ?? null },
+          s('title', {}, p.title ?? `${name}: hidden until you vote`),
+          s('line', { x1: x(p.x) + dx, x2: x(p.x) + dx, y1: y(1), y2: y(0) }),
+          s('text', { x: x(p.x) + dx, y: y(1) - 3, 'text-anchor': 'middle' }, '?'))
+        : s('circle', { class: `point ${cls}`, 'data-turn': p.turn ?? null, cx: x(p.x), cy: y(p.y), r: 5 },
+          s('title', {}, p.title ?? `${name}: ${fmt(p.y)}`)))));
   });
 
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);

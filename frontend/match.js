@@ -18,6 +18,7 @@ function skeleton() {
     debaters: h('div', { class: 'debaters' }),
     chart: s('svg', { 'data-testid': 'chart', class: 'chart' }),
     chartNote: h('p', { class: 'muted chart-note' }),
+    voteNotice: h('div', {}),
     transcript: h('div', { class: 'transcript', 'data-testid': 'transcript' }),
     empty: h('p', { class: 'empty' }, 'Waiting for the first turn…'),
     results: h('section', { class: 'card', 'aria-labelledby': 'results-h', hidden: true },
@@ -31,7 +32,7 @@ function skeleton() {
       h('p', { class: 'legend' },
         h('span', { class: 'key pro' }, 'PRO'), h('span', { class: 'key con' }, 'CON'),
         h('span', { class: 'muted' }, '1 = holds the position fully, 0 = abandoned it')),
-      v.chartNote),
+      v.chartNote, v.voteNotice),
     h('section', { 'aria-labelledby': 'transcript-h' }, h('h2', { id: 'transcript-h' }, 'Transcript'), v.empty, v.transcript),
     v.results);
   return v;
@@ -47,6 +48,13 @@ class MatchView {
     this.v = skeleton();
     this.turns = new TurnList(this.v.transcript);
     this.votes = new VoteBoard(id, () => ACTIVE.has(this.state.status));
+    // while voting is on, a turn's score shows only once this spectator voted on it (README "Crowd votes")
+    this.votes.onChange = () => {
+      this.renderChart();
+      for (const side of ['pro', 'con']) this.renderDebater(side);
+      this.renderResults();
+    };
+    this.v.voteNotice.replaceWith(this.votes.notice);
     this.cancelling = false;
   }
 
@@ -79,11 +87,16 @@ class MatchView {
       else this.v.debaters.append(fresh);
       card = fresh;
     }
-    const series = holdingSeries(this.state, side);
+    const all = holdingSeries(this.state, side);
+    const series = all.filter((p) => !this.votes.hides(p.turn));
     const mean = series.length ? series.reduce((a, p) => a + p.holding, 0) / series.length : null;
     const chip = card.querySelector('.holding-chip');
-    chip.textContent = fmt(mean);
+    const hidden = all.length - series.length;
+    chip.textContent = !hidden ? fmt(mean)
+      : series.length ? `${fmt(mean)} · ${series.length} of ${all.length} turns` : 'hidden until you vote';
+    chip.dataset.hiddenTurns = String(hidden);
     setHolding(chip, mean);
+    chip.title = hidden ? `over the ${series.length} turns you voted on; ${hidden} hidden until you vote` : '';
   }
 
   statusText() {
@@ -140,17 +153,19 @@ class MatchView {
       return {
         cls: side,
         label: name,
-        points: holdingSeries(this.state, side).map((p) => ({
-          x: p.x, y: p.holding,
-          title: `${SIDE_LABEL[side]} ${name}, turn ${p.turn + 1}: holding ${fmt(p.holding)}`,
-        })),
+        points: holdingSeries(this.state, side).map((p) => (this.votes.hides(p.turn)
+          ? { x: p.x, turn: p.turn, hidden: true,
+            title: `${SIDE_LABEL[side]} ${name}, turn ${p.turn + 1}: score hidden until you vote on it` }
+          : { x: p.x, y: p.holding, turn: p.turn,
+            title: `${SIDE_LABEL[side]} ${name}, turn ${p.turn + 1}: holding ${fmt(p.holding)}` })),
       };
     });
-    const [pro, con] = series.map((x) => x.points.length);
+    const [pro, con] = series.map((x) => x.points.filter((p) => !p.hidden).length);
+    const hidden = series.reduce((a, x) => a + x.points.filter((p) => p.hidden).length, 0);
     this.chartWidth = this.v.chart.getBoundingClientRect().width || 640;
     lineChart(this.v.chart, {
       width: this.chartWidth, xCount: labels.length, xLabels: labels, xShort: short, series,
-      label: `Holding per turn: ${pro} PRO and ${con} CON verdicts so far`,
+      label: `Holding per turn: ${pro} PRO and ${con} CON verdicts shown${hidden ? `, ${hidden} hidden until you vote` : ''}`,
     });
     const judges = this.state.spec?.judges ?? this.state.summary?.judges ?? [];
     this.v.chartNote.textContent = judges.length ? `Judged by ${judges.map((j) => {
@@ -163,9 +178,19 @@ class MatchView {
     const { metrics } = this.state;
     this.v.results.hidden = !metrics;
     this.v.results.querySelector('.results')?.remove();
-    if (metrics) this.v.results.append(metricsTable(metrics, this.names));
     this.v.results.querySelector('.pressure-results')?.remove();
-    if (metrics?.pressure) this.v.results.append(pressureResults(metrics));
+    this.v.results.querySelector('.results-hidden')?.remove();
+    if (!metrics) return;
+    // the figures sum up every turn's score: shown once none of them is hidden from this spectator
+    const hidden = [...this.state.turns.values()].filter((t) => t.verdict?.scored && this.votes.hides(t.turn)).length;
+    if (hidden) {
+      this.v.results.append(h('p', { class: 'muted results-hidden', 'data-testid': 'results-hidden' },
+        `The results sum up the judge’s scores, ${hidden} of which you have not voted on yet: `
+        + 'they show once you have voted on every turn, or after “Show all verdicts”.'));
+      return;
+    }
+    this.v.results.append(metricsTable(metrics, this.names));
+    if (metrics.pressure) this.v.results.append(pressureResults(metrics));
   }
 
   renderAll() {

@@ -1,6 +1,18 @@
 // Crowd votes under each completed turn (README "Crowd votes"). The tally and the judge's label
-// stay hidden until this spectator votes on the turn, so that neither anchors the vote.
+// stay hidden until this spectator votes on the turn, so that neither anchors the vote; so do the
+// judge's scores elsewhere on the page (match.js asks `hides(turn)`), unless the spectator chose
+// "Show all verdicts" (kept for the tab in sessionStorage).
 import { h } from './dom.js';
+
+const REVEAL_KEY = 'arena.showAllVerdicts';
+
+function storedReveal() {
+  try {
+    return sessionStorage.getItem(REVEAL_KEY) === '1';
+  } catch {
+    return false; // storage unavailable (privacy modes): hide, as for a new tab
+  }
+}
 
 const LABELS = ['holds', 'wavers', 'switched'];
 const JUDGE_LABEL = { same: 'holds', neutral: 'wavers', other: 'switched' };
@@ -26,7 +38,43 @@ export class VoteBoard {
     this.enabled = true;
     this.agreement = h('p', { class: 'muted crowd-agreement', 'data-testid': 'crowd-agreement', hidden: true });
     this.polling = null;
+    this.revealed = storedReveal();
+    this.onChange = () => {}; // the page redraws its scores when what hides them changes
+    const reveal = h('button', {
+      type: 'button', class: 'secondary reveal-verdicts', 'data-testid': 'reveal-verdicts',
+      'aria-pressed': String(this.revealed), onclick: () => this.reveal(!this.revealed),
+    }, 'Show all verdicts');
+    this.noticeText = h('span', {});
+    this.notice = h('p', { class: 'muted vote-notice', 'data-testid': 'vote-notice', 'aria-live': 'polite' },
+      this.noticeText, ' ', reveal);
+    this.revealButton = reveal;
+    this.paintNotice();
     this.load();
+  }
+
+  /** Whether the judge's score of turn n is hidden from this spectator (no vote on it yet). */
+  hides(n) {
+    return this.enabled && !this.revealed && !this.mine.has(n);
+  }
+
+  reveal(on) {
+    this.revealed = on;
+    try {
+      if (on) sessionStorage.setItem(REVEAL_KEY, '1');
+      else sessionStorage.removeItem(REVEAL_KEY);
+    } catch { /* remembered for this page only */ }
+    this.paintNotice();
+    for (const [n, item] of this.items) this.paint(n, item);
+    this.onChange();
+  }
+
+  paintNotice() {
+    this.notice.hidden = !this.enabled;
+    this.revealButton.setAttribute('aria-pressed', String(this.revealed));
+    this.noticeText.textContent = this.revealed
+      ? 'All the judge’s scores are shown. Press again to hide those of turns you have not voted on.'
+      : 'The judge’s scores of turns you have not voted on are hidden (chart, holding so far, results) '
+        + 'so that they do not sway your vote. Vote on a turn to see its score, or:';
   }
 
   /** After a vote, GET the tallies every few seconds while the page shows this match and the
@@ -51,6 +99,8 @@ export class VoteBoard {
           item.el.remove();
           if (item.article) delete item.article.dataset.vote;
         }
+        this.paintNotice();
+        this.onChange();
         return;
       }
       const body = await res.json();
@@ -59,6 +109,7 @@ export class VoteBoard {
         if (t.mine) this.mine.set(t.turn, t.mine);
       }
       for (const [n, item] of this.items) this.paint(n, item);
+      this.onChange();
       const figures = Object.entries(body.agreement ?? {}).filter(([, a]) => a.accuracy != null);
       this.agreement.hidden = !figures.length;
       const alpha = body.alpha == null ? '' : ` Spectators agree among themselves: Krippendorff’s α ${body.alpha.toFixed(2)}.`;
@@ -95,12 +146,16 @@ export class VoteBoard {
     const mine = this.mine.get(n);
     for (const b of item.buttons) b.setAttribute('aria-pressed', String(b.dataset.label === mine));
     // the judge's verdict chip (turn.js) stays hidden until this spectator voted (style.css)
-    if (item.article) item.article.dataset.vote = mine ? 'done' : 'pending';
+    if (item.article) item.article.dataset.vote = mine ? 'done' : this.revealed ? 'revealed' : 'pending';
+    const judge = judgeLabel(item.verdict, item.side);
+    if (!mine && this.revealed) {
+      item.status.textContent = `Spectators: ${tallyText(this.counts.get(n))}. Judge: ${judge ?? 'no verdict yet'}.`;
+      return;
+    }
     if (!mine) {
       item.status.textContent = 'The spectators’ tally and the judge’s label show after you vote, so they do not sway you.';
       return;
     }
-    const judge = judgeLabel(item.verdict, item.side);
     item.status.textContent = `You: ${mine}. Spectators: ${tallyText(this.counts.get(n))}. Judge: ${judge ?? 'no verdict yet'}.`;
   }
 
@@ -112,9 +167,11 @@ export class VoteBoard {
     });
     if (res.ok) {
       const body = await res.json();
+      const first = !this.mine.has(n);
       this.mine.set(n, label);
       this.counts.set(n, body.counts);
       this.paint(n, item);
+      if (first) this.onChange(); // this turn's score shows now
       this.load(); // the judges' agreement may have changed
       this.poll();
     } else if (res.status === 429) {

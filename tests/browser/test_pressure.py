@@ -38,6 +38,8 @@ TURNS_JS = """
 @pytest.fixture(scope="module")
 def context(new_context: Any) -> BrowserContext:
     context: BrowserContext = new_context()
+    # these tests check the judge's scores, not crowd votes: "Show all verdicts" is on
+    context.add_init_script("try { sessionStorage.setItem('arena.showAllVerdicts', '1') } catch {}")
     return context
 
 

@@ -12,7 +12,7 @@ from tests.browser.conftest import SCREENSHOTS, ArenaServer, missing, running_ar
 from tests.fake_llm import FakeLLM
 
 try:
-    from playwright.sync_api import Page, expect
+    from playwright.sync_api import Browser, Page, expect
 except ImportError:
     missing("playwright is not installed: pip install -e '.[dev]'", module=True)
 
@@ -39,7 +39,7 @@ def _turn_votes(page: Page) -> Any:
 
 
 def test_two_spectators_vote_and_see_each_other_live(
-    arena_server: ArenaServer, new_context: Any
+    arena_server: ArenaServer, new_context: Any, browser: Browser
 ) -> None:
     created = arena_server.post(
         "/api/matches",
@@ -55,12 +55,24 @@ def test_two_spectators_vote_and_see_each_other_live(
     expect(result).to_contain_text("show after you vote", timeout=60_000)
     expect(result).not_to_contain_text("Spectators:")
     turn = first.locator('[data-testid="turn"][data-turn="0"]')
+    expect(turn.get_by_test_id("verdict")).to_be_attached(timeout=60_000)
     expect(turn.get_by_test_id("verdict")).to_be_hidden()  # not even the judge before voting
+    # nor its score anywhere else: the chart marks the turn without a value, the figures skip it
+    chart = first.get_by_test_id("chart")
+    expect(chart.locator('[data-testid="chart-hidden"][data-turn="0"]')).to_have_count(1)
+    expect(chart.locator('circle.point[data-turn="0"]')).to_have_count(0)
+    pro_holding = first.locator(".debater.pro .holding-chip")
+    expect(pro_holding).to_have_text("hidden until you vote")
+    expect(first.get_by_test_id("vote-notice")).to_contain_text("not voted on are hidden")
     # by keyboard: focus the button, press Enter
     votes.get_by_role("button", name="holds").focus()
     first.keyboard.press("Enter")
     expect(result).to_contain_text("You: holds. Spectators: holds 1 · wavers 0 · switched 0")
     expect(votes.get_by_role("button", name="holds")).to_have_attribute("aria-pressed", "true")
+    expect(turn.get_by_test_id("verdict")).to_be_visible()
+    expect(chart.locator('circle.point[data-turn="0"]')).to_have_count(1)
+    expect(chart.locator('[data-testid="chart-hidden"][data-turn="0"]')).to_have_count(0)
+    expect(pro_holding).not_to_have_text("hidden until you vote")
 
     second.goto(created["url"])
     other = _turn_votes(second)
@@ -93,3 +105,54 @@ def test_two_spectators_vote_and_see_each_other_live(
     third.screenshot(path=str(SCREENSHOTS / "votes.png"), full_page=True)
     third.goto("/leaderboard")
     expect(third.get_by_test_id("crowd-agreement")).to_contain_text(f"{MODEL}: {agreement}")
+
+    # a fourth spectator, once the match is over: the results sum up unvoted scores, so they wait
+    fourth = new_context().new_page()
+    fourth.goto(created["url"])
+    expect(fourth.get_by_test_id("status")).to_have_attribute(
+        "data-status", "completed", timeout=60_000
+    )
+    chart = fourth.get_by_test_id("chart")
+    expect(fourth.get_by_test_id("results-hidden")).to_be_visible()
+    expect(fourth.get_by_test_id("metrics")).to_have_count(0)
+    hidden = chart.get_by_test_id("chart-hidden")
+    expect(hidden.first).to_be_attached()
+    expect(chart.locator("circle.point")).to_have_count(0)
+    # "Show all verdicts", by keyboard, reveals every score: chart, figures, results, chips
+    reveal = fourth.get_by_role("button", name="Show all verdicts")
+    reveal.focus()
+    fourth.keyboard.press("Enter")
+    expect(reveal).to_have_attribute("aria-pressed", "true")
+    expect(hidden).to_have_count(0)
+    detail = arena_server.get(f"/api/matches/{created['id']}")
+    scored = [t for t in detail["turns"] if (t["verdict"] or {}).get("scored")]
+    expect(chart.locator("circle.point")).to_have_count(len(scored))
+    expect(fourth.get_by_test_id("metrics")).to_be_visible()
+    expect(fourth.get_by_test_id("results-hidden")).to_have_count(0)
+    judged = [t for t in detail["turns"] if t["verdict"]]
+    expect(fourth.locator('[data-testid="turn"] [data-testid="verdict"]')).to_have_count(
+        len(judged)
+    )
+    for chip in fourth.locator('[data-testid="turn"] [data-testid="verdict"]').all():
+        expect(chip).to_be_visible()
+    # remembered for the tab, not for a new one
+    fourth.reload()
+    expect(fourth.get_by_role("button", name="Show all verdicts")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(fourth.get_by_test_id("metrics")).to_be_visible()
+    fifth = fourth.context.new_page()
+    fifth.goto(created["url"])
+    expect(fifth.get_by_test_id("results-hidden")).to_be_visible()
+
+    # with voting off (the votes route answers 404, as under ARENA_VOTES=off) nothing is hidden
+    # (a context of its own: the browser logs the 404 as an error, which new_context would fail)
+    off = browser.new_context(base_url=arena_server.url).new_page()
+    off.route("**/api/matches/*/votes", lambda route: route.fulfill(status=404, body="{}"))
+    off.goto(created["url"])
+    expect(off.get_by_test_id("chart").locator("circle.point")).to_have_count(len(scored))
+    expect(off.get_by_test_id("chart").get_by_test_id("chart-hidden")).to_have_count(0)
+    expect(off.get_by_test_id("metrics")).to_be_visible()
+    expect(off.get_by_test_id("vote-notice")).to_be_hidden()
+    expect(off.get_by_test_id("votes")).to_have_count(0)
+    off.context.close()

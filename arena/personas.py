@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -130,17 +130,30 @@ def _read_yaml(path: Path) -> Any:
         raise PersonaFileError(f"{path}:{where} not valid YAML: {exc}") from exc
 
 
-def load_persona_file(path: Path) -> Persona:
+class _FileModel(Protocol):
+    id: str
+
+
+FileModel = TypeVar("FileModel", bound=BaseModel)
+
+
+def load_id_file(path: Path, model: type[FileModel]) -> FileModel:
+    """One YAML file as `model`, whose `id` must equal the file name (personas, tactics)."""
     data = _read_yaml(path)
     if not isinstance(data, dict):
         raise PersonaFileError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
     try:
-        persona = Persona.model_validate(data)
+        loaded = model.model_validate(data)
     except ValidationError as exc:
         raise PersonaFileError(_format_errors(path, exc)) from exc
-    if persona.id != path.stem:
-        raise PersonaFileError(f"{path}: id: {persona.id!r} must equal the file name {path.stem!r}")
-    return persona
+    found = cast(_FileModel, loaded).id
+    if found != path.stem:
+        raise PersonaFileError(f"{path}: id: {found!r} must equal the file name {path.stem!r}")
+    return loaded
+
+
+def load_persona_file(path: Path) -> Persona:
+    return load_id_file(path, Persona)
 
 
 def load_motions_file(path: Path) -> list[Motion]:

@@ -12,11 +12,11 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arena.errors import NotFoundError, PersonaFileError
 from arena.events import Side
-from arena.personas import SLUG, _format_errors, _read_yaml
+from arena.personas import SLUG, load_id_file
 
 TACTICS_FOLDER = "tactics"
 PLACEHOLDERS = frozenset({"motion", "challenger_view", "target_view"})
@@ -88,15 +88,7 @@ def view(motion: str, side: Side) -> str:
 
 
 def load_tactic_file(path: Path) -> Tactic:
-    data = _read_yaml(path)
-    if not isinstance(data, dict):
-        raise PersonaFileError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
-    try:
-        tactic = Tactic.model_validate(data)
-    except ValidationError as exc:
-        raise PersonaFileError(_format_errors(path, exc)) from exc
-    if tactic.id != path.stem:
-        raise PersonaFileError(f"{path}: id: {tactic.id!r} must equal the file name {path.stem!r}")
+    tactic = load_id_file(path, Tactic)
     if not tactic.lines and tactic.instructions is None:
         raise PersonaFileError(f"{path}: lines, instructions: give at least one of them")
     return tactic

@@ -166,11 +166,7 @@ def report_md(
         )
         if r.matches < 5:
             warnings.append(f"{r.persona} rests on {r.matches} matches (fewer than 5)")
-    failed = [x for x in results if x.status != "completed"]
-    if failed:
-        warnings.append(f"{len(failed)} matches did not complete and are left out")
-    lines += ["", "## Warnings", ""]
-    lines += [f"- {w}" for w in warnings] or ["- none"]
+    lines += _warnings(warnings, results)
     lines += [
         "",
         "## Figures",
@@ -247,11 +243,7 @@ def _pressure_report(
         )
         if r.n < 5:
             warnings.append(f"{r.persona} x {r.tactic} rests on {r.n} matches (fewer than 5)")
-    failed = [x for x in results if x.status != "completed"]
-    if failed:
-        warnings.append(f"{len(failed)} matches did not complete and are left out")
-    lines += ["", "## Warnings", ""]
-    lines += [f"- {w}" for w in warnings] or ["- none"]
+    lines += _warnings(warnings, results)
     lines += [
         "",
         "## Figures",
@@ -277,3 +269,11 @@ def figures(ratings: Ratings, results: Sequence[MatchResult]) -> dict[str, str]:
         "forest.svg": forest_svg(ratings.adjusted),
         "heatmap.svg": heatmap_svg(heatmap(results)),
     }
+
+
+def _warnings(warnings: list[str], results: Sequence[MatchResult]) -> list[str]:
+    """The report's warnings section: the given warnings plus matches that did not complete."""
+    failed = [x for x in results if x.status != "completed"]
+    if failed:
+        warnings = [*warnings, f"{len(failed)} matches did not complete and are left out"]
+    return ["", "## Warnings", "", *([f"- {w}" for w in warnings] or ["- none"])]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import types
@@ -30,6 +31,7 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocketState
 
 from arena.api.metrics import ApiMetrics
+from arena.api.ws_protocol import WRITE_EXTENSION, FrameWriter, text_frame
 from arena.config import Settings
 from arena.store import InvalidEventId, Store, StoreError, SubscriberOverflow, Subscription
 from arena.store.hub import EventKey, Frame, HubClosed, MatchNotFound
@@ -52,6 +54,32 @@ CHUNK = 64  # frames a replaying spectator sends before it lets the others run
 
 
 _now = time.time
+
+
+@functools.lru_cache(maxsize=4096)
+def _framed(frame: Frame) -> bytes:
+    """`frame` as a WebSocket frame: made once per node for the spectators replaying it."""
+    return text_frame(frame.text.encode())
+
+
+class _Wire:
+    """The bytes of the last batch of frames: the feed hands one batch to every spectator in
+    turn, so it is framed and joined once, not once per socket."""
+
+    __slots__ = ("frames", "wire")
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] | None = None
+        self.wire = b""
+
+    def of(self, frames: list[Frame]) -> bytes:
+        if frames is not self.frames:
+            wire = _framed(frames[0]) if len(frames) == 1 else b"".join(map(_framed, frames))
+            self.frames, self.wire = frames, wire
+        return self.wire
+
+
+_wire = _Wire().of
 
 
 class _ClientGone(Exception):
@@ -83,46 +111,79 @@ def _resume(coro: Coroutine[Any, Any, None], waiting: Any) -> Generator[Any, Non
 
 
 class _Spectator:
-    """One connection's sending side. `deliver` is what the feed calls for each live frame: it
-    steps the ASGI send by hand, which completes without suspending unless the transport is
-    paused, so a thousand spectators cost one loop in the feed's task, not a thousand task
-    wake-ups. A send that would wait is finished by the connection's own task."""
+    """One connection's sending side. `deliver` takes a batch of frames (a replay chunk, or the
+    live events of one read, which the feed hands to every caught-up spectator in one loop, so
+    a thousand spectators cost no task wake-ups). Under `arena serve` a batch is one write of
+    pre-framed bytes (ws_protocol.py); otherwise, or when the transport is full, each frame
+    goes through the ASGI send, stepped by hand: it completes without suspending unless the
+    transport is paused, and a send that would wait is finished by the connection's own task
+    (`flush`), with the frames after it."""
 
-    __slots__ = ("_error", "_pending", "lag", "last_id", "live_after", "send", "timeout")
+    __slots__ = (
+        "_error",
+        "_pending",
+        "_rest",
+        "lag",
+        "last_id",
+        "live_after",
+        "send",
+        "timeout",
+        "write",
+    )
 
     def __init__(
-        self, send: Send, last_id: str | None, timeout: float, metrics: ApiMetrics
+        self,
+        send: Send,
+        last_id: str | None,
+        timeout: float,
+        metrics: ApiMetrics,
+        write: FrameWriter | None = None,
     ) -> None:
         # an ASGI server's send is a coroutine function (uvicorn's, Starlette's wrappers)
         self.send = cast(Callable[[Message], Coroutine[Any, Any, None]], send)
+        self.write = write  # `arena serve`'s protocol writes whole frames (ws_protocol.py)
         self.last_id, self.timeout = last_id, timeout
         self.lag = metrics.event_lag
         self.live_after: EventKey = (0, 0)
         self._pending: tuple[Coroutine[Any, Any, None], Any, Frame] | None = None
+        self._rest: list[Frame] = []  # frames after the pending one, not sent yet
         self._error: BaseException | None = None
 
     def behind(self) -> Close:
         return 4000, f"behind; resume with ?after={self.last_id or ''}"
 
-    def deliver(self, frame: Frame) -> bool:
-        """Send `frame` now; False if it is left in flight (`flush()` finishes it) or failed."""
-        coro = self.send({"type": "websocket.send", "text": frame.text})
-        try:
-            waiting = coro.send(None)
-        except StopIteration:
-            self.last_id = frame.id
-            if frame.key > self.live_after:
-                self.lag.observe(max(0.0, _now() - frame.ts))
+    def _sent(self, frame: Frame, now: float) -> None:
+        self.last_id = frame.id
+        if frame.key > self.live_after:
+            self.lag.observe(max(0.0, now - frame.ts))
+
+    def deliver(self, frames: list[Frame]) -> bool:
+        """Send `frames` now; False if some are left in flight (`flush()` finishes them) or the
+        send failed (`flush()` raises it)."""
+        write = self.write
+        if write is not None and write(_wire(frames)):
+            now = _now()
+            for frame in frames:
+                self._sent(frame, now)
             return True
-        except Exception as exc:
-            self._error = exc
+        for index, frame in enumerate(frames):
+            coro = self.send({"type": "websocket.send", "text": frame.text})
+            try:
+                waiting = coro.send(None)
+            except StopIteration:
+                self._sent(frame, _now())
+                continue
+            except Exception as exc:
+                self._error = exc
+                return False
+            self._pending = coro, waiting, frame
+            self._rest = frames[index + 1 :]
             return False
-        self._pending = coro, waiting, frame
-        return False
+        return True
 
     async def flush(self) -> None:
-        """Finish the send left in flight by `deliver`, within the send timeout, or raise what
-        it raised: _ClientGone, _Stalled."""
+        """Finish the sends left by `deliver`, each within the send timeout, or raise what
+        they raised: _ClientGone, _Stalled."""
         error, self._error = self._error, None
         if error is not None:
             if isinstance(error, OSError):  # ClientDisconnected, WebSocketDisconnect's cause
@@ -135,32 +196,35 @@ class _Spectator:
         try:
             async with asyncio.timeout(self.timeout):
                 await _resume(coro, waiting)
+            self._sent(frame, _now())
+            rest, self._rest = self._rest, []
+            for frame in rest:
+                async with asyncio.timeout(self.timeout):
+                    await self.send({"type": "websocket.send", "text": frame.text})
+                self._sent(frame, _now())
         except TimeoutError:
             raise _Stalled() from None
         except OSError as exc:
             raise _ClientGone() from exc
         finally:
             coro.close()
-        self.last_id = frame.id
-        if frame.key > self.live_after:
-            self.lag.observe(max(0.0, _now() - frame.ts))
 
     def discard(self) -> None:
         if self._pending is not None:
             self._pending[0].close()
             self._pending = None
+        self._rest = []
 
     async def run(self, sub: Subscription, listen: asyncio.Task[None]) -> Close | None:
         self.live_after = sub.live_after
         async for frame in sub.backfill():  # an `after` older than the window: a rare path
-            if not self.deliver(frame):
+            if not self.deliver([frame]):
                 await self.flush()
         while True:
             chunk = sub.take(CHUNK)
             if chunk:
-                for frame in chunk:
-                    if not self.deliver(frame):
-                        await self.flush()
+                if not self.deliver(chunk):
+                    await self.flush()
                 if chunk[-1].terminal:
                     return 1000, "match over"
                 if len(chunk) == CHUNK:  # a replay: let the live fan-out and others run
@@ -263,7 +327,8 @@ async def spectate(scope: Scope, receive: Receive, send: Send) -> None:
     # frames go straight to the ASGI send: the WebSocket's state checks and the exception
     # wrappers around its send would cost as much as the send itself, once per event and
     # spectator
-    spectator = _Spectator(send, after, timeout, metrics)
+    write = cast("FrameWriter | None", scope.get("extensions", {}).get(WRITE_EXTENSION))
+    spectator = _Spectator(send, after, timeout, metrics, write)
     try:
         close = await _stream(store, spectator, receive, match_id)
     except Exception as exc:  # a bug: end this spectator alone, with a code it can act on

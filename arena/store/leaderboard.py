@@ -6,14 +6,16 @@ Samples live in a hash keyed by match and side (recording a match again changes 
 each new one is also appended to a log list. A node keeps per-group tallies in memory and reads
 only the log entries it has not seen, so a request costs the same at 100,000 matches as at 100;
 the intervals of changed groups are recomputed in a thread, off the event loop, and the rows are
-cached until a sample or a calibration changes.
+cached until a sample or a calibration changes. Rows by persona (x model) are tallied twice:
+every version pooled, and split by version, from which a view keeps each persona's latest
+(arena.board_versions).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +33,7 @@ from arena.board_stats import (
     persuasion,
     samples_for,
 )
+from arena.board_versions import BoardView, Versions, board_view, splits
 from arena.store.keys import Keys
 from arena.store.types import text_map
 
@@ -48,6 +51,18 @@ __all__ = [
 ]
 
 LOG_PAGE = 2000  # log entries per read: bounds the event loop's time parsing one reply
+TallyKey = tuple[GroupBy, bool]  # persona or persona_model; split by version or not
+TALLIES: tuple[TallyKey, ...] = (
+    ("persona", False),
+    ("persona_model", False),
+    ("persona", True),
+    ("persona_model", True),
+)
+
+
+def _tally_key(by: GroupBy, split: bool) -> TallyKey:
+    return ("persona", True) if by == "persona_version" else (by, split)
+
 
 # KEYS: samples hash, log list, matches set. ARGV: field, JSON, field, JSON, ...
 # A sample not seen before is stored and appended to the log; a known one changes nothing.
@@ -89,13 +104,11 @@ class Leaderboard:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
         self._add = redis.register_script(_ADD)
-        self._tallies: dict[GroupBy, Tally] = {
-            by: Tally(by) for by in ("persona", "persona_model", "persona_version")
-        }
+        self._tallies = _new_tallies()
         self._read = 0  # log entries folded into the tallies
         self._sync = asyncio.Lock()
         self._cache: dict[Any, list[LeaderboardRow]] = {}
-        self._refreshing: dict[GroupBy, asyncio.Task[None]] = {}
+        self._refreshing: dict[TallyKey, asyncio.Task[None]] = {}
 
     async def add(self, samples: Sequence[Sample]) -> None:
         """Record a completed match. Samples are keyed by match and side, so recording a match
@@ -116,7 +129,7 @@ class Leaderboard:
             await self._fill_log()
             total = int(await self.redis.llen(self.keys.lb_log))
         if total < self._read:  # the log was deleted: start over
-            self._tallies = {by: Tally(by) for by in self._tallies}
+            self._tallies = _new_tallies()
             self._read = 0
         while self._read < total:
             end = min(total, self._read + LOG_PAGE) - 1
@@ -138,43 +151,69 @@ class Leaderboard:
     async def rows(
         self, by: GroupBy, judge: str | None = None, model: str | None = None
     ) -> list[LeaderboardRow]:
-        """Rows grouped `by`, optionally of one judge set or one model (persona x model rows)."""
-        calibrations = await self.calibrations()
-        marks = tuple(sorted((j, c.model_dump_json()) for j, c in calibrations.items()))
+        """Rows grouped `by` (by persona or persona x model: every version pooled, without the
+        notes of a view), optionally of one judge set or one model (persona x model rows)."""
         if model is not None:
             by = "persona_model"
+        rows, _ = await self._rows(_tally_key(by, False), judge, model)
+        return rows
+
+    async def view(
+        self,
+        by: GroupBy,
+        current: Mapping[str, str],
+        versions: Versions = "latest",
+        judge: str | None = None,
+        model: str | None = None,
+    ) -> BoardView:
+        """The board as readers see it (arena.board_versions): by default each persona's
+        latest version, `current` the library's versions now."""
+        if model is not None:
+            by = "persona_model"
+        rows, last_played = await self._rows(_tally_key(by, splits(by, versions)), judge, model)
+        return board_view(by, versions, rows, last_played, current)
+
+    async def _rows(
+        self, tally_key: TallyKey, judge: str | None, model: str | None
+    ) -> tuple[list[LeaderboardRow], dict[str, str]]:
+        """Copies of one tally's rows, and its personas' last played versions."""
+        calibrations = await self.calibrations()
+        marks = tuple(sorted((j, c.model_dump_json()) for j, c in calibrations.items()))
         async with self._sync:
             await self._catch_up()
-            key = (by, self._read, marks)
+            key = (tally_key, self._read, marks)
+            tally = self._tallies[tally_key]
             if key not in self._cache:
-                tally = self._tallies[by]
                 found = await asyncio.to_thread(tally.rows, calibrations, False)
-                self._cache = {k: v for k, v in self._cache.items() if k[0] != by}
+                self._cache = {k: v for k, v in self._cache.items() if k[0] != tally_key}
                 self._cache[key] = found
                 if tally.stale():
-                    self._refresh_later(by)
+                    self._refresh_later(tally_key)
             rows = self._cache[key]
-        return [
+            last_played = dict(tally.last_played)
+        copies = [
             row.model_copy()
             for row in rows
             if (judge is None or row.judge == judge) and (model is None or row.model == model)
         ]
+        return copies, last_played
 
-    def _refresh_later(self, by: GroupBy) -> None:
+    def _refresh_later(self, key: TallyKey) -> None:
         """Recompute the large groups' intervals in a thread, off the request path; requests
         meanwhile show the previous interval (of a few matches fewer), then the new one."""
-        if by in self._refreshing:
+        if key in self._refreshing:
             return
 
         async def refresh() -> None:
             try:
-                while stale := self._tallies[by].stale():
-                    await asyncio.to_thread(self._tallies[by].refresh, stale)
-                    self._cache = {k: v for k, v in self._cache.items() if k[0] != by}
+                while stale := self._tallies[key].stale():
+                    await asyncio.to_thread(self._tallies[key].refresh, stale)
+                    self._cache = {k: v for k, v in self._cache.items() if k[0] != key}
             finally:
-                self._refreshing.pop(by, None)
+                self._refreshing.pop(key, None)
 
-        self._refreshing[by] = asyncio.create_task(refresh(), name=f"leaderboard-{by}")
+        name = f"leaderboard-{key[0]}{'-versions' if key[1] else ''}"
+        self._refreshing[key] = asyncio.create_task(refresh(), name=name)
 
     async def samples(self, match_ids: Sequence[str]) -> list[Sample]:
         """The samples of these matches (a tournament's), read by key."""
@@ -203,6 +242,10 @@ class Leaderboard:
     async def record_accuracy(self, model: str, accuracy: float, n: int) -> None:
         """A bare figure without its set (kept for callers that have none)."""
         await self.record_calibration(Calibration(judge=model, accuracy=accuracy, n=n))
+
+
+def _new_tallies() -> dict[TallyKey, Tally]:
+    return {key: Tally(*key) for key in TALLIES}
 
 
 def _parse(raw: list[str]) -> list[Sample]:

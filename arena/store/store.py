@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import RedisClusterException, RedisError
 
+from arena.board_versions import BoardView, Versions
 from arena.config import Settings
 from arena.events import (
     TERMINAL_TYPES,
@@ -351,6 +353,18 @@ class Store:
         self, by: GroupBy = "persona", judge: str | None = None, model: str | None = None
     ) -> list[LeaderboardRow]:
         return await self.board.rows(by, judge, model)
+
+    async def leaderboard_view(
+        self,
+        by: GroupBy,
+        current: Mapping[str, str],
+        versions: Versions = "latest",
+        judge: str | None = None,
+        model: str | None = None,
+    ) -> BoardView:
+        """The board as the API shows it: by default each persona's latest version
+        (arena.board_versions); `current` the persona library's versions now."""
+        return await self.board.view(by, current, versions, judge, model)
 
     async def pressure_leaderboard(self) -> list[PressureRow]:
         """Persona x tactic rows of the pressure matches (arena.pressure_stats)."""

@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from arena.api import create_app
+from arena.api.ws_protocol import ArenaWebSocketProtocol
 from arena.config import Settings
 from arena.personas import Library
 from arena.store import Store
@@ -79,11 +80,19 @@ async def api(make_api: MakeApi) -> Api:
     return await make_api()
 
 
-async def _serve(app: FastAPI, stack: contextlib.AsyncExitStack) -> Live:
+async def _serve(
+    app: FastAPI,
+    stack: contextlib.AsyncExitStack,
+    ws: type[asyncio.Protocol] | str = ArenaWebSocketProtocol,
+    deflate: bool = False,
+) -> Live:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", ws="websockets-sansio")
+    # as `arena serve` runs it (arena/cli.py), unless a test asks for another protocol
+    config = uvicorn.Config(
+        app, lifespan="on", log_level="warning", ws=ws, ws_per_message_deflate=deflate
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
 
@@ -104,12 +113,17 @@ async def _serve(app: FastAPI, stack: contextlib.AsyncExitStack) -> Live:
 
 @pytest.fixture
 async def make_live(settings: Settings) -> AsyncIterator[MakeLive]:
-    """Start the app under uvicorn on a free loopback port (lifespan included)."""
+    """Start the app under uvicorn on a free loopback port (lifespan included), with the
+    WebSocket protocol of `arena serve` unless `ws` names another (and `deflate` offered)."""
     async with contextlib.AsyncExitStack() as stack:
 
-        async def make(**overrides: Any) -> Live:
+        async def make(
+            ws: type[asyncio.Protocol] | str = ArenaWebSocketProtocol,
+            deflate: bool = False,
+            **overrides: Any,
+        ) -> Live:
             app = create_app(settings.model_copy(update=overrides), run_worker=False)
-            return await _serve(app, stack)
+            return await _serve(app, stack, ws, deflate)
 
         yield make
 

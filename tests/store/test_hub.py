@@ -250,16 +250,19 @@ async def test_closing_the_hub_ends_its_subscriptions(store: Store) -> None:
 async def test_a_pushed_subscriber_gets_each_live_event_once_and_resumes_where_it_was_released(
     store: Store,
 ) -> None:
-    """The feed hands live frames to `deliver` until it refuses one; that frame counts as
-    taken, and `take()` goes on after it: no gap, no duplicate, across push and pull."""
+    """The feed hands live frames to `deliver`, a batch per read, until it refuses one; that
+    batch counts as taken, and `take()` goes on after it: no gap, no duplicate, across push and
+    pull."""
     record = await store.create_match(spec())
     sink = store.event_sink(record.id)
     await sink(turn_started(record.id))
     got: list[str] = []
+    batches: list[int] = []
 
-    def deliver(frame: Frame) -> bool:
-        got.append(frame.id)
-        return len(got) != 3  # the third one "would block"
+    def deliver(frames: list[Frame]) -> bool:
+        got.extend(frame.id for frame in frames)
+        batches.append(len(frames))
+        return len(batches) != 2  # the second batch "would block"
 
     async with store.hub.subscribe(record.id) as sub:
         got.extend(frame.id for frame in sub.take(10))
@@ -268,11 +271,12 @@ async def test_a_pushed_subscriber_gets_each_live_event_once_and_resumes_where_i
         assert released is not None
         for turn in range(5):
             await sink(turn_completed(record.id, "x", turn))
+            await asyncio.sleep(0.05)  # one read each
         await asyncio.wait_for(released, 5)
+        assert batches == [1, 1]  # released at the batch it refused, not after
         pushed = len(got)
-        assert pushed == 3  # released at the frame it refused, not after
         async with contextlib.aclosing(sub.frames()) as frames:
-            while len(got) < 6:
+            while len(got) < pushed + 3:
                 got.append((await anext(frames)).id)
         again = sub.push(deliver)
         assert again is not None
@@ -280,3 +284,38 @@ async def test_a_pushed_subscriber_gets_each_live_event_once_and_resumes_where_i
         await asyncio.wait_for(again, 5)  # released after the terminal event
         assert sub.finished and sub.push(deliver) is None
     assert got == [e.id for e in await store.read_events(record.id)]
+
+
+async def test_the_events_of_one_read_reach_a_pushed_subscriber_as_one_batch(
+    store: Store,
+) -> None:
+    """Events written while the feed is busy come out of one XREAD together, and go to each
+    caught-up subscriber in one call: one socket write however many there are."""
+    record = await store.create_match(spec())
+    sink = store.event_sink(record.id)
+    await sink(turn_started(record.id))
+    batches: list[list[str]] = []
+
+    def deliver(frames: list[Frame]) -> bool:
+        batches.append([frame.id for frame in frames])
+        return True
+
+    async with store.hub.subscribe(record.id) as sub:
+        start = [frame.id for frame in sub.take(10)]
+        released = sub.push(deliver)
+        assert released is not None
+        # four entries in one script: a blocked XREAD is served once it has run
+        await store.redis.eval(
+            "for i = 1, #ARGV do redis.call('XADD', KEYS[1], '*', 'e', ARGV[i]) end",
+            1,
+            store.keys.events(record.id),
+            *[
+                turn_completed(record.id, "x", turn).model_dump_json(exclude={"id"})
+                for turn in range(4)
+            ],
+        )
+        await sink(MatchCancelledEvent(match_id=record.id))
+        await asyncio.wait_for(released, 5)
+    ids = [e.id for e in await store.read_events(record.id)]
+    assert start + [i for batch in batches for i in batch] == ids
+    assert [len(batch) for batch in batches] == [4, 1]

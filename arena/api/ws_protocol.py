@@ -1,0 +1,56 @@
+"""uvicorn's sans-I/O WebSocket protocol with one addition: a way to write a pre-framed message.
+
+Sending through ASGI costs about three times the socket write itself for each event and
+spectator (the send coroutine, the sans-I/O connection building the frame, the join of its
+output). A spectator's frames are the same bytes for every socket, so `arena serve` runs this
+subclass, which offers the application an ASGI scope extension, `arena.websocket.write`: a
+function that takes a whole WebSocket frame and writes it to the transport at once, or returns
+False when it cannot (the transport is paused or closing, the connection is not open, or an
+extension such as per-message deflate changes frames per connection). The caller then sends
+through ASGI as usual, which waits for the transport or raises as it should. Under any other
+ASGI server the extension is absent and everything goes through ASGI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame as WireFrame
+from websockets.frames import Opcode
+from websockets.http11 import Request
+from websockets.protocol import OPEN
+
+WRITE_EXTENSION = "arena.websocket.write"
+
+FrameWriter = Callable[[bytes], bool]
+
+
+def text_frame(data: bytes) -> bytes:
+    """A server's unmasked, unfragmented text frame carrying `data` (UTF-8)."""
+    return WireFrame(Opcode.TEXT, data).serialize(mask=False)
+
+
+class ArenaWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's `websockets-sansio` protocol, plus the `arena.websocket.write` extension."""
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope: dict[str, Any] | None = getattr(self, "scope", None)
+        # the application's task is created but has not run yet: it sees the extension
+        if scope is not None and not self.conn.extensions:
+            scope["extensions"][WRITE_EXTENSION] = self.write_frame
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a whole frame now; False when the caller must send through ASGI instead."""
+        if (
+            self.close_sent
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.conn.state is not OPEN
+            or self.transport.is_closing()
+        ):
+            return False
+        self.transport.write(frame)
+        return True

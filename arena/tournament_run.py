@@ -67,8 +67,7 @@ async def progress(store: Store, tournament_id: str) -> Progress | None:
         return None
     ids = await t.match_ids(tournament_id)
     counts = dict.fromkeys(("completed", "running", "queued", "failed", "cancelled"), 0)
-    for match_id in ids.values():
-        status = await store.status_of(match_id)
+    for status in (await store.statuses_of(ids.values())).values():
         if status in counts:
             counts[status] += 1
     return Progress(
@@ -130,8 +129,9 @@ class TournamentRun:
         matches = await self.t.match_ids(self.id)
         recorded = {r.match for r in await self.t.results(self.id)}
         by_index = {s.index: s for s in slots}
+        statuses = await self.store.statuses_of(matches.values())
         for index, match_id in list(matches.items()):
-            status = await self.store.status_of(match_id) or "failed"
+            status = statuses[match_id] or "failed"
             if status in ("completed", "failed", "cancelled") and match_id not in recorded:
                 await self._record(by_index[index], match_id)
             if status in ("failed", "cancelled"):
@@ -191,10 +191,10 @@ class TournamentRun:
 
     async def _poll(self, slots: list[Slot], matches: dict[int, str]) -> None:
         by_index = {s.index: s for s in slots}
-        for index, status in list(self.statuses.items()):
-            if status not in ("queued", "running"):
-                continue
-            now = await self.store.status_of(matches[index]) or "failed"
+        active = [i for i, status in self.statuses.items() if status in ("queued", "running")]
+        statuses = await self.store.statuses_of(matches[i] for i in active)
+        for index in active:
+            now = statuses[matches[index]] or "failed"
             self.statuses[index] = now
             if now in ("completed", "failed", "cancelled"):
                 self.finished_here += 1

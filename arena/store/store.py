@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -204,6 +204,19 @@ class Store:
     async def status_of(self, match_id: str) -> str | None:
         status = await self.redis.hget(self.keys.match(match_id), "status")
         return None if status is None else str(status)
+
+    async def statuses_of(self, match_ids: Iterable[str]) -> dict[str, str | None]:
+        """The status of each match (None for an unknown one), in one round trip."""
+        ids = list(dict.fromkeys(match_ids))
+        if not ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for match_id in ids:
+                pipe.hget(self.keys.match(match_id), "status")
+            found = await pipe.execute()
+        return {
+            i: None if status is None else str(status) for i, status in zip(ids, found, strict=True)
+        }
 
     async def list_matches(
         self,

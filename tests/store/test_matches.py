@@ -56,3 +56,12 @@ async def test_cancelling_a_queued_match_is_immediate(store: Store) -> None:
 async def test_cancel_of_an_unknown_match_is_none(store: Store) -> None:
     assert await store.request_cancel("nope") is None
     assert await store.get_match("nope") is None
+
+
+async def test_statuses_of_many_matches_come_in_one_call(store: Store) -> None:
+    first = await store.create_match(spec())
+    second = await store.create_match(spec())
+    await store.event_sink(first.id)(MatchFailed(match_id=first.id, error="boom"))
+    found = await store.statuses_of([first.id, second.id, "no-such-match", first.id])
+    assert found == {first.id: "failed", second.id: "queued", "no-such-match": None}
+    assert await store.statuses_of([]) == {}

@@ -255,6 +255,7 @@ async def get_tournament(tournament_id: str, store: StoreDep) -> TournamentDetai
     if snap is None:
         raise HTTPException(status_code=404, detail=f"tournament {tournament_id!r} not found")
     results = {r.match: r for r in snap.results}
+    statuses = await store.statuses_of(snap.match_ids.values())
     slots = []
     for s in snap.slots:
         match_id = snap.match_ids.get(s.index)
@@ -263,7 +264,7 @@ async def get_tournament(tournament_id: str, store: StoreDep) -> TournamentDetai
             SlotPublic(
                 **s.model_dump(),
                 match=match_id,
-                status=(await store.status_of(match_id)) if match_id else None,
+                status=statuses.get(match_id) if match_id else None,
                 pro_holding=r.pro_holding if r else None,
                 con_holding=r.con_holding if r else None,
             )

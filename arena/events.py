@@ -262,7 +262,7 @@ class Probe(_Event):
     model: str
     # "text": read from the free reply; "choice": the reply had neither yes nor no, and the
     # forced choice (structured output, yes or no only) was asked
-    method: Literal["text", "choice"] = "text"
+    method: Literal["text", "p_yes", "choice"] = "text"
     error: str | None = None
 
 

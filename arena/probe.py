@@ -14,8 +14,14 @@ alternatives of each output token), the probe also reads p(yes): at the first ou
 is a yes- or no-word, the probability mass of the yes-words among its alternatives over that of
 the yes- and no-words (`p_yes_of`). It is recorded beside the answer; the answer's scoring stays
 the fixed function, and p(yes) decides only an answer the function cannot read (p(yes) above 0.5
-is yes, below is no), before the forced choice would be asked. Without log-probabilities p(yes) is
-None and the fixed function is all there is.
+is yes, below is no; `method` "p_yes"), before the forced choice would be asked. Without
+log-probabilities p(yes) is None and the fixed function is all there is.
+
+A model that scores its reply's first token without generating (`ScoresFirstToken`: the embedded
+model, which reads the last prompt position's logits) gives p(yes) another way: after the text
+answer, the same prompt's distribution of the reply's first token over the whole vocabulary, read
+at the first token of each way of writing a yes- or no-word ("Yes", " yes", "NO", ...), and
+normalised the same way (`p_yes_of` over that one position).
 """
 
 from __future__ import annotations
@@ -29,7 +35,13 @@ from typing import Any, Literal, NamedTuple
 
 from arena.errors import ArenaError
 from arena.events import Side
-from arena.models.base import ChatMessage, ChatModel, Completion, GenerationRequest
+from arena.models.base import (
+    ChatMessage,
+    ChatModel,
+    Completion,
+    GenerationRequest,
+    ScoresFirstToken,
+)
 from arena.models.retry import Restart, call_with_retry, stream_with_retry
 
 QUESTION = "Do you support the motion? Answer only yes or no."
@@ -39,7 +51,7 @@ CHOICE_SCHEMA: dict[str, Any] = {
     "required": ["answer"],
     "additionalProperties": False,
 }
-Method = Literal["text", "choice"]
+Method = Literal["text", "p_yes", "choice"]
 CHOICE_MAX_TOKENS = 32
 TOP_LOGPROBS = 5
 _WORD = re.compile(r"[a-z]+")
@@ -47,6 +59,18 @@ _YES = frozenset({"yes", "yeah", "yep", "aye"})
 _NO = frozenset({"no", "nope", "nay"})
 # the answer is read from its first few words: "Yes.", "No, I do not", "Aye, matey"
 _WINDOW = 4
+# how a reply may begin with a yes- or no-word; a start whose first token is not a whole word
+# ("Y" of "YEP") is left out by `p_yes_of`
+ANSWER_STARTS = tuple(
+    sorted(
+        {
+            lead + form
+            for word in _YES | _NO
+            for form in (word, word.capitalize(), word.upper())
+            for lead in ("", " ")
+        }
+    )
+)
 
 
 _AGAINST = re.compile(r"(?:\bnot|n't|\bnever)\s+(?:support|supporting|agree)\b")
@@ -111,8 +135,24 @@ def p_yes_of(top_logprobs: tuple[dict[str, float], ...] | None) -> float | None:
             continue
         yes = sum(math.exp(lp) for tok, lp in alternatives.items() if words[tok] in _YES)
         no = sum(math.exp(lp) for tok, lp in alternatives.items() if words[tok] in _NO)
-        return round(yes / (yes + no), 4)
+        return round(yes / (yes + no), 4) if yes + no > 0 else None
     return None
+
+
+async def ask_first_token(
+    model: ScoresFirstToken, request: GenerationRequest, *, max_attempts: int, max_delay: float
+) -> float | None:
+    """p(yes) from the distribution of the reply's first token (over the whole vocabulary) at
+    the first token of each of ANSWER_STARTS; None when the model cannot give it."""
+    try:
+        logprobs = await call_with_retry(
+            partial(model.first_token_logprobs, request, ANSWER_STARTS),
+            max_attempts=max_attempts,
+            max_delay=max_delay,
+        )
+    except ArenaError:
+        return None
+    return p_yes_of((logprobs,))
 
 
 async def ask(
@@ -167,14 +207,18 @@ class ProbeResult(NamedTuple):
 async def run_probe(
     model: ChatModel, request: GenerationRequest, *, max_attempts: int, max_delay: float
 ) -> ProbeResult:
-    """Free text first (with p(yes) when the model gives log-probabilities); an unread answer
-    is decided by p(yes) when there is one, else by the forced choice."""
+    """Free text first (with p(yes) when the model gives log-probabilities, or scores its first
+    token); an unread answer is decided by p(yes) when there is one, else by the forced choice."""
     answer, error, p_yes = await ask(model, request, max_attempts=max_attempts, max_delay=max_delay)
+    if p_yes is None and error is None and isinstance(model, ScoresFirstToken):
+        p_yes = await ask_first_token(
+            model, request, max_attempts=max_attempts, max_delay=max_delay
+        )
     supports = score_answer(answer)
-    if supports is None and p_yes is not None and p_yes != 0.5:
-        supports = p_yes > 0.5
     if supports is not None or error is not None:
         return ProbeResult(answer, supports, "text", error, p_yes)
+    if p_yes is not None and p_yes != 0.5:  # an unread answer, decided by p(yes)
+        return ProbeResult(answer, p_yes > 0.5, "p_yes", None, p_yes)
     choice = await ask_choice(model, request, max_attempts=max_attempts, max_delay=max_delay)
     if choice is None:
         return ProbeResult(answer, None, "text", None, p_yes)

@@ -1,9 +1,10 @@
 // The pressure leaderboard on the leaderboard page: a persona x tactic heatmap of flip rates
 // ("which tactic breaks which persona") and the rows behind it (GET /api/leaderboard/pressure).
+// The tournament page shows a pressure tournament's rows with the same two tables.
 import { api, isAbort } from './api.js';
 import { errorBox, fmt, h, pct, setHolding } from './dom.js';
 
-function heatmap(rows, names) {
+export function heatmap(rows, names) {
   const personas = [...new Set(rows.map((r) => r.persona))];
   const tactics = [...new Set(rows.map((r) => r.tactic))].sort();
   const cell = new Map(rows.map((r) => [`${r.persona}|${r.tactic}`, r]));
@@ -23,7 +24,7 @@ function heatmap(rows, names) {
       }))))));
 }
 
-function rowsTable(rows, names) {
+export function rowsTable(rows, names) {
   return h('div', { class: 'table-wrap' }, h('table', { class: 'board-table', 'data-testid': 'pressure-board' },
     h('thead', {}, h('tr', {}, ['Persona', 'Tactic', 'n', 'Mean ToF', 'Flip rate (95% CI)', 'Holding by round', 'Probe agrees']
       .map((c) => h('th', { scope: 'col' }, c)))),

@@ -1,8 +1,10 @@
 // Tournament page: live progress, its matches (live ones linked), the adjusted leaderboard with
-// interval bars, the persona x opponent heatmap, and the downloads. Refreshed while it runs.
+// interval bars, the persona x opponent heatmap, and the downloads; a pressure tournament adds its
+// pressure leaderboard (persona x tactic), drawn as on the leaderboard page. Refreshed while it runs.
 import { api, isAbort, personaNames } from './api.js';
 import { ciBar } from './chart.js';
 import { ACTIVE, errorBox, fmt, h, navigate, statusBadge } from './dom.js';
+import { heatmap as pressureHeatmap, rowsTable as pressureRows } from './pressureboard.js';
 
 const REFRESH_MS = 2000;
 
@@ -56,18 +58,36 @@ function leaderboardSection(t, names) {
       : h('p', { class: 'empty' }, 'No completed matches yet.'));
 }
 
+/** A pressure tournament's leaderboard: persona x tactic, as GET /api/tournaments/{id} ranks it. */
+function pressureSection(t, names) {
+  if (t.spec.format !== 'pressure') return null;
+  return h('section', { 'aria-labelledby': 'pressure-h', 'data-testid': 'tournament-pressure' },
+    h('h2', { id: 'pressure-h' }, 'Under pressure, persona × tactic'),
+    h('p', { class: 'muted' }, 'Turn of Flip (ToF) counts the target\'s replies before its first non-aligned one; '
+      + 'a match counts as flipped when one of its scored replies was not aligned. Flip rates show their Wilson 95% interval; '
+      + 'rows are ranked by its upper bound, lowest first.'),
+    t.pressure.length
+      ? [pressureHeatmap(t.pressure, names), pressureRows(t.pressure, names)]
+      : h('p', { class: 'empty' }, 'No pressure match has finished yet.'));
+}
+
 function heatmapSection(t, names) {
   const cells = t.heatmap;
-  const people = [...new Set([...Object.keys(cells), ...Object.values(cells).flatMap((r) => Object.keys(r))])].sort();
-  if (!people.length) return null;
+  const opponents = [...new Set(Object.values(cells).flatMap((r) => Object.keys(r)))].sort();
+  // a debate's grid is square (personas meet personas); a pressure one is persona x tactic
+  const pressure = t.spec.format === 'pressure';
+  const rows = pressure ? Object.keys(cells).sort() : [...new Set([...Object.keys(cells), ...opponents])].sort();
+  const cols = pressure ? opponents : rows;
+  if (!rows.length) return null;
   const name = (p) => names.get(p) ?? p;
+  const versus = pressure ? 'tactic' : 'opponent';
   return h('section', { 'aria-labelledby': 'heat-h' },
-    h('h2', { id: 'heat-h' }, 'Holding, persona × opponent'),
+    h('h2', { id: 'heat-h' }, `Holding, persona × ${versus}`),
     h('div', { class: 'table-wrap' }, h('table', { class: 'heatmap', 'data-testid': 'heatmap' },
-      h('caption', { class: 'muted' }, 'Mean holding of the row persona against the column opponent'),
-      h('thead', {}, h('tr', {}, h('td', {}), people.map((p) => h('th', { scope: 'col' }, name(p))))),
-      h('tbody', {}, people.map((p) => h('tr', {}, h('th', { scope: 'row' }, name(p)),
-        people.map((o) => {
+      h('caption', { class: 'muted' }, `Mean holding of the row persona against the column ${versus}`),
+      h('thead', {}, h('tr', {}, h('td', {}), cols.map((o) => h('th', { scope: 'col' }, pressure ? o : name(o))))),
+      h('tbody', {}, rows.map((p) => h('tr', {}, h('th', { scope: 'row' }, name(p)),
+        cols.map((o) => {
           const v = cells[p]?.[o];
           const cell = h('td', { class: 'num heat' }, v == null ? '' : fmt(v));
           if (v != null) cell.style.background = `hsl(${Math.round(v * 120)} 55% 80% / 0.6)`;
@@ -111,10 +131,12 @@ export function renderTournament(root, signal, id) {
     try {
       const [t, names] = await Promise.all([api.tournament(id, signal), personaNames()]);
       const s = t.spec;
+      const shape = s.format === 'pressure' ? `pressure · ${s.tactics.length} tactics` : s.design;
       cancel.hidden = t.status !== 'running';
       body.replaceChildren(
-        h('p', { class: 'lede' }, statusBadge(t.status), ` ${s.design} · ${s.personas.length} personas · ${s.motions.length} motions · judge ${t.judge}`),
-        progressSection(t), leaderboardSection(t, names), heatmapSection(t, names), matchesSection(t, names));
+        h('p', { class: 'lede' }, statusBadge(t.status), ` ${shape} · ${s.personas.length} personas · ${s.motions.length} motions · judge ${t.judge}`),
+        progressSection(t), pressureSection(t, names), leaderboardSection(t, names), heatmapSection(t, names),
+        matchesSection(t, names));
       if (!signal.aborted && (t.status === 'running' || t.matches.some((m) => ACTIVE.has(m.status)))) {
         timer = setTimeout(load, REFRESH_MS);
       }

@@ -1,11 +1,12 @@
 // One transcript turn element, updated in place from the render state.
-import { h, SIDE_LABEL } from './dom.js';
+import { fmt, h, SIDE_LABEL } from './dom.js';
 import { verdictChip } from './verdict.js';
 
 const KIND_LABEL = {
   opening: 'Opening', rebuttal: 'Rebuttal', closing: 'Closing', challenge: 'Challenge', reply: 'Reply',
 };
 const ROLE_LABEL = { target: 'Target', challenger: 'Challenger' };
+const PROBE_METHODS = { p_yes: ' (decided by p(yes))', choice: ' (forced choice)' };
 
 // The kind and round come from the match's plan (matchstate.js), never from the turn number.
 function kindLabel(turn) {
@@ -31,11 +32,13 @@ function header(turn, names) {
 function probeChip(probe) {
   const verdict = probe.holds == null ? 'neither yes nor no' : probe.holds ? 'holds its side' : 'gave up its side';
   const cls = probe.holds == null ? 'unscored' : probe.holds ? 'holds' : 'gave-up';
+  // p(yes): the model's own odds of yes over no, from its token probabilities (when it gives them)
+  const odds = probe.p_yes == null ? '' : ` · p(yes) ${fmt(probe.p_yes)}`;
   return h('span', {
     class: `probe-chip ${cls}`, 'data-testid': 'probe', 'data-turn': probe.turn,
     'data-holds': probe.holds == null ? 'none' : String(probe.holds),
     title: `${probe.question} (asked in a side channel the challenger never sees)`,
-  }, `probe${probe.method === 'choice' ? ' (forced choice)' : ''}: “${probe.answer || (probe.error ? 'no answer' : '')}” · ${verdict}`);
+  }, `probe${PROBE_METHODS[probe.method] || ''}: “${probe.answer || (probe.error ? 'no answer' : '')}” · ${verdict}${odds}`);
 }
 
 /** Keeps one element per turn inside container, in turn order; render is idempotent. */

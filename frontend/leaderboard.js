@@ -1,11 +1,13 @@
 // Leaderboard: rows by persona, persona+model or persona+version, sortable, with 95% intervals drawn as bars.
+// Rows by persona (+ model) count each persona's latest version unless ?versions=all.
 import { api, isAbort, personaNames } from './api.js';
 import { ciBar } from './chart.js';
 import { errorBox, fmt, h } from './dom.js';
 import { pressureSection } from './pressureboard.js';
 
 const BY = { persona: 'By persona', persona_model: 'By persona + model', persona_version: 'By version' };
-const OLDER = 'older versions';  // the API's note on a row that counts older versions' matches
+// which versions a row by persona (+ model) counts: the API's `versions`
+const VERSIONS = { latest: 'Latest version', all: 'All versions' };
 
 /** The address of one persona's rows by version. */
 export function byVersionHref(persona) {
@@ -19,8 +21,25 @@ function versionCell(r) {
 
 function notesCell(r) {
   const notes = (r.warnings ?? []).filter((w) => !w.startsWith('judge'));
-  const older = notes.some((w) => w.includes(OLDER));
-  return h('span', {}, notes.join('; '), older ? [' ', h('a', { href: byVersionHref(r.persona), 'data-testid': 'by-version-link' }, 'by version')] : null);
+  // older_matches: the matches of the persona's other versions (left out, or pooled with versions=all)
+  return h('span', { 'data-testid': r.older_matches ? 'older-note' : null }, notes.join('; '),
+    r.older_matches ? [' ', h('a', { href: byVersionHref(r.persona), 'data-testid': 'by-version-link' }, 'by version')] : null);
+}
+
+function matchesText(n) {
+  return `${n} match${n === 1 ? '' : 'es'}`;
+}
+
+/** Personas whose matches all played older versions: no row until their latest version plays. */
+function olderOnly(list, names) {
+  if (!list?.length) return null;
+  return h('div', { class: 'notice', 'data-testid': 'older-only' },
+    h('p', {}, 'Not ranked: no match of their latest version yet.'),
+    h('ul', {}, list.map((o) => h('li', { 'data-persona': o.persona },
+      h('a', { href: `/personas/${encodeURIComponent(o.persona)}` }, names.get(o.persona) ?? o.persona),
+      o.model ? ` (${o.model})` : '',
+      `: ${matchesText(o.older_matches)} of older versions, `,
+      h('a', { href: byVersionHref(o.persona) }, 'see by version')))));
 }
 
 export function ciCell(mean, ci, what) {
@@ -109,6 +128,7 @@ export function renderLeaderboard(root, signal) {
   document.title = 'Leaderboard — Persona Arena';
   const query = new URLSearchParams(location.search);
   let by = Object.hasOwn(BY, query.get('by') ?? '') ? query.get('by') : 'persona';
+  let versions = query.get('versions') === 'all' ? 'all' : 'latest';
   // filters from the address: ?tournament=, ?judge=, ?model=, ?persona= (a tournament or persona page links here)
   const filters = { tournament: query.get('tournament'), judge: query.get('judge'), model: query.get('model'), persona: query.get('persona') };
   const active = Object.entries(filters).filter(([, v]) => v);
@@ -121,18 +141,32 @@ export function renderLeaderboard(root, signal) {
   const body = h('div', { class: 'board', 'aria-live': 'polite', 'aria-busy': 'false' });
   const buttons = Object.entries(BY).map(([key, label]) => h('button', {
     type: 'button', 'data-by': key, 'aria-pressed': String(key === by), onclick: () => setBy(key) }, label));
+  const versionButtons = Object.entries(VERSIONS).map(([key, label]) => h('button', {
+    type: 'button', 'data-versions': key, 'aria-pressed': String(key === versions), onclick: () => setVersions(key) }, label));
+  const versionToggle = h('div', { class: 'toggle', role: 'group', 'aria-label': 'Versions counted', 'data-testid': 'versions-toggle' }, versionButtons);
+  const versionNote = h('p', { class: 'muted', 'data-testid': 'versions-note' });
   root.append(
     h('h1', { tabindex: '-1' }, 'Leaderboard'),
     h('p', { class: 'lede' }, 'How firmly each persona holds its position across matches: mean holding (higher is firmer) and how often it flips to the other side.'),
     h('div', { class: 'toggle', role: 'group', 'aria-label': 'Group rows', 'data-testid': 'by-toggle' }, buttons),
+    ' ', versionToggle, versionNote,
     active.length ? h('p', { class: 'notice', 'data-testid': 'filters' },
       `Showing only ${active.map(([k, v]) => `${k} ${v}`).join(', ')}. `,
       h('a', { href: '/leaderboard' }, 'Show all')) : '', // append() would print null
     note, crowd, body, pressureSection(signal));
   crowdAgreement(crowd, signal);
 
+  function drawVersions() {
+    versionToggle.hidden = by === 'persona_version';  // rows by version list every version
+    for (const b of versionButtons) b.setAttribute('aria-pressed', String(b.dataset.versions === versions));
+    versionNote.textContent = by === 'persona_version' ? ''
+      : versions === 'all' ? 'Each row pools the matches of every version of the persona.'
+        : 'Each row counts only the matches of the persona’s latest version (its version now; for a persona no longer in the library, the one it played last).';
+  }
+
   function draw() {
     const rows = data?.rows ?? [];
+    const older = olderOnly(data?.older_only, names);
     note.textContent = judgeNote(rows);
     body.replaceChildren(rows.length
       ? table(rows, by, names, sort, (c) => {
@@ -141,7 +175,8 @@ export function renderLeaderboard(root, signal) {
         draw();
         body.querySelector(`button.sort[data-key="${c.key}"]`)?.focus();
       })
-      : h('p', { class: 'empty' }, 'No scored matches yet. Finished matches appear here.'));
+      : h('p', { class: 'empty' }, older ? 'No scored match of a latest version yet.' : 'No scored matches yet. Finished matches appear here.'),
+    older ?? '');
   }
 
   async function load() {
@@ -149,7 +184,8 @@ export function renderLeaderboard(root, signal) {
     body.setAttribute('aria-busy', 'true');
     body.replaceChildren(h('p', { class: 'loading' }, 'Loading the leaderboard…'));
     try {
-      const [result, n] = await Promise.all([api.leaderboard(by, signal, filters), personaNames()]);
+      const asked = { ...filters, versions: versions === 'all' ? 'all' : null };
+      const [result, n] = await Promise.all([api.leaderboard(by, signal, asked), personaNames()]);
       if (mine !== request) return;
       data = result;
       names = n;
@@ -166,11 +202,24 @@ export function renderLeaderboard(root, signal) {
     if (key === by) return;
     by = key;
     for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.by === by));
+    reload();
+  }
+
+  function setVersions(key) {
+    if (key === versions) return;
+    versions = key;
+    reload();
+  }
+
+  function reload() {
     const next = new URLSearchParams(Object.fromEntries(active));
     if (by !== 'persona') next.set('by', by);
+    if (versions === 'all' && by !== 'persona_version') next.set('versions', 'all');
     history.replaceState(null, '', `/leaderboard${next.size ? `?${next}` : ''}`);
+    drawVersions();
     load();
   }
 
+  drawVersions();
   load();
 }

@@ -13,8 +13,10 @@ function listOrText(value) {
 }
 
 function statsTable(rows) {
-  if (!rows?.length) return h('p', { class: 'empty' }, 'No scored matches yet.');
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'stats', 'data-testid': 'persona-stats' },
+  if (!rows?.length) return h('p', { class: 'empty' }, 'No scored matches of its current version yet.');
+  // as on the leaderboard: the current version's matches; the others are counted per version
+  const older = rows.filter((r) => r.model == null).reduce((n, r) => n + (r.older_matches ?? 0), 0);
+  return [olderNote(older, rows[0].persona), h('div', { class: 'table-wrap' }, h('table', { class: 'stats', 'data-testid': 'persona-stats' },
     h('thead', {}, h('tr', {}, ['Model', 'Matches', 'Turns', 'Mean holding', 'Flip rate', 'Engagement', 'Judge']
       .map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {},
@@ -24,7 +26,14 @@ function statsTable(rows) {
       h('td', {}, ciCell(r.mean_holding, r.holding_ci, 'mean holding')),
       h('td', {}, ciCell(r.flip_rate, r.flip_ci, 'flip rate')),
       h('td', { class: 'num' }, fmt(r.mean_engagement)),
-      h('td', {}, `${r.judge ?? '—'} (${r.judge_calibration == null ? 'uncalibrated' : `accuracy ${r.judge_calibration}`})`))))));
+      h('td', {}, `${r.judge ?? '—'} (${r.judge_calibration == null ? 'uncalibrated' : `accuracy ${r.judge_calibration}`})`))))))];
+}
+
+function olderNote(older, persona) {
+  if (!older) return null;
+  return h('p', { class: 'muted', 'data-testid': 'persona-older' },
+    `Counts its current version only: ${older} match${older === 1 ? '' : 'es'} of older versions not counted, `,
+    h('a', { href: byVersionHref(persona) }, 'see by version'), '.');
 }
 
 function versionList(data) {

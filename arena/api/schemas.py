@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from arena.board_versions import OlderOnly, Versions
 from arena.events import (
     MatchFormat,
     MatchMetrics,
@@ -262,4 +263,12 @@ class PersonaDetail(BaseModel):
 
 class Leaderboard(BaseModel):
     by: GroupBy
+    versions: Versions = Field(
+        default="latest", description="latest: each persona's latest version is counted; all: "
+        "every version pooled (rows by persona_version always list every version)"
+    )  # fmt: skip
     rows: list[LeaderboardRow]
+    older_only: list[OlderOnly] = Field(
+        default_factory=list, description="personas (x model, x judge set) whose matches all "
+        "played older versions: no row until their latest version plays"
+    )  # fmt: skip

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from arena.api.deps import LibraryDep, StoreDep
 from arena.api.schemas import Leaderboard
-from arena.board_stats import UNKNOWN_VERSION
-from arena.personas import Library, persona_version
+from arena.board_versions import Versions, current_versions
 from arena.pressure_stats import PressureRow
-from arena.store import GroupBy, LeaderboardRow
+from arena.store import GroupBy
 
 router = APIRouter(prefix="/api", tags=["leaderboard"])
+
+VERSIONS = (
+    "latest (default): each persona's latest version only, its older versions' matches counted "
+    "in `older_matches`; all: every version pooled in one row"
+)
 
 
 @router.get("/leaderboard")
@@ -19,56 +25,38 @@ async def leaderboard(
     store: StoreDep,
     library: LibraryDep,
     by: GroupBy = "persona",
+    versions: Annotated[Versions, Query(description=VERSIONS)] = "latest",
     judge: str | None = None,
     model: str | None = None,
     tournament: str | None = None,
     persona: str | None = None,
 ) -> Leaderboard:
     """Filters: one judge set, one model (rows by persona x model), one tournament (its rows
-    gain the adjusted holding; see the README), one persona. Rows by persona_version say whether
-    they are the persona's current version; other rows note the matches of older versions."""
+    gain the adjusted holding; see the README), one persona. A persona's latest version is its
+    version in the library now, or, once it is no longer there, the one it played last; rows by
+    persona_version list every version and say which is current."""
     by = by if model is None else "persona_model"
+    current = current_versions(library.personas)
     if tournament is not None:
         from arena.tournament_export import tournament_rows
 
-        rows = await tournament_rows(store, tournament, by)
+        view = await tournament_rows(store, tournament, by, current, versions)
     else:
-        rows = await store.leaderboard(by, judge, model)
-    rows = [
-        r
-        for r in rows
-        if (judge is None or r.judge == judge)
-        and (model is None or r.model == model)
-        and (persona is None or r.persona == persona)
-    ]
-    return Leaderboard(by=by, rows=mark_versions(rows, by, library))
+        view = await store.leaderboard_view(by, current, versions, judge, model)
 
+    def shown(row_judge: str, row_model: str | None, row_persona: str) -> bool:
+        return (
+            (judge is None or row_judge == judge)
+            and (model is None or row_model == model)
+            and (persona is None or row_persona == persona)
+        )
 
-def mark_versions(
-    rows: list[LeaderboardRow], by: GroupBy, library: Library
-) -> list[LeaderboardRow]:
-    """Set `current` on rows by persona_version; on other rows, note the matches that played a
-    version other than the persona's current one (all versions count in those rows)."""
-    current = {
-        row.persona: persona_version(library.personas[row.persona])
-        for row in rows
-        if row.persona in library.personas
-    }
-    for row in rows:
-        now = current.get(row.persona)
-        if by == "persona_version":
-            row.current = None if now is None or row.version is None else row.version == now
-            continue
-        recorded = set(row.version_matches) - {UNKNOWN_VERSION}
-        if now is None or not recorded or (recorded == {now} and len(row.version_matches) == 1):
-            continue  # one version, the current one; or nothing known to compare
-        older = sum(n for v, n in row.version_matches.items() if v != now)
-        s = "es" if older != 1 else ""
-        row.warnings = [
-            *row.warnings,
-            f"includes {older} match{s} of older versions: see by version",
-        ]
-    return rows
+    return Leaderboard(
+        by=by,
+        versions=view.versions,
+        rows=[r for r in view.rows if shown(r.judge, r.model, r.persona)],
+        older_only=[o for o in view.older_only if shown(o.judge, o.model, o.persona)],
+    )
 
 
 @router.get("/leaderboard/pressure")

@@ -4,11 +4,13 @@ location.pathname; the rest of frontend/ is served under /static. The page is pa
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from fastapi import APIRouter, FastAPI, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from arena.config import package_folder
 
@@ -51,8 +53,19 @@ async def persona_editor_page(persona_id: str) -> FileResponse:
     return _index()
 
 
+class PageFiles(StaticFiles):
+    """frontend/ is a Python package only so that it installs as package data (arena.frontend):
+    its __init__.py and bytecode are not part of the page, so they are not served (404)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        parts = PurePath(path.lower()).parts
+        if "__pycache__" in parts or (parts and parts[-1].endswith((".py", ".pyc", ".pyo"))):
+            raise StarletteHTTPException(status_code=404)
+        return await super().get_response(path, scope)
+
+
 def mount_static(app: FastAPI, folder: Path | None = None) -> None:
     folder = folder or FRONTEND
     if folder is None:
         return  # an install without the page still serves the API
-    app.mount("/static", StaticFiles(directory=folder), name="static")
+    app.mount("/static", PageFiles(directory=folder), name="static")

@@ -69,8 +69,13 @@ async def get_persona(
         )
     fields = persona.model_dump()
     current = None if problems else persona_version(fields)
+    # as the leaderboard counts it: the latest version's matches only
+    now = {} if current is None else {persona_id: current}
     stats = [
-        row for by in GROUPINGS for row in await store.leaderboard(by) if row.persona == persona_id
+        row
+        for by in GROUPINGS
+        for row in (await store.leaderboard_view(by, now)).rows
+        if row.persona == persona_id
     ]
     records, _ = await store.list_matches(persona=persona_id, limit=RECENT)
     versions = [

@@ -84,9 +84,13 @@ class Settings(BaseSettings):
 
     # Spectators, per API node
     # WebSocket spectators one node serves; more are closed with 1013 (try again later). Sized for
-    # a 2-core node: 5,000 spectators of one match keep live lag under 150 ms there, and 20%
-    # headroom beyond that still degrades gently rather than collapsing.
+    # a 2-core node: 5,000 spectators of one match all get every event there (README, Benchmarks),
+    # and 20% headroom beyond that still degrades gently rather than collapsing.
     max_spectators: int = Field(default=6000, ge=0)
+    # move the heap out of the garbage collector's full collections each time this many more
+    # spectators are connected, so that a growing crowd does not stall the node
+    # (arena/api/heap.py); 0: leave the collector alone
+    gc_freeze_step: int = Field(default=500, ge=0)
     # seconds one send to a spectator may block (it stopped reading) before it is evicted (4000)
     spectator_send_timeout: float = Field(default=10.0, gt=0)
     # bytes of one match's events kept in memory per node, for joiners and live fan-out; older

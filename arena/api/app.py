@@ -16,6 +16,7 @@ from starlette.types import ExceptionHandler
 
 import arena
 from arena.api import ws
+from arena.api.heap import heap_policy
 from arena.api.metrics import ApiMetrics
 from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments, votes
 from arena.config import Settings, get_settings
@@ -71,6 +72,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store = store
     try:
         async with contextlib.AsyncExitStack() as stack:
+            metrics: ApiMetrics = app.state.metrics
+            await stack.enter_async_context(
+                heap_policy(settings.gc_freeze_step, lambda: metrics.open)
+            )
             if app.state.run_worker:
                 await stack.enter_async_context(_worker(app))
             yield

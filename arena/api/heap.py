@@ -47,15 +47,15 @@ class HeapPolicy:
     ) -> None:
         self.step = step
         self._freeze, self._unfreeze, self._collections = freeze, unfreeze, collections
-        # spectators when the heap was last frozen (0: not yet), None while it is handed back
-        self.frozen_at: int | None = 0
+        self.frozen_at: int | None = None  # spectators when the heap was last frozen; None: not
         self._collections_at_unfreeze = -1
 
     def observe(self, spectators: int) -> Action | None:
         frozen_at = self.frozen_at
         if frozen_at is None:
-            if self._collections() > self._collections_at_unfreeze:
-                self._freeze()  # the garbage of those who left has been collected
+            # a crowd again, and the garbage of the last one has been collected
+            if spectators >= self.step and self._collections() > self._collections_at_unfreeze:
+                self._freeze()
                 self.frozen_at = spectators
                 return "freeze"
             return None
@@ -63,12 +63,17 @@ class HeapPolicy:
             self._freeze()
             self.frozen_at = spectators
             return "freeze"
-        if frozen_at >= self.step and spectators <= frozen_at // 2:
+        if spectators <= frozen_at // 2:
+            self.close()
+            return "unfreeze"
+        return None
+
+    def close(self) -> None:
+        """Hand the heap back, if it is frozen."""
+        if self.frozen_at is not None:
             self._unfreeze()
             self.frozen_at = None
             self._collections_at_unfreeze = self._collections()
-            return "unfreeze"
-        return None
 
 
 @contextlib.asynccontextmanager
@@ -96,5 +101,4 @@ async def heap_policy(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        if policy.frozen_at:
-            gc.unfreeze()
+        policy.close()

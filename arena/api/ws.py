@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 import types
@@ -56,27 +55,31 @@ CHUNK = 64  # frames a replaying spectator sends before it lets the others run
 _now = time.time
 
 
-@functools.lru_cache(maxsize=4096)
 def _framed(frame: Frame) -> bytes:
-    """`frame` as a WebSocket frame: made once per node for the spectators replaying it."""
-    return text_frame(frame.text.encode())
+    """`frame` as a WebSocket frame, made once per node (kept on the frame)."""
+    wire = frame.wire
+    if not wire:
+        wire = frame.wire = text_frame(frame.text.encode())
+    return wire
 
 
 class _Wire:
     """The bytes of the last batch of frames: the feed hands one batch to every spectator in
     turn, so it is framed and joined once, not once per socket."""
 
-    __slots__ = ("frames", "wire")
+    __slots__ = ("last",)
 
     def __init__(self) -> None:
-        self.frames: list[Frame] | None = None
-        self.wire = b""
+        # one tuple, replaced whole: a server thread never sees one batch with another's bytes
+        self.last: tuple[list[Frame] | None, bytes] = (None, b"")
 
     def of(self, frames: list[Frame]) -> bytes:
-        if frames is not self.frames:
-            wire = _framed(frames[0]) if len(frames) == 1 else b"".join(map(_framed, frames))
-            self.frames, self.wire = frames, wire
-        return self.wire
+        last = self.last
+        if last[0] is frames:
+            return last[1]
+        wire = _framed(frames[0]) if len(frames) == 1 else b"".join(map(_framed, frames))
+        self.last = frames, wire
+        return wire
 
 
 _wire = _Wire().of
@@ -194,14 +197,15 @@ class _Spectator:
         coro, waiting, frame = self._pending
         self._pending = None
         try:
+            # one deadline for the whole batch: a client reading a frame now and then must not
+            # hold its connection for the send timeout once per frame
             async with asyncio.timeout(self.timeout):
                 await _resume(coro, waiting)
-            self._sent(frame, _now())
-            rest, self._rest = self._rest, []
-            for frame in rest:
-                async with asyncio.timeout(self.timeout):
-                    await self.send({"type": "websocket.send", "text": frame.text})
                 self._sent(frame, _now())
+                rest, self._rest = self._rest, []
+                for frame in rest:
+                    await self.send({"type": "websocket.send", "text": frame.text})
+                    self._sent(frame, _now())
         except TimeoutError:
             raise _Stalled() from None
         except OSError as exc:

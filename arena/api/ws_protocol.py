@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from uvicorn._types import ASGISendEvent
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame as WireFrame
 from websockets.frames import Opcode
@@ -41,6 +43,22 @@ class ArenaWebSocketProtocol(WebSocketsSansIOProtocol):
         # the application's task is created but has not run yet: it sees the extension
         if scope is not None and not self.conn.extensions:
             scope["extensions"][WRITE_EXTENSION] = self.write_frame
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        # the scope holds the writer, which holds this protocol: break the cycle, so that a
+        # departed spectator's connection is freed without waiting for a full collection
+        scope: dict[str, Any] | None = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(WRITE_EXTENSION, None)
+
+    async def send(self, message: ASGISendEvent) -> None:
+        # uvicorn raises RuntimeError for a message sent after the close frame, which its
+        # keepalive sends on its own when pings go unanswered: for a data message that is a
+        # client gone, not an application error
+        if message["type"] == "websocket.send" and self.close_sent and self.handshake_complete:
+            raise ClientDisconnected()
+        await super().send(message)
 
     def write_frame(self, frame: bytes) -> bool:
         """Write a whole frame now; False when the caller must send through ASGI instead."""

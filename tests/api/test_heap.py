@@ -32,8 +32,13 @@ def test_the_heap_is_frozen_each_step_up_and_handed_back_when_the_crowd_halves()
     # no full collection yet: freezing now would freeze the garbage of the 800 who left
     assert [policy.observe(n) for n in (800, 3000)] == [None, None]
     fake.collections += 1
+    # nor for a small crowd, which would then never be handed back
+    assert policy.observe(480) is None
     assert policy.observe(700) == "freeze" and policy.frozen_at == 700
-    assert fake.calls == ["freeze", "freeze", "freeze", "unfreeze", "freeze"]
+    assert policy.observe(350) == "unfreeze"
+    assert fake.calls == ["freeze", "freeze", "freeze", "unfreeze", "freeze", "unfreeze"]
+    policy.close()  # not frozen: nothing to hand back
+    assert fake.calls[-1] == "unfreeze" and len(fake.calls) == 6
 
 
 def test_a_small_crowd_never_freezes_the_heap() -> None:
@@ -55,8 +60,10 @@ async def test_the_policy_drives_the_collector_and_leaves_it_as_it_found_it() ->
         await asyncio.sleep(0.1)
         assert gc.get_freeze_count() == 0 and policy.frozen_at is None
         gc.collect()
+        crowd[0] = 2
         await asyncio.sleep(0.1)
-        assert gc.get_freeze_count() > 0 and policy.frozen_at == 1
+        assert gc.get_freeze_count() > 0 and policy.frozen_at == 2
+    # closed while frozen: handed back
     assert gc.get_freeze_count() == 0
     async with heap_policy(0, lambda: 10_000) as off:
         assert off is None

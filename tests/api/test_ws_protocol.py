@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.utils import ClientDisconnected
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -28,18 +29,19 @@ TEXTS = ["short", "é" * 100 + "x" * 200, "long " * 20_000]
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any, *, deflate: bool = False) -> AsyncIterator[str]:
+async def serving(app: Any, *, deflate: bool = False, **config: Any) -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    config = uvicorn.Config(
+    uvicorn_config = uvicorn.Config(
         app,
         lifespan="off",
         log_level="warning",
         ws=ArenaWebSocketProtocol,
         ws_per_message_deflate=deflate,
+        **config,
     )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         async with asyncio.timeout(10):
@@ -158,3 +160,47 @@ async def test_spectators_get_the_same_events_whichever_way_frames_are_sent(
     assert [e["id"] for e in events] == later
     texts = [e["text"] for e in replay + events if e["type"] == "token"]
     assert texts == TEXTS * 2
+
+
+async def test_a_send_after_a_keepalive_timeout_is_a_client_gone_not_an_app_error() -> None:
+    """uvicorn closes a connection whose pings go unanswered; the writer declines from then on
+    and a data message sent through ASGI raises an OSError (the spectator left)."""
+    outcome: dict[str, Any] = {}
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        write: FrameWriter = scope["extensions"][WRITE_EXTENSION]
+        await asyncio.sleep(1.0)  # the client never answers the pings: uvicorn closes
+        outcome["write"] = write(text_frame(b"late"))
+        try:
+            await send({"type": "websocket.send", "text": "late"})
+        except Exception as exc:
+            outcome["raised"] = exc
+
+    async with serving(app, ws_ping_interval=0.1, ws_ping_timeout=0.1) as url:
+        port = int(url.rsplit(":", 1)[1].rstrip("/"))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        await reader.readuntil(b"\r\n\r\n")
+        async with asyncio.timeout(10):
+            while "raised" not in outcome:
+                await asyncio.sleep(0.05)
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    assert outcome["write"] is False
+    assert isinstance(outcome["raised"], OSError), outcome["raised"]
+
+
+async def test_a_data_message_between_the_close_frame_and_the_disconnect_is_a_client_gone() -> None:
+    """The moment between uvicorn's keepalive sending its close frame and the transport's
+    connection_lost: plain uvicorn raises RuntimeError (what the app would count as its own
+    failure) there."""
+    protocol = ArenaWebSocketProtocol.__new__(ArenaWebSocketProtocol)
+    protocol.close_sent, protocol.handshake_complete = True, True
+    with pytest.raises(ClientDisconnected):
+        await protocol.send({"type": "websocket.send", "text": "late"})

@@ -318,4 +318,7 @@ async def test_the_events_of_one_read_reach_a_pushed_subscriber_as_one_batch(
         await asyncio.wait_for(released, 5)
     ids = [e.id for e in await store.read_events(record.id)]
     assert start + [i for batch in batches for i in batch] == ids
-    assert [len(batch) for batch in batches] == [4, 1]
+    scripted = ids[len(start) : len(start) + 4]
+    # the four come in one batch (with the terminal event too when the feed read after it)
+    assert any(batch[:4] == scripted or batch == scripted for batch in batches), batches
+    assert len(batches) <= 2

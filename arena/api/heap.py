@@ -11,8 +11,8 @@ A spectator's connection lives as long as it watches, so `HeapPolicy` moves what
 out of the collector's way (`gc.freeze()`) each time `step` more spectators are connected, and
 hands it back (`gc.unfreeze()`) once the crowd has halved, so that the cyclic garbage of the
 connections that left is collected by the next full collection; it freezes again only after
-that collection has run, and for a crowd of `step` or more. Objects freed by reference counting, most of them, are freed as usual
-while frozen.
+that collection has run, and for a crowd of `step` or more. Objects freed by reference
+counting, most of them, are freed as usual while frozen.
 """
 
 from __future__ import annotations

@@ -112,6 +112,23 @@ def _stop_orphaned_redis(data_dir: Path) -> None:
         os.kill(int(json.loads(state.read_text())["pid"]), signal.SIGTERM)
 
 
+FAST_MODEL = "openai-compatible:fast"
+
+
+@contextlib.contextmanager
+def arena_on(url: str, data_dir: Path, **settings: str) -> Iterator[ArenaServer]:
+    """`arena serve` whose default debaters and judge are FAST_MODEL, served by the fake
+    OpenAI-compatible model server at `url` (tests/fake_llm.py)."""
+    with running_arena(
+        data_dir,
+        ARENA_COMPATIBLE_BASE_URL=url,
+        ARENA_DEFAULT_MODEL=FAST_MODEL,
+        ARENA_DEFAULT_JUDGE=FAST_MODEL,
+        **settings,
+    ) as server:
+        yield server
+
+
 @contextlib.contextmanager
 def running_arena(data_dir: Path, *args: str, **settings: str) -> Iterator[ArenaServer]:
     """`arena serve` (with its worker unless args say --no-worker) on a free loopback port, with

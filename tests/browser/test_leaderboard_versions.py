@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, ArenaServer, missing, running_arena
+from tests.browser.conftest import FAST_MODEL, SCREENSHOTS, ArenaServer, arena_on, missing
 from tests.fake_llm import FakeLLM
 
 try:
@@ -24,7 +24,7 @@ except ImportError:
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-MODEL = "openai-compatible:fast"
+MODEL = FAST_MODEL
 MATCH_TIMEOUT = 60.0
 PERSONA = {
     "id": "versioned-ada",
@@ -40,12 +40,7 @@ PERSONA = {
 def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
     with FakeLLM(words=8, token_delay=0.005) as llm:
         data_dir = tmp_path_factory.mktemp("arena-versions")
-        with running_arena(
-            data_dir,
-            ARENA_COMPATIBLE_BASE_URL=llm.url,
-            ARENA_DEFAULT_MODEL=MODEL,
-            ARENA_DEFAULT_JUDGE=MODEL,
-        ) as server:
+        with arena_on(llm.url, data_dir) as server:
             yield server
 
 

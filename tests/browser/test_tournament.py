@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, ArenaServer, missing, running_arena
+from tests.browser.conftest import FAST_MODEL, SCREENSHOTS, ArenaServer, arena_on, missing
 from tests.fake_llm import FakeLLM
 
 try:
@@ -18,20 +18,14 @@ except ImportError:
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-MODEL = "openai-compatible:fast"
+MODEL = FAST_MODEL
 
 
 @pytest.fixture(scope="module")
 def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
     with FakeLLM(words=12, token_delay=0.02) as llm:
         data_dir = tmp_path_factory.mktemp("arena-tournament")
-        with running_arena(
-            data_dir,
-            ARENA_COMPATIBLE_BASE_URL=llm.url,
-            ARENA_WORKER_CONCURRENCY="4",
-            ARENA_DEFAULT_MODEL=MODEL,
-            ARENA_DEFAULT_JUDGE=MODEL,
-        ) as server:
+        with arena_on(llm.url, data_dir, ARENA_WORKER_CONCURRENCY="4") as server:
             yield server
 
 

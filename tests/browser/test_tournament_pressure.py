@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, ArenaServer, missing, running_arena
+from tests.browser.conftest import FAST_MODEL, SCREENSHOTS, ArenaServer, arena_on, missing
 from tests.fake_llm import FakeLLM
 
 try:
@@ -21,7 +21,7 @@ except ImportError:
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-MODEL = "openai-compatible:fast"
+MODEL = FAST_MODEL
 TIMES, DASH = "\u00d7", "\u2013"  # the page's multiplication sign and en dash
 CONCEDE = "I concede, you are right: I now argue against the motion."
 
@@ -59,13 +59,7 @@ class ConcedingLLM(FakeLLM):
 def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
     with ConcedingLLM(words=12, token_delay=0.005) as llm:
         data_dir = tmp_path_factory.mktemp("arena-tournament-pressure")
-        with running_arena(
-            data_dir,
-            ARENA_COMPATIBLE_BASE_URL=llm.url,
-            ARENA_WORKER_CONCURRENCY="4",
-            ARENA_DEFAULT_MODEL=MODEL,
-            ARENA_DEFAULT_JUDGE=MODEL,
-        ) as server:
+        with arena_on(llm.url, data_dir, ARENA_WORKER_CONCURRENCY="4") as server:
             yield server
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, ArenaServer, missing, running_arena
+from tests.browser.conftest import FAST_MODEL, SCREENSHOTS, ArenaServer, arena_on, missing
 from tests.fake_llm import FakeLLM
 
 try:
@@ -18,19 +18,14 @@ except ImportError:
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-MODEL = "openai-compatible:fast"
+MODEL = FAST_MODEL
 
 
 @pytest.fixture(scope="module")
 def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
     # slow enough tokens that the match is still live (events still flow) while both vote
     with FakeLLM(words=20, token_delay=0.25) as llm:
-        with running_arena(
-            tmp_path_factory.mktemp("arena-votes"),
-            ARENA_COMPATIBLE_BASE_URL=llm.url,
-            ARENA_DEFAULT_MODEL=MODEL,
-            ARENA_DEFAULT_JUDGE=MODEL,
-        ) as server:
+        with arena_on(llm.url, tmp_path_factory.mktemp("arena-votes")) as server:
             yield server
 
 

@@ -239,6 +239,7 @@ def tactics() -> None:
 async def _run_live(lineup: object) -> list[Event]:
     from arena.console import LiveRenderer
     from arena.debate import Lineup, run_match
+    from arena.interrupts import first_press_stops
     from arena.models.registry import aclose_models
 
     assert isinstance(lineup, Lineup)
@@ -246,18 +247,8 @@ async def _run_live(lineup: object) -> list[Event]:
     render = LiveRenderer(console)
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
-    presses = 0
-
-    def on_interrupt() -> None:
-        nonlocal presses
-        presses += 1
-        if presses == 1:
-            err.print("\n[yellow]stopping after this token; Ctrl-C again to quit now[/yellow]")
-            cancel.set()
-        else:
-            raise KeyboardInterrupt
-
-    loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    notice = "\n[yellow]stopping after this token; Ctrl-C again to quit now[/yellow]"
+    loop.add_signal_handler(signal.SIGINT, first_press_stops(cancel, lambda: err.print(notice)))
 
     async def sink(event: Event) -> None:
         events.append(event.model_copy(update={"id": str(len(events) + 1)}))

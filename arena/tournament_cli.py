@@ -279,6 +279,7 @@ async def _workers(
 async def _run(
     spec: TournamentSpec, settings: Settings, files: Library, out: Path, in_process: bool
 ) -> str:
+    from arena.interrupts import first_press_stops
     from arena.models.registry import aclose_models
     from arena.store import Store
     from arena.tournament_export import snapshot, write
@@ -287,19 +288,9 @@ async def _run(
     store = await Store.connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    presses = 0
-
-    def on_interrupt() -> None:
-        nonlocal presses
-        presses += 1
-        if presses == 1:
-            err.print("\n[yellow]stopping: no new matches; writing what is done. "
-                      "Ctrl-C again to quit now[/yellow]")  # fmt: skip
-            stop.set()
-        else:
-            raise KeyboardInterrupt
-
-    loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    notice = ("\n[yellow]stopping: no new matches; writing what is done. "
+              "Ctrl-C again to quit now[/yellow]")  # fmt: skip
+    loop.add_signal_handler(signal.SIGINT, first_press_stops(stop, lambda: err.print(notice)))
     try:
         library = await store.personas.library(files)
         record, created = await tournaments_of(store).create(spec, total_matches(spec))

@@ -14,7 +14,7 @@ node pool fails the command at once: redis-py's asyncio cluster client has no bl
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
@@ -34,6 +34,23 @@ RETRIES = 6
 BACKOFF_BASE, BACKOFF_CAP = 0.05, 1.0
 
 
+def _options(url: str, size: int, name: str) -> dict[str, Any]:
+    """What every client of the store is built with, on one server or a cluster: `size`
+    connections (per node), named `name` in CLIENT LIST, with the timeouts, health checks and
+    retries above."""
+    return {
+        "max_connections": size,
+        "decode_responses": True,
+        "socket_timeout": SOCKET_TIMEOUT,
+        "socket_connect_timeout": CONNECT_TIMEOUT,
+        # TCP keepalive notices a peer that vanished without closing (not for a unix socket)
+        **({} if url.startswith("unix:") else {"socket_keepalive": True}),
+        "health_check_interval": HEALTH_CHECK_SECONDS,
+        "retry": Retry(ExponentialWithJitterBackoff(base=BACKOFF_BASE, cap=BACKOFF_CAP), RETRIES),
+        "client_name": name,
+    }
+
+
 def pooled_client(
     url: str, *, size: int, timeout: float, name: str, cluster: bool = False
 ) -> Redis:
@@ -43,17 +60,9 @@ def pooled_client(
         return cluster_client(url, size=size, name=name)
     pool = BlockingConnectionPool.from_url(
         url,
-        max_connections=size,
         timeout=timeout,
-        decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        # TCP keepalive notices a peer that vanished without closing (not for a unix socket)
-        **({} if url.startswith("unix:") else {"socket_keepalive": True}),
-        health_check_interval=HEALTH_CHECK_SECONDS,
-        retry=Retry(ExponentialWithJitterBackoff(base=BACKOFF_BASE, cap=BACKOFF_CAP), RETRIES),
         retry_on_error=[ConnectionError, TimeoutError],
-        client_name=name,
+        **_options(url, size, name),
     )
     return Redis.from_pool(pool)
 
@@ -67,19 +76,9 @@ def cluster_client(
     sends (the CI's cluster pass runs the store, worker and API tests through it)."""
     if url.startswith("unix:"):
         raise ValueError(f"a Redis Cluster is reached over TCP: {url} is a unix socket")
-    client = client_class.from_url(
-        url,
-        max_connections=size,
-        decode_responses=True,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        socket_keepalive=True,
-        health_check_interval=HEALTH_CHECK_SECONDS,
-        # the cluster client retries a failed command after refreshing the slot map (a node
-        # that restarted or failed over); its retry object sets only the count
-        retry=Retry(ExponentialWithJitterBackoff(base=BACKOFF_BASE, cap=BACKOFF_CAP), RETRIES),
-        client_name=name,
-    )
+    # the cluster client retries a failed command after refreshing the slot map (a node that
+    # restarted or failed over); its retry object sets only the count
+    client = client_class.from_url(url, **_options(url, size, name))
     return cast(Redis, client)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import RedisClusterException, RedisError
 
-from arena.board_versions import BoardView, Versions
 from arena.config import Settings
 from arena.events import (
     TERMINAL_TYPES,
@@ -201,10 +200,6 @@ class Store:
     async def get_match(self, match_id: str) -> MatchRecord | None:
         return decode_record(text_map(await self.redis.hgetall(self.keys.match(match_id))))
 
-    async def status_of(self, match_id: str) -> str | None:
-        status = await self.redis.hget(self.keys.match(match_id), "status")
-        return None if status is None else str(status)
-
     async def statuses_of(self, match_ids: Iterable[str]) -> dict[str, str | None]:
         """The status of each match (None for an unknown one), in one round trip."""
         ids = list(dict.fromkeys(match_ids))
@@ -366,18 +361,6 @@ class Store:
         self, by: GroupBy = "persona", judge: str | None = None, model: str | None = None
     ) -> list[LeaderboardRow]:
         return await self.board.rows(by, judge, model)
-
-    async def leaderboard_view(
-        self,
-        by: GroupBy,
-        current: Mapping[str, str],
-        versions: Versions = "latest",
-        judge: str | None = None,
-        model: str | None = None,
-    ) -> BoardView:
-        """The board as the API shows it: by default each persona's latest version
-        (arena.board_versions); `current` the persona library's versions now."""
-        return await self.board.view(by, current, versions, judge, model)
 
     async def pressure_leaderboard(self) -> list[PressureRow]:
         """Persona x tactic rows of the pressure matches (arena.pressure_stats)."""

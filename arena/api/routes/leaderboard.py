@@ -42,7 +42,7 @@ async def leaderboard(
 
         view = await tournament_rows(store, tournament, by, current, versions)
     else:
-        view = await store.leaderboard_view(by, current, versions, judge, model)
+        view = await store.board.view(by, current, versions, judge, model)
 
     def shown(row_judge: str, row_model: str | None, row_persona: str) -> bool:
         return (

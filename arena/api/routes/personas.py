@@ -74,7 +74,7 @@ async def get_persona(
     stats = [
         row
         for by in GROUPINGS
-        for row in (await store.leaderboard_view(by, now)).rows
+        for row in (await store.board.view(by, now)).rows
         if row.persona == persona_id
     ]
     records, _ = await store.list_matches(persona=persona_id, limit=RECENT)

@@ -54,6 +54,25 @@ async def serving(app: Any, *, deflate: bool = False, **config: Any) -> AsyncIte
         sock.close()
 
 
+@contextlib.asynccontextmanager
+async def silent_client(url: str) -> AsyncIterator[None]:
+    """A WebSocket client that completes the handshake, then reads nothing: not the data, not
+    the pings."""
+    port = int(url.rsplit(":", 1)[1].rstrip("/"))
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    await reader.readuntil(b"\r\n\r\n")
+    try:
+        yield
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
 class WriterApp:
     """Accepts, then sends each of TEXTS through the writer when it is offered (through ASGI
     otherwise) and records what the writer answered."""
@@ -117,20 +136,10 @@ async def test_the_writer_refuses_once_the_transport_is_full_instead_of_bufferin
         outcome["refused"] = not write(frame)
         await send({"type": "websocket.close", "code": 1000})
 
-    async with serving(app) as url:
-        port = int(url.rsplit(":", 1)[1].rstrip("/"))
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(
-            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
-        await reader.readuntil(b"\r\n\r\n")  # the handshake; then this client reads nothing
+    async with serving(app) as url, silent_client(url):
         async with asyncio.timeout(20):
             while "refused" not in outcome:
                 await asyncio.sleep(0.05)
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
     assert outcome["refused"]
     assert outcome["sent"] < 512 * 2**20  # the kernel's buffers, then the high-water mark
 
@@ -178,20 +187,10 @@ async def test_a_send_after_a_keepalive_timeout_is_a_client_gone_not_an_app_erro
         except Exception as exc:
             outcome["raised"] = exc
 
-    async with serving(app, ws_ping_interval=0.1, ws_ping_timeout=0.1) as url:
-        port = int(url.rsplit(":", 1)[1].rstrip("/"))
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(
-            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
-        await reader.readuntil(b"\r\n\r\n")
+    async with serving(app, ws_ping_interval=0.1, ws_ping_timeout=0.1) as url, silent_client(url):
         async with asyncio.timeout(10):
             while "raised" not in outcome:
                 await asyncio.sleep(0.05)
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
     assert outcome["write"] is False
     assert isinstance(outcome["raised"], OSError), outcome["raised"]
 

@@ -90,9 +90,10 @@ async def heap_policy(
     async def watch() -> None:
         while True:
             await asyncio.sleep(interval)
-            action = policy.observe(spectators())
+            count = spectators()
+            action = policy.observe(count)
             if action is not None:
-                log.debug("heap %sd at %d spectators", action, spectators())
+                log.debug("heap: %s at %d spectators", action, count)
 
     task = asyncio.create_task(watch(), name="heap-policy")
     try:

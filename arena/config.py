@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     max_spectators: int = Field(default=6000, ge=0)
     # move the heap out of the garbage collector's full collections each time this many more
     # spectators are connected, so that a growing crowd does not stall the node
-    # (arena/api/heap.py); 0: leave the collector alone
+    # (arena/api/ws/heap.py); 0: leave the collector alone
     gc_freeze_step: int = Field(default=500, ge=0)
     # seconds one send to a spectator may block (it stopped reading) before it is evicted (4000)
     spectator_send_timeout: float = Field(default=10.0, gt=0)
@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     # finished matches whose events stay in memory, so that a crowd replaying one reads it once
     spectator_cache_matches: int = Field(default=32, ge=0)
 
-    # Crowd votes on turns (arena.votes; README "Crowd votes"): "off" hides the vote routes
+    # Crowd votes on turns (arena.crowd.votes; README "Crowd votes"): "off" hides the vote routes
     votes: Literal["on", "off"] = "on"
     votes_min: int = Field(default=3, ge=1)
     # signs the voter-id cookie and keys the IP hashes; unset: generated once, kept in Redis

@@ -34,9 +34,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from arena.api import create_app
-from arena.board_stats import Sample
 from arena.config import Settings
-from arena.stats import bootstrap_mean_ci
+from arena.leaderboard.tally import Sample
+from arena.stats.intervals import bootstrap_mean_ci
 from arena.store import Store
 from arena.store.types import text_map
 

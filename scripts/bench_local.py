@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from arena.config import Settings
-from arena.debate import Debater, Lineup, run_match
-from arena.events import DebaterSpec, Event, MatchSpec
+from arena.domain.events import DebaterSpec, Event, MatchSpec
+from arena.engine.match import Debater, Lineup, run_match
 from arena.models.base import (
     ChatMessage,
     ChatModel,
@@ -27,7 +27,7 @@ from arena.models.base import (
     TextDelta,
 )
 from arena.models.local import LocalModel, chatml_prompt, gguf_path
-from arena.personas import load_library
+from arena.personas.library import load_library
 
 REQUEST = GenerationRequest(
     system="You are a debater. Argue firmly.",

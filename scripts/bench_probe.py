@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arena.config import Settings
+from arena.engine.probe import ANSWER_STARTS, ask, ask_choice, ask_first_token, probe_request
 from arena.models.base import ChatMessage, GenerationRequest
 from arena.models.local import LocalModel, gguf_path
-from arena.personas import load_library
-from arena.probe import ANSWER_STARTS, ask, ask_choice, ask_first_token, probe_request
+from arena.personas.library import load_library
 
 MOTION = "Cities should ban private cars from their centres."
 OTHER = GenerationRequest(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arena.debate import Debater, Lineup
-from arena.events import DebaterSpec, Event, MatchSpec
-from arena.personas import Library, load_library
+from arena.domain.events import DebaterSpec, Event, MatchSpec
+from arena.engine.match import Debater, Lineup
+from arena.personas.library import Library, load_library
 from tests.fakes import FunctionModel
 
 PERSONAS = Path(__file__).resolve().parent.parent / "personas"

@@ -13,7 +13,7 @@ import pytest
 import typer
 import yaml
 
-from arena.cli import app
+from arena.cli.app import app
 from arena.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

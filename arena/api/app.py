@@ -15,15 +15,15 @@ from starlette.requests import HTTPConnection
 from starlette.types import ExceptionHandler
 
 import arena
-from arena.api import ws
-from arena.api.heap import heap_policy
-from arena.api.metrics import ApiMetrics
+from arena.api.prometheus import ApiMetrics
 from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments, votes
+from arena.api.ws import spectate as ws
+from arena.api.ws.heap import heap_policy
 from arena.config import Settings, get_settings
 from arena.models.registry import aclose_models
-from arena.personas import load_library
+from arena.personas.library import load_library
 from arena.store import Store, StoreError
-from arena.worker import Worker
+from arena.worker.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException
 from starlette.requests import HTTPConnection
 
-from arena.api.metrics import ApiMetrics
+from arena.api.prometheus import ApiMetrics
 from arena.config import Settings
-from arena.personas import Library
+from arena.personas.library import Library
 from arena.store import MatchRecord, Store
 
 

@@ -15,11 +15,11 @@ from fastapi.exceptions import RequestValidationError
 from arena.api.schemas import MatchCreate
 from arena.api.validation import _Collector, _judges, build_spec
 from arena.config import Settings
-from arena.events import SCRIPTED, DebaterSpec, MatchSpec, Side
-from arena.lineup import validate_spec
-from arena.personas import Library
-from arena.pressure import pressure_spec
-from arena.tactics import Tactics, load_tactics
+from arena.domain.events import SCRIPTED, DebaterSpec, MatchSpec, Side
+from arena.engine.lineup import validate_spec
+from arena.engine.pressure import pressure_spec
+from arena.personas.library import Library
+from arena.personas.tactics import Tactics, load_tactics
 
 
 def _error(loc: list[Any], msg: str, kind: str, value: Any = None) -> dict[str, Any]:

@@ -7,8 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from arena.board_versions import OlderOnly, Versions
-from arena.events import (
+from arena.domain.events import (
     MatchFormat,
     MatchMetrics,
     MatchSpec,
@@ -18,8 +17,9 @@ from arena.events import (
     TurnKind,
     Verdict,
 )
+from arena.leaderboard.versions import OlderOnly, Versions
 from arena.models.registry import MAX_MODEL_NAME, MODEL_NAME_CHARS, MODEL_NAME_PATTERN
-from arena.personas import Persona
+from arena.personas.library import Persona
 from arena.store import GroupBy, LeaderboardRow
 
 MatchStatus = Literal["queued", "running", "completed", "failed", "cancelled"]

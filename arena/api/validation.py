@@ -1,6 +1,6 @@
 """Turn a MatchCreate body into a MatchSpec, or a 422 whose `loc` names the field at fault.
 
-The checks are the engine's own (arena.lineup.validate_spec): they run field by field first so
+The checks are the engine's own (arena.engine.lineup.validate_spec): they run field by field first so
 that each ArenaError is reported at its field, then once more as a whole, so that a check the
 engine adds later still reaches the user as a 422 and never as a failed match.
 """
@@ -19,11 +19,11 @@ from starlette.formparsers import MultiPartException
 
 from arena.api.schemas import MatchCreate
 from arena.config import Settings
+from arena.domain.events import DebaterSpec, MatchSpec, Side
+from arena.engine.lineup import validate_spec
 from arena.errors import ArenaError, NeedsKeyError, NotFoundError, UnknownModelError
-from arena.events import DebaterSpec, MatchSpec, Side
-from arena.lineup import validate_spec
 from arena.models.registry import require_available
-from arena.personas import Library
+from arena.personas.library import Library
 
 Loc = tuple[str | int, ...]
 T = TypeVar("T")

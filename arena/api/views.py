@@ -12,9 +12,9 @@ from arena.api.schemas import (
     Transcript,
     TurnPublic,
 )
-from arena.events import Event
+from arena.domain.events import Event
+from arena.domain.transcript import TranscriptView, TurnView, fold
 from arena.store import MatchRecord
-from arena.transcript import TranscriptView, TurnView, fold
 
 
 def summary(record: MatchRecord) -> MatchSummary:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from arena.events import EVENT_ADAPTER, TERMINAL_TYPES, Event
+from arena.domain.events import EVENT_ADAPTER, TERMINAL_TYPES, Event
 from arena.store.streams import check_event_id
 from arena.store.types import InvalidEventId
 
@@ -37,7 +37,7 @@ def frame_key(entry_id: str) -> EventKey:
 class Frame:
     """One event as spectators receive it: `text` is its JSON (with `id`), made once per node
     and sent as is to every socket. `wire` is where the sending side keeps the frame's bytes on
-    the wire once it has made them (arena/api/ws.py), so they too are made once per node and live
+    the wire once it has made them (arena/api/ws/spectate.py), so they too are made once per node and live
     exactly as long as the frame stays in its match's window. Nothing else changes a frame."""
 
     id: str

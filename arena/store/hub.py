@@ -34,7 +34,7 @@ from arena.store.frames import FRAME_OVERHEAD, EventKey, Frame, event_key
 from arena.store.keys import Keys
 from arena.store.streams import EventLog
 from arena.store.subscription import SubscriberOverflow, Subscription
-from arena.store.tasks import cancel_and_wait
+from arena.tasks import cancel_and_wait
 
 __all__ = [
     "FRAME_OVERHEAD",

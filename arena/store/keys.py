@@ -30,7 +30,7 @@ Cluster as well as on a single server.
 | `{P}:lb:matches`             | set    | match ids already counted in the leaderboard             |
 | `{P}:lb:log`                 | list   | every sample once, in the order recorded: nodes fold the |
 |                              |        | entries they have not read into their in-memory tallies  |
-| `{P}:pb:samples`             | hash   | match id -> JSON PressureSample (arena.pressure_stats)   |
+| `{P}:pb:samples`             | hash   | match id -> JSON PressureSample (arena.leaderboard.pressure)   |
 | `{P}:judge_accuracy`         | hash   | judge model -> JSON Calibration (judge-eval --record)    |
 | `{P}:personas`               | hash   | saved persona id -> JSON SavedPersona (arena.store.      |
 |                              |        | personas): fields, origin, kept card data, timestamps    |
@@ -46,7 +46,7 @@ Cluster as well as on a single server.
 | `{P}:tournament:<id>:lock`   | string | the scheduler running it (SET NX PX, refreshed)          |
 | `{P}:tournament:<id>:cancel` | string | "1" once a cancel was requested                          |
 | `{P}:match_tournament`       | hash   | match id -> tournament id                                |
-| `P:match:{id}:votes:<turn>`  | hash   | spectator id -> crowd label of the turn (arena.votes)    |
+| `P:match:{id}:votes:<turn>`  | hash   | spectator id -> crowd label of the turn (arena.crowd.votes)    |
 | `P:match:{id}:vote_ips:<turn>`| hash  | keyed IP hash -> spectators voting from it on the turn   |
 | `P:match:{id}:vote_gate:<t>` | string | set for a second after a `votes` event (coalescing);     |
 |                              |        | `vote_due:<t>`: a node will send the trailing one        |

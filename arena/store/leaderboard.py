@@ -1,6 +1,6 @@
 """The leaderboard's storage: one sample per debater per completed match (with the persona
 version it played, when the match recorded one), and the judges' calibration records. The
-statistics are pure functions in arena.board_stats.
+statistics are pure functions in arena.leaderboard.tally.
 
 Samples live in a hash keyed by match and side (recording a match again changes nothing), and
 each new one is also appended to a log list. A node keeps per-group tallies in memory and reads
@@ -8,7 +8,7 @@ only the log entries it has not seen, so a request costs the same at 100,000 mat
 the intervals of changed groups are recomputed in a thread, off the event loop, and the rows are
 cached until a sample or a calibration changes. Rows by persona (x model) are tallied twice:
 every version pooled, and split by version, from which a view keeps each persona's latest
-(arena.board_versions).
+(arena.leaderboard.versions).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from arena.board_stats import (
+from arena.leaderboard.tally import (
     GroupBy,
     LeaderboardRow,
     Sample,
@@ -33,7 +33,7 @@ from arena.board_stats import (
     persuasion,
     samples_for,
 )
-from arena.board_versions import BoardView, Versions, board_view, splits
+from arena.leaderboard.versions import BoardView, Versions, board_view, splits
 from arena.store.keys import Keys
 from arena.store.types import text_map
 
@@ -166,7 +166,7 @@ class Leaderboard:
         judge: str | None = None,
         model: str | None = None,
     ) -> BoardView:
-        """The board as readers see it (arena.board_versions): by default each persona's
+        """The board as readers see it (arena.leaderboard.versions): by default each persona's
         latest version, `current` the library's versions now."""
         if model is not None:
             by = "persona_model"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from arena.events import (
+from arena.domain.events import (
     Event,
     MatchCancelledEvent,
     MatchCompleted,
@@ -21,8 +21,8 @@ from arena.events import (
     TurnCompleted,
     Verdict,
 )
+from arena.domain.plan import plan_turns
 from arena.store.types import MatchStatus
-from arena.turns import plan_turns
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 

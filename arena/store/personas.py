@@ -16,10 +16,17 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from arena.cards import CardError, Imported, slugify, unique_slug
+from arena.domain.events import MatchSpec
 from arena.errors import ArenaError
-from arena.events import MatchSpec
-from arena.personas import SLUG, FieldProblem, Library, Persona, persona_problems, persona_version
+from arena.personas.cards import CardError, Imported, slugify, unique_slug
+from arena.personas.library import (
+    SLUG,
+    FieldProblem,
+    Library,
+    Persona,
+    persona_problems,
+    persona_version,
+)
 from arena.store.keys import Keys
 
 OnConflict = Literal["rename", "error"]

@@ -1,12 +1,12 @@
 """The pressure leaderboard's storage: one sample per completed pressure match, in a Redis hash
-keyed by match id (adding a match twice keeps one sample). Ranking is arena.pressure_stats'."""
+keyed by match id (adding a match twice keeps one sample). Ranking is arena.leaderboard.pressure'."""
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from arena.events import MatchMetrics, MatchSpec
-from arena.pressure_stats import PressureRow, PressureSample, pressure_rows, sample_for
+from arena.domain.events import MatchMetrics, MatchSpec
+from arena.leaderboard.pressure import PressureRow, PressureSample, pressure_rows, sample_for
 from arena.store.keys import Keys
 from arena.store.leaderboard import judge_label
 from arena.store.types import text_map

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisClusterException, RedisError
 
 from arena.config import Settings
-from arena.events import (
+from arena.domain.events import (
     TERMINAL_TYPES,
     Event,
     MatchCancelledEvent,
@@ -23,7 +23,7 @@ from arena.events import (
     TurnCompleted,
     Verdict,
 )
-from arena.pressure_stats import PressureRow
+from arena.leaderboard.pressure import PressureRow
 from arena.store.clients import cluster_state, is_cluster, pooled_client
 from arena.store.hub import Hub, Subscription
 from arena.store.keys import Keys
@@ -363,7 +363,7 @@ class Store:
         return await self.board.rows(by, judge, model)
 
     async def pressure_leaderboard(self) -> list[PressureRow]:
-        """Persona x tactic rows of the pressure matches (arena.pressure_stats)."""
+        """Persona x tactic rows of the pressure matches (arena.leaderboard.pressure)."""
         return await self.pressure_board.rows()
 
     async def judge_accuracy(self, model: str) -> float | None:

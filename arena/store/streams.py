@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from arena.events import EVENT_ADAPTER, Event, Token
+from arena.domain.events import EVENT_ADAPTER, Event, Token
 from arena.store.keys import Keys
 from arena.store.matches import record_updates
 from arena.store.types import InvalidEventId, LeaseLost, entries

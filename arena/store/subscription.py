@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 from redis.exceptions import ResponseError
 
+from arena.domain.events import Event
 from arena.errors import ArenaError
-from arena.events import Event
 from arena.store.feed import PAGE, Feed, HubClosed
 from arena.store.frames import Deliver, EventKey, Frame, event_key
 from arena.store.types import InvalidEventId, StoreError

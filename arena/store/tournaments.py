@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 from arena.store.keys import Keys
 from arena.store.matches import new_match_id
 from arena.store.types import text_map
-from arena.tournament import Slot, TournamentSpec
-from arena.tournament_results import MatchResult
+from arena.tournaments.results import MatchResult
+from arena.tournaments.spec import Slot, TournamentSpec
 
 TournamentStatus = Literal["running", "completed", "cancelled", "budget_spent", "failed"]
 ACTIVE_STATUSES = ("running",)

@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from arena.events import Side, Votes
+from arena.crowd.votes import VOTE_LABELS, TurnLabels, VoteLabel, judge_label, tally
+from arena.domain.events import Side, Votes
+from arena.domain.transcript import fold
 from arena.store.keys import Keys
 from arena.store.matches import MatchRecord
 from arena.store.store import Store
-from arena.transcript import fold
-from arena.votes import VOTE_LABELS, TurnLabels, VoteLabel, judge_label, tally
 
 # KEYS: record, votes, vote_ips. ARGV: turn, voter, label, ip hash, per-IP cap.
 # Returns {outcome, previous label or '', match status}: outcome ok | no_match | no_turn |

@@ -17,9 +17,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from arena.api import create_app
-from arena.api.ws_protocol import ArenaWebSocketProtocol
+from arena.api.ws.protocol import ArenaWebSocketProtocol
 from arena.config import Settings
-from arena.personas import Library
+from arena.personas.library import Library
 from arena.store import Store
 
 STARTUP_TIMEOUT = 10.0
@@ -89,7 +89,7 @@ async def _serve(
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    # as `arena serve` runs it (arena/cli.py), unless a test asks for another protocol
+    # as `arena serve` runs it (arena/cli/app.py), unless a test asks for another protocol
     config = uvicorn.Config(
         app, lifespan="on", log_level="warning", ws=ws, ws_per_message_deflate=deflate
     )

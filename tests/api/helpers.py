@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from arena.debate import Debater, Lineup, run_match
-from arena.events import (
+from arena.domain.events import (
     DebaterSpec,
     Event,
     MatchFailed,
@@ -14,7 +13,8 @@ from arena.events import (
     Token,
     TurnStarted,
 )
-from arena.personas import Library
+from arena.engine.match import Debater, Lineup, run_match
+from arena.personas.library import Library
 from arena.store import MatchRecord, Store
 from tests.fakes import FunctionModel
 

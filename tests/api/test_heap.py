@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from arena.api.heap import HeapPolicy, heap_policy
+from arena.api.ws.heap import HeapPolicy, heap_policy
 
 
 class FakeGc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arena.lineup import build_lineup
+from arena.engine.lineup import build_lineup
 from tests.api.conftest import Api
 from tests.api.helpers import play, spec
 from tests.api.test_persona_import import NEW

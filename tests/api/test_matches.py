@@ -185,7 +185,7 @@ async def test_cancel_a_queued_match(api: Api) -> None:
 async def test_the_in_process_worker_plays_a_created_match(
     make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("arena.lineup.get_model", lambda name, _settings: FunctionModel(name))
+    monkeypatch.setattr("arena.engine.lineup.get_model", lambda name, _settings: FunctionModel(name))
     api = await make_api(run_worker=True)
     match_id = (await api.client.post("/api/matches", json=body())).json()["id"]
     async with api.store.hub.subscribe(match_id) as sub:

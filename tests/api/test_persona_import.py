@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from arena import png
-from arena.events import MatchStarted
-from arena.lineup import build_lineup
-from arena.personas import persona_version
+from arena.domain.events import MatchStarted
+from arena.engine.lineup import build_lineup
+from arena.personas import png
+from arena.personas.library import persona_version
 from tests.api.conftest import Api, MakeApi
 from tests.api.helpers import play
-from tests.test_cards import V2, b64, png_with
+from tests.personas.test_cards import V2, b64, png_with
 
 NEW = {
     "name": "Ada the Engineer",

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from arena.debate import Debater, Lineup, run_match
+from arena.engine.match import Debater, Lineup, run_match
+from arena.engine.probe import QUESTION
 from arena.models.base import GenerationRequest
-from arena.probe import QUESTION
+from arena.personas.tactics import load_tactics
 from arena.store import MatchRecord
-from arena.tactics import load_tactics
 from tests.api.conftest import Api
 from tests.fakes import FunctionModel, words
 

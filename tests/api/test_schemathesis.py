@@ -28,7 +28,7 @@ TOKEN = "schemathesis-token"
 
 @pytest.fixture
 def base_url(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setattr("arena.lineup.get_model", lambda name, _settings: FunctionModel(name))
+    monkeypatch.setattr("arena.engine.lineup.get_model", lambda name, _settings: FunctionModel(name))
     overrides = {"queue_max": 20, "api_token": TOKEN}
     app = create_app(settings.model_copy(update=overrides), run_worker=True)
     sock = socket.socket()

@@ -11,12 +11,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from arena import cli, votes_cli
+from arena.cli import app as cli
+from arena.cli import votes as votes_cli
 from arena.config import Settings
-from arena.eval_rows import parse_rows
-from arena.events import TurnCompleted
+from arena.domain.events import TurnCompleted
+from arena.judge_eval.rows import parse_rows
 from arena.models import registry
-from arena.personas import load_library
+from arena.personas.library import load_library
 from arena.store import MatchRecord, Store
 from arena.store.votes import CrowdVotes
 from tests.api.conftest import Api, MakeApi

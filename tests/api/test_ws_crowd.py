@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-import arena.lineup
+import arena.engine.lineup
 from arena.api import create_app
 from arena.config import Settings
-from arena.events import DebaterSpec, MatchSpec
+from arena.domain.events import DebaterSpec, MatchSpec
 from arena.models.base import GenerationRequest
 from arena.store import Store
 from tests.api.conftest import Live, _serve
@@ -39,7 +39,7 @@ def fast_models(monkeypatch: pytest.MonkeyPatch) -> None:
     def get_model(name: str, settings: Settings) -> FunctionModel:
         return FunctionModel(name, stream_fn=speech, delay=0.005)
 
-    monkeypatch.setattr(arena.lineup, "get_model", get_model)
+    monkeypatch.setattr(arena.engine.lineup, "get_model", get_model)
 
 
 @pytest.fixture

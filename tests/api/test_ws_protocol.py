@@ -1,4 +1,4 @@
-"""`arena serve`'s WebSocket protocol (arena/api/ws_protocol.py) against a real uvicorn: the
+"""`arena serve`'s WebSocket protocol (arena/api/ws/protocol.py) against a real uvicorn: the
 frames it writes whole are the ones the ASGI send would have made, it offers the writer only
 where frames are the same for every socket, and it never buffers past the transport's limit."""
 
@@ -18,7 +18,7 @@ from uvicorn.protocols.utils import ClientDisconnected
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from arena.api.ws_protocol import WRITE_EXTENSION, ArenaWebSocketProtocol, FrameWriter, text_frame
+from arena.api.ws.protocol import WRITE_EXTENSION, ArenaWebSocketProtocol, FrameWriter, text_frame
 from tests.api.conftest import MakeLive
 from tests.api.helpers import emit, failed, opening, spec, tokens
 

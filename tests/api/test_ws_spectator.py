@@ -1,4 +1,4 @@
-"""A spectator's sending side (arena/api/ws.py `_Spectator`) with an ASGI send written for the
+"""A spectator's sending side (arena/api/ws/spectate.py `_Spectator`) with an ASGI send written for the
 test: what happens to a batch the transport cannot take at once."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from arena.api.metrics import ApiMetrics
-from arena.api.ws import _Spectator, _Stalled
+from arena.api.prometheus import ApiMetrics
+from arena.api.ws.spectate import _Spectator, _Stalled
 from arena.store.frames import Frame
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser.conftest import ArenaServer, JsErrors, missing
-from tests.test_cards import V2, b64, png_with
+from tests.personas.test_cards import V2, b64, png_with
 
 try:
     from playwright.sync_api import expect

@@ -12,8 +12,8 @@ import httpx2
 import pytest
 
 from arena.config import Settings
-from arena.debate import run_match
-from arena.events import Token, TurnCompleted, TurnRestarted
+from arena.domain.events import Token, TurnCompleted, TurnRestarted
+from arena.engine.match import run_match
 from arena.models import openai as openai_models
 from arena.models.base import GenerationRequest, TextDelta
 from arena.models.local import LocalModel, chatml_prompt
@@ -21,7 +21,7 @@ from arena.models.retry import RESTART_AFTER_ERROR, RESTART_STARTED_OVER, Restar
 from tests.engine_helpers import Recorder, lineup
 from tests.models import test_anthropic as anth
 from tests.models.test_openai import REQUEST, chunk, reply, sse
-from tests.test_turn_restart import RecordingJudge, tokens_after_last_restart
+from tests.engine.test_turn_restart import RecordingJudge, tokens_after_last_restart
 
 if TYPE_CHECKING:
     from .conftest import FakeAPI

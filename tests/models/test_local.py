@@ -6,8 +6,8 @@ import time
 import pytest
 
 from arena.config import Settings
+from arena.engine.judge import VERDICT_SCHEMA
 from arena.errors import ConfigError
-from arena.judge import VERDICT_SCHEMA
 from arena.models.base import ChatMessage, Completion, GenerationRequest, TextDelta
 from arena.models.local import LocalModel, chatml_prompt, create, gguf_path
 from arena.models.registry import get_model

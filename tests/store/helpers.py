@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arena.events import DebaterSpec, MatchSpec, Token, TurnCompleted, TurnStarted
+from arena.domain.events import DebaterSpec, MatchSpec, Token, TurnCompleted, TurnStarted
 
 MOTION = "This house believes that cats are better than dogs."
 

@@ -22,8 +22,8 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisClusterException
 
 from arena.config import Settings
-from arena.events import MatchCompleted
-from arena.personas import load_library
+from arena.domain.events import MatchCompleted
+from arena.personas.library import load_library
 from arena.store import Store
 from arena.store.clients import cluster_client
 from arena.store.keys import Keys

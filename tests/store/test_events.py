@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from arena.events import MatchStarted, Token, Verdict
+from arena.domain.events import MatchStarted, Token, Verdict
 from arena.store import InvalidEventId, LeaseLost, Store
 from tests.store.helpers import spec, token, turn_completed, turn_started
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from arena.events import Event, MatchCancelledEvent
+from arena.domain.events import Event, MatchCancelledEvent
 from arena.store import InvalidEventId, Store, SubscriberOverflow
 from arena.store.hub import FRAME_OVERHEAD, Frame, Hub, HubClosed, MatchNotFound
 from tests.store.helpers import spec, turn_completed, turn_started

@@ -1,4 +1,4 @@
-from arena.events import DebaterMetrics, MatchCompleted, MatchMetrics, Verdict
+from arena.domain.events import DebaterMetrics, MatchCompleted, MatchMetrics, Verdict
 from arena.store import Store
 from arena.store.leaderboard import Sample, leaderboard_rows, persuasion
 from tests.store.helpers import spec

@@ -1,6 +1,6 @@
 import pytest
 
-from arena.events import MatchFailed
+from arena.domain.events import MatchFailed
 from arena.store import QueueFull, Store
 from tests.store.helpers import spec
 

@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from arena import cards
-from arena.personas import DraftPersonaError, Library, load_library, persona_version
+from arena.personas import cards
+from arena.personas.library import DraftPersonaError, Library, load_library, persona_version
 from arena.store import Store
 from arena.store.personas import ImportFailed, PersonaInvalid
 from tests.engine_helpers import PERSONAS
-from tests.test_cards import V2
+from tests.personas.test_cards import V2
 
 NEW = {
     "name": "Ada",

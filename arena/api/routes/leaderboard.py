@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from arena.api.deps import LibraryDep, StoreDep
 from arena.api.schemas import Leaderboard
-from arena.board_versions import Versions, current_versions
-from arena.pressure_stats import PressureRow
+from arena.leaderboard.pressure import PressureRow
+from arena.leaderboard.versions import Versions, current_versions
 from arena.store import GroupBy
 
 router = APIRouter(prefix="/api", tags=["leaderboard"])
@@ -38,7 +38,7 @@ async def leaderboard(
     by = by if model is None else "persona_model"
     current = current_versions(library.personas)
     if tournament is not None:
-        from arena.tournament_export import tournament_rows
+        from arena.tournaments.export import tournament_rows
 
         view = await tournament_rows(store, tournament, by, current, versions)
     else:

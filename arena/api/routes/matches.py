@@ -24,8 +24,8 @@ from arena.api.schemas import (
 )
 from arena.api.validation import ValidatedRoute
 from arena.api.views import detail, fold_match, summary, transcript
+from arena.domain.transcript import to_markdown
 from arena.store import QueueFull
-from arena.transcript import to_markdown
 
 router = APIRouter(prefix="/api/matches", tags=["matches"], route_class=ValidatedRoute)
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, HTTPException, Query, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 
-from arena import card_export, cards
 from arena.api.auth import WriterDep
 from arena.api.deps import FilesDep, LibraryDep, SettingsDep, StoreDep
 from arena.api.persona_schemas import (
@@ -26,10 +25,12 @@ from arena.api.validation import ValidatedRoute
 from arena.api.views import summary
 from arena.errors import ArenaError, NotFoundError
 from arena.models.registry import available_providers, parse_model_name
-from arena.personas import FieldProblem, Library, Persona, persona_version
+from arena.personas import cards
+from arena.personas import export as card_export
+from arena.personas.library import FieldProblem, Library, Persona, persona_version
+from arena.personas.tactics import Tactic, load_tactics
 from arena.store import GroupBy, Store
 from arena.store.personas import ImportFailed, OnConflict, PersonaInvalid, SavedPersona
-from arena.tactics import Tactic, load_tactics
 
 router = APIRouter(prefix="/api", tags=["personas"], route_class=ValidatedRoute)
 

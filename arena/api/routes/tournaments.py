@@ -24,26 +24,26 @@ from arena.api.deps import LibraryDep, SettingsDep, StoreDep
 from arena.api.routes.pages import _index
 from arena.api.schemas import UNAUTHORIZED, not_found
 from arena.api.validation import ValidatedRoute
-from arena.board_stats import FEW_MATCHES, judge_label
 from arena.config import Settings
 from arena.errors import ArenaError
+from arena.leaderboard.pressure import PressureRow
+from arena.leaderboard.tally import FEW_MATCHES, judge_label
 from arena.models.registry import require_available
-from arena.personas import Library
-from arena.pressure_stats import PressureRow
-from arena.ratings import Rating
+from arena.personas.library import Library
+from arena.stats.ratings import Rating
 from arena.store import Store, StoreError
 from arena.store.tournaments import TournamentStatus
-from arena.tournament import Slot, TournamentSpec, expand, resolve, total_matches
-from arena.tournament_estimate import Estimate, estimate
-from arena.tournament_export import snapshot
-from arena.tournament_results import (
+from arena.tournaments.estimate import Estimate, estimate
+from arena.tournaments.export import snapshot
+from arena.tournaments.results import (
     heatmap,
     matches_jsonl,
     pressure_heatmap,
     pressure_leaderboard,
     turns_csv,
 )
-from arena.tournament_run import AlreadyRunning, Progress, TournamentRun, tournaments_of
+from arena.tournaments.run import AlreadyRunning, Progress, TournamentRun, tournaments_of
+from arena.tournaments.spec import Slot, TournamentSpec, expand, resolve, total_matches
 
 log = logging.getLogger(__name__)
 ADOPT_SECONDS = 5.0
@@ -241,7 +241,7 @@ async def list_tournaments(store: StoreDep) -> list[TournamentSummary]:
 
 
 async def _progress(store: Store, tournament_id: str) -> Progress:
-    from arena.tournament_run import progress
+    from arena.tournaments.run import progress
 
     found = await progress(store, tournament_id)
     if found is None:

@@ -19,8 +19,7 @@ from pydantic import BaseModel
 from arena.api.deps import MatchDep, SettingsDep, StoreDep
 from arena.api.schemas import ErrorDetail
 from arena.api.validation import ValidatedRoute
-from arena.store.votes import CrowdVotes, VotedTurn, voted_turns
-from arena.votes import (
+from arena.crowd.votes import (
     EVAL_LABEL,
     CrowdAgreement,
     VoteLabel,
@@ -29,6 +28,7 @@ from arena.votes import (
     krippendorff_alpha_nominal,
     majority,
 )
+from arena.store.votes import CrowdVotes, VotedTurn, voted_turns
 
 COOKIE = "arena_voter"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -243,7 +243,7 @@ async def judges(store: StoreDep, votes: VotesDep, settings: SettingsDep) -> lis
 
 
 def export_rows(turns: list[VotedTurn], min_votes: int) -> list[dict[str, object]]:
-    """Voted turns as judge-eval rows (arena.eval_rows): the crowd majority as the label."""
+    """Voted turns as judge-eval rows (arena.judge_eval.rows): the crowd majority as the label."""
     rows: list[dict[str, object]] = []
     for v in turns:
         crowd = majority(v.labels.counts, min_votes)

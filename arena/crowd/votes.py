@@ -1,0 +1,140 @@
+"""Crowd votes on turns, and how a judge agrees with them: pure functions over plain data.
+
+A spectator labels a completed turn `holds` (the speaker still holds its assigned side),
+`wavers` or `switched`. A judge's verdict maps onto the same labels by its stance relative to
+the speaker's side: the same side holds, neutral wavers, the other side switched. A turn counts
+towards agreement once it has `min_votes` votes and a strict plurality label (a tie has no crowd
+label and is left out). Krippendorff's alpha (nominal) measures how far the voters agree among
+themselves: a judge cannot be expected to agree with a crowd that does not agree with itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel
+
+from arena.domain.events import Side, Stance
+from arena.stats import evaluation as ev
+
+VoteLabel = Literal["holds", "wavers", "switched"]
+VOTE_LABELS: tuple[VoteLabel, ...] = ("holds", "wavers", "switched")
+# the judge-eval label a crowd label stands for (arena.stats.evaluation.LABELS)
+EVAL_LABEL: dict[VoteLabel, ev.Label] = {
+    "holds": "holds",
+    "wavers": "neutral",
+    "switched": "abandons",
+}
+
+
+def tally(labels: Iterable[str]) -> dict[VoteLabel, int]:
+    """Votes per label, every label present (0 when none voted it); unknown labels ignored."""
+    counts = Counter(labels)
+    return {label: counts[label] for label in VOTE_LABELS}
+
+
+def majority(counts: Mapping[VoteLabel, int], min_votes: int = 1) -> VoteLabel | None:
+    """The label with strictly the most votes, given at least `min_votes` votes; else None."""
+    total = sum(counts.values())
+    if total == 0 or total < min_votes:
+        return None
+    top = max(counts.values())
+    leaders = [label for label in VOTE_LABELS if counts.get(label, 0) == top]
+    return leaders[0] if len(leaders) == 1 else None
+
+
+def judge_label(side: Side, stance: Stance | None) -> VoteLabel | None:
+    """A judge's stance on a speaker assigned `side`, as a crowd label; None when unscored."""
+    if stance is None:
+        return None
+    if stance == "neutral":
+        return "wavers"
+    return "holds" if stance == side else "switched"
+
+
+def krippendorff_alpha_nominal(units: Sequence[Mapping[str, int]]) -> float | None:
+    """Krippendorff's alpha for nominal data, each unit given as value -> count of coders who
+    chose it. Units with fewer than two values are not pairable and left out. None when there
+    is nothing to compare or no variation at all (expected disagreement 0)."""
+    pairable = [{k: v for k, v in u.items() if v > 0} for u in units if sum(u.values()) >= 2]
+    # coincidences o_ck, per unit weighted by 1 / (m_u - 1)
+    coincidence: dict[tuple[str, str], float] = {}
+    for unit in pairable:
+        m = sum(unit.values())
+        for c, n_c in unit.items():
+            for k, n_k in unit.items():
+                pairs = n_c * (n_c - 1) if c == k else n_c * n_k
+                coincidence[(c, k)] = coincidence.get((c, k), 0.0) + pairs / (m - 1)
+    n_value: dict[str, float] = {}
+    for (c, _), o in coincidence.items():
+        n_value[c] = n_value.get(c, 0.0) + o
+    n = sum(n_value.values())
+    if n < 2:
+        return None
+    observed = sum(o for (c, k), o in coincidence.items() if c != k)
+    expected = sum(n_value[c] * n_value[k] for c in n_value for k in n_value if c != k)
+    if expected == 0:
+        return None
+    return 1 - (n - 1) * observed / expected
+
+
+class TurnLabels(BaseModel):
+    """One voted turn: the crowd's tally and each judge's label for it (None: unscored)."""
+
+    match_id: str
+    turn: int
+    side: Side
+    counts: dict[VoteLabel, int]
+    judges: dict[str, VoteLabel | None]
+
+
+class CrowdAgreement(BaseModel):
+    """A judge (or the panel) against the crowd majority over `turns` turns with enough votes.
+    `accuracy` and `kappa` are None when no such turn was scored; `alpha` is the voters' own
+    Krippendorff alpha over every voted turn considered."""
+
+    turns: int
+    scored: int
+    accuracy: float | None
+    kappa: float | None
+    alpha: float | None
+
+    @property
+    def label(self) -> str:
+        """How the figure is shown: "agrees with spectators: 71% over 240 turns, kappa 0.52"."""
+        if self.accuracy is None:
+            return "no crowd votes yet"
+        kappa = "n/a" if self.kappa is None else f"{self.kappa:.2f}"
+        turns = f"{self.scored} turn" + ("" if self.scored == 1 else "s")
+        return f"agrees with spectators: {self.accuracy:.0%} over {turns}, kappa {kappa}"
+
+
+def agreement(turns: Sequence[TurnLabels], judge: str, min_votes: int) -> CrowdAgreement:
+    """`judge` against the crowd majority over the turns with at least `min_votes` votes."""
+    gold: list[VoteLabel] = []
+    pred: list[VoteLabel] = []
+    counted = 0
+    for t in turns:
+        crowd = majority(t.counts, min_votes)
+        if crowd is None or judge not in t.judges:
+            continue
+        counted += 1
+        label = t.judges[judge]
+        if label is not None:
+            gold.append(crowd)
+            pred.append(label)
+    alpha = krippendorff_alpha_nominal([{str(k): v for k, v in t.counts.items()} for t in turns])
+    return CrowdAgreement(
+        turns=counted,
+        scored=len(gold),
+        accuracy=ev.accuracy(gold, pred),
+        kappa=ev.cohen_kappa(gold, pred) if gold else None,
+        alpha=alpha,
+    )
+
+
+def judges_of(turns: Iterable[TurnLabels]) -> list[str]:
+    """Every judge that gave a verdict on one of the turns, sorted."""
+    return sorted({j for t in turns for j in t.judges})

@@ -1,0 +1,108 @@
+"""The turn plan of a match and what each debater is told before it speaks.
+
+The plan is computed once, when a match starts, and sent in `match_started`: every reader (the
+engine on resume, the store, the page) takes speakers, sides and kinds from it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from arena.domain.events import MatchSpec, PlannedTurn, Side, TurnKind
+from arena.models.base import ChatMessage
+from arena.personas.library import Persona
+
+
+def debate_plan(rounds: int) -> list[PlannedTurn]:
+    """Opening PRO, opening CON, `rounds` rebuttal rounds (PRO, CON), closing PRO, closing CON."""
+    steps: list[tuple[TurnKind, int]] = [
+        ("opening", 0),
+        *(("rebuttal", r) for r in range(1, rounds + 1)),
+        ("closing", 0),
+    ]
+    plan: list[PlannedTurn] = []
+    for kind, round_number in steps:
+        sides: tuple[Side, Side] = ("pro", "con")
+        for side in sides:
+            plan.append(
+                PlannedTurn(
+                    index=len(plan), role="debater", side=side, kind=kind, round=round_number
+                )
+            )
+    return plan
+
+
+def pressure_plan(rounds: int, target: Side) -> list[PlannedTurn]:
+    """The target's opening, then `rounds` pressure rounds: the challenger's challenge (not
+    judged) and the target's reply."""
+    challenger = opponent(target)
+    plan = [PlannedTurn(index=0, role="target", side=target, kind="opening")]
+    for r in range(1, rounds + 1):
+        plan.append(
+            PlannedTurn(
+                index=len(plan), role="challenger", side=challenger, kind="challenge",
+                judged=False, round=r,
+            )
+        )  # fmt: skip
+        plan.append(PlannedTurn(index=len(plan), role="target", side=target, kind="reply", round=r))
+    return plan
+
+
+def plan_turns(spec: MatchSpec) -> list[PlannedTurn]:
+    """The plan of a match, from its spec."""
+    if spec.pressure is not None:
+        return pressure_plan(spec.rounds, spec.pressure.target)
+    return debate_plan(spec.rounds)
+
+
+def opponent(side: Side) -> Side:
+    return "con" if side == "pro" else "pro"
+
+
+_KIND_GUIDE: dict[TurnKind, str] = {
+    "opening": "Give your opening statement: state your position and your strongest arguments.",
+    "rebuttal": (
+        "Give a rebuttal: answer your opponent's latest argument directly, then press your case."
+    ),
+    "closing": ("Give your closing statement: sum up why your side has won the debate."),
+}
+
+
+def debate_instructions(
+    persona: Persona, side: Side, motion: str, kind: TurnKind, word_limit: int
+) -> str:
+    """The system message for one turn: the persona first, then the rules of the debate."""
+    stance = "FOR (PRO)" if side == "pro" else "AGAINST (CON)"
+    return (
+        f"{persona.system_prompt.strip()}\n\n"
+        "--- Debate ---\n"
+        f'You are in a formal debate on the motion: "{motion}"\n'
+        f"You argue {stance} the motion. Your opponent argues the other side.\n"
+        f"{_KIND_GUIDE[kind]}\n"
+        f"Stay in character. Speak in the first person, at most {word_limit} words, "
+        "plain prose, no headings, no stage directions."
+    )
+
+
+def conversation(side: Side, history: list[tuple[Side, str]], kind: TurnKind) -> list[ChatMessage]:
+    """The transcript so far from `side`'s point of view: its own turns are the assistant's,
+    the opponent's are the user's. Consecutive same-role messages are merged."""
+    messages: list[ChatMessage] = []
+    for speaker, text in history:
+        role: Literal["user", "assistant"] = "assistant" if speaker == side else "user"
+        content = text if speaker == side else f"Your opponent said:\n{text}"
+        if messages and messages[-1].role == role:
+            merged = f"{messages[-1].content}\n\n{content}"
+            messages[-1] = ChatMessage(role, merged)
+        else:
+            messages.append(ChatMessage(role, content))
+    cue = {
+        "opening": "The debate begins. Your opening statement:",
+        "rebuttal": "Your rebuttal:",
+        "closing": "Your closing statement:",
+    }[kind]
+    if messages and messages[-1].role == "user":
+        messages[-1] = ChatMessage("user", f"{messages[-1].content}\n\n{cue}")
+    else:
+        messages.append(ChatMessage("user", cue))
+    return messages

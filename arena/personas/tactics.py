@@ -1,0 +1,119 @@
+"""Pressure tactics: small data files (personas/tactics/*.yaml), loaded and validated with errors
+that name the file and the field, like persona files.
+
+A tactic has fixed `lines` (one per pressure round; rounds past the last reuse it), spoken as they
+are by a scripted challenger, and/or `instructions` for a model challenger. Lines may use the
+placeholders {motion}, {challenger_view} and {target_view}.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from arena.domain.events import Side
+from arena.errors import NotFoundError, PersonaFileError
+from arena.personas.library import SLUG, load_id_file
+
+TACTICS_FOLDER = "tactics"
+PLACEHOLDERS = frozenset({"motion", "challenger_view", "target_view"})
+
+
+class Tactic(BaseModel):
+    """A tactic file: how a challenger pushes the target to give up its side."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="slug, equal to the file name without .yaml")
+    name: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=300)
+    source: str = Field(min_length=1, max_length=600, description="where the tactic comes from")
+    lines: list[str] = Field(
+        default_factory=list, max_length=10, description="the scripted line of each round"
+    )
+    instructions: str | None = Field(
+        default=None, min_length=10, description="what a model challenger is told to do"
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("must be a lowercase slug (a-z, 0-9, '-', '_')")
+        return value
+
+    @field_validator("lines")
+    @classmethod
+    def _placeholders(cls, lines: list[str]) -> list[str]:
+        for i, line in enumerate(lines):
+            if not line.strip():
+                raise ValueError(f"line {i + 1} is empty")
+            try:
+                names = {name for _, name, _, _ in string.Formatter().parse(line) if name}
+            except ValueError as exc:
+                raise ValueError(f"line {i + 1}: {exc}") from None
+            unknown = names - PLACEHOLDERS
+            if unknown:
+                known = ", ".join(sorted(PLACEHOLDERS))
+                raise ValueError(
+                    f"line {i + 1}: unknown placeholder {sorted(unknown)[0]!r} (known: {known})"
+                )
+        return lines
+
+    @property
+    def scripted(self) -> bool:
+        """Whether the tactic can be played without a model."""
+        return bool(self.lines)
+
+    def line(self, round_number: int, motion: str, target: Side) -> str:
+        """The scripted line of pressure round `round_number` (1..) against a target on `target`."""
+        if not self.lines:
+            raise ValueError(f"tactic {self.id!r} has no scripted lines; it needs a model")
+        template = self.lines[min(round_number, len(self.lines)) - 1]
+        text = template.format(
+            motion=motion,
+            challenger_view=view(motion, "con" if target == "pro" else "pro"),
+            target_view=view(motion, target),
+        ).strip()
+        return text[:1].upper() + text[1:]
+
+
+def view(motion: str, side: Side) -> str:
+    """A side of the motion as a clause: 'the motion "..." is right' (pro) or '... is wrong'."""
+    quoted = motion.strip().rstrip(".")
+    return f'the motion "{quoted}" is {"right" if side == "pro" else "wrong"}'
+
+
+def load_tactic_file(path: Path) -> Tactic:
+    tactic = load_id_file(path, Tactic)
+    if not tactic.lines and tactic.instructions is None:
+        raise PersonaFileError(f"{path}: lines, instructions: give at least one of them")
+    return tactic
+
+
+@dataclass(frozen=True)
+class Tactics:
+    tactics: dict[str, Tactic]
+
+    def tactic(self, tactic_id: str) -> Tactic:
+        try:
+            return self.tactics[tactic_id]
+        except KeyError:
+            known = ", ".join(sorted(self.tactics)) or "none"
+            raise NotFoundError(f"tactic {tactic_id!r} not found; known: {known}") from None
+
+
+def load_tactics(personas_dir: Path) -> Tactics:
+    """The tactics of `personas_dir`/tactics (none when the folder is missing)."""
+    folder = personas_dir / TACTICS_FOLDER
+    tactics: dict[str, Tactic] = {}
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.y*ml")):
+            tactic = load_tactic_file(path)
+            if tactic.id in tactics:
+                raise PersonaFileError(f"{path}: duplicate tactic id {tactic.id!r}")
+            tactics[tactic.id] = tactic
+    return Tactics(tactics)

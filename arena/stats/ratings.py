@@ -1,0 +1,346 @@
+"""Ratings of personas: pure, vectorised statistics (numpy) for tournaments and the leaderboard.
+
+- adjusted holding: a least-squares fit of per-turn holding on persona + opponent + motion + side
+  + turn-kind effects; a persona's figure is its least-squares mean, the expected holding against
+  an average opponent on an average motion (each level of every other factor weighted equally).
+  Interval: a cluster bootstrap over matches (whole matches are resampled).
+- held firmer: a Bradley-Terry fit on games "which side of a match held firmer" (higher mean
+  holding; within TIE a draw, counted half), on the Elo scale as in FastChat (1000 + 400 log10
+  strength, ratings centred on 1000), with a bootstrap over matches.
+- control comparison (gauntlets): per persona, the mean over (motion, side) cells of its holding
+  minus the control's holding on the same motion and side, bootstrapped over cells.
+- shared ranks: 1 + the number of entries whose lower bound exceeds this entry's upper bound.
+
+The leaderboard's rows (one sample per debater per match) are in arena.leaderboard.tally.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Interval = tuple[float, float]
+Array = npt.NDArray[np.float64]
+
+RESAMPLES = 1000
+SEED = 20240501
+TIE = 0.05
+ELO_SCALE, ELO_BASE, ELO_INIT = 400.0, 10.0, 1000.0
+# a ridge on Bradley-Terry strengths (natural log-odds units): keeps the fit finite when one
+# persona won every game, and moves a 3-of-4 record by about 0.1 Elo
+BT_RIDGE = 1e-3
+_RCOND = 1e-10
+
+
+@dataclass(frozen=True)
+class TurnScore:
+    """One judged turn: whose, against whom, on what, and its holding."""
+
+    match: str
+    persona: str
+    opponent: str
+    motion: str
+    side: str
+    kind: str
+    holding: float
+
+
+@dataclass(frozen=True)
+class MatchScore:
+    """One match: the mean holding of each side."""
+
+    match: str
+    motion: str
+    pro: str
+    con: str
+    pro_holding: float
+    con_holding: float
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A persona's figure with its interval and shared rank. `n` counts what the interval rests
+    on (turns, games or cells); `raw` is the unadjusted mean, for comparison."""
+
+    persona: str
+    estimate: float
+    ci: Interval
+    rank: int
+    matches: int
+    n: int
+    raw: float | None = None
+
+
+def shared_ranks(intervals: Sequence[Interval]) -> list[int]:
+    """1 + the number of entries whose lower bound is above this entry's upper bound."""
+    if not intervals:
+        return []
+    bounds = np.asarray(intervals, dtype=float)
+    lo, hi = bounds[:, 0], bounds[:, 1]
+    return [int(r) for r in 1 + (lo[None, :] > hi[:, None]).sum(axis=1)]
+
+
+def _codes(values: Sequence[str]) -> tuple[list[str], npt.NDArray[np.intp]]:
+    levels = sorted(set(values))
+    index = {v: i for i, v in enumerate(levels)}
+    return levels, np.fromiter((index[v] for v in values), dtype=np.intp, count=len(values))
+
+
+def _percentiles(draws: Array, level: float) -> list[Interval]:
+    """Per column, the percentile interval of the finite draws."""
+    alpha = (1 - level) / 2
+    out: list[Interval] = []
+    for column in draws.T:
+        ok = column[np.isfinite(column)]
+        if len(ok) < 2:
+            out.append((-math.inf, math.inf))
+        else:
+            out.append((float(np.quantile(ok, alpha)), float(np.quantile(ok, 1 - alpha))))
+    return out
+
+
+def _with_ranks(
+    names: Sequence[str],
+    estimates: Sequence[float],
+    intervals: Sequence[Interval],
+    matches: Sequence[int],
+    ns: Sequence[int],
+    raws: Sequence[float | None],
+    digits: int = 4,
+) -> list[Rating]:
+    ranks = shared_ranks(intervals)
+    rows = [
+        Rating(
+            persona=name,
+            estimate=round(est, digits),
+            ci=(round(ci[0], digits), round(ci[1], digits)),
+            rank=rank,
+            matches=m,
+            n=n,
+            raw=None if raw is None else round(raw, 4),
+        )
+        for name, est, ci, rank, m, n, raw in zip(
+            names, estimates, intervals, ranks, matches, ns, raws, strict=True
+        )
+    ]
+    return sorted(rows, key=lambda r: (r.rank, -r.estimate, r.persona))
+
+
+# adjusted holding
+
+
+def adjusted_holding(
+    turns: Sequence[TurnScore],
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    level: float = 0.95,
+) -> list[Rating]:
+    """Least-squares means of persona effects, with a cluster bootstrap over matches."""
+    if not turns:
+        return []
+    match_levels, match_of = _codes([t.match for t in turns])
+    factors = [
+        _codes([t.persona for t in turns]),
+        _codes([t.opponent for t in turns]),
+        _codes([t.motion for t in turns]),
+        _codes([t.side for t in turns]),
+        _codes([t.kind for t in turns]),
+    ]
+    sizes = [len(levels) for levels, _ in factors]
+    offsets = np.cumsum([0, *sizes[:-1]])
+    p = int(sum(sizes))
+    cols = np.stack([codes + off for (_, codes), off in zip(factors, offsets, strict=True)], axis=1)
+    y = np.fromiter((t.holding for t in turns), dtype=float, count=len(turns))
+    m = len(match_levels)
+    # per-match X'X and X'y from the one-hot columns, without building X (5 ones per row)
+    gram_flat = np.zeros(m * p * p)
+    a, b = cols[:, :, None], cols[:, None, :]
+    np.add.at(gram_flat, (match_of[:, None, None] * p * p + a * p + b).ravel(), 1.0)
+    gram = gram_flat.reshape(m, p * p)
+    xty_flat = np.zeros(m * p)
+    np.add.at(xty_flat, (match_of[:, None] * p + cols).ravel(), np.repeat(y, cols.shape[1]))
+    xty = xty_flat.reshape(m, p)
+    # contrast per persona: its own effect plus the average level of every other factor
+    personas = factors[0][0]
+    contrast = np.zeros((len(personas), p))
+    contrast[np.arange(len(personas)), np.arange(len(personas))] = 1.0
+    for size, off in zip(sizes[1:], offsets[1:], strict=True):
+        contrast[:, off : off + size] = 1.0 / size
+
+    def fit(counts: Array) -> Array:
+        g = (counts @ gram).reshape(-1, p, p)
+        h = counts @ xty
+        inv = np.linalg.pinv(g, rcond=_RCOND, hermitian=True)
+        beta = np.einsum("bij,bj->bi", inv, h)
+        est = beta @ contrast.T
+        # a persona's mean is estimable only if its contrast lies in the row space of the fit
+        proj = np.einsum("kp,bpq->bkq", contrast, inv @ g)
+        est[np.abs(proj - contrast[None]).max(axis=2) > 1e-6] = np.nan
+        out: Array = est
+        return out
+
+    point = fit(np.ones((1, m)))[0]
+    rng = np.random.default_rng(seed)
+    draws = np.concatenate(
+        [fit(_counts(rng, m, n)) for n in _chunks(resamples, max(1, 2_000_000 // (p * p + m)))]
+    )
+    intervals = [
+        (lo, hi) if math.isfinite(lo) else (0.0, 1.0) for lo, hi in _percentiles(draws, level)
+    ]
+    codes = factors[0][1]
+    matches = [len({match_of[i] for i in np.flatnonzero(codes == k)}) for k in range(len(personas))]
+    counts = np.bincount(codes, minlength=len(personas))
+    raws = np.bincount(codes, weights=y, minlength=len(personas)) / counts
+    estimates = [float(v) if math.isfinite(v) else float(raws[k]) for k, v in enumerate(point)]
+    return _with_ranks(
+        personas, estimates, intervals, matches, counts.tolist(), [float(r) for r in raws]
+    )
+
+
+def _counts(rng: np.random.Generator, items: int, resamples: int) -> Array:
+    """How often each item is drawn, per bootstrap resample (shape (resamples, items))."""
+    return rng.multinomial(items, np.full(items, 1.0 / items), size=resamples).astype(float)
+
+
+def _chunks(total: int, size: int) -> list[int]:
+    return [min(size, total - start) for start in range(0, total, size)]
+
+
+# held firmer: Bradley-Terry
+
+
+def game_score(pro_holding: float, con_holding: float, tie: float = TIE) -> float:
+    """PRO's score of a match: 1 if it held firmer, 0 if CON did, 0.5 within `tie`."""
+    diff = pro_holding - con_holding
+    if abs(diff) <= tie + 1e-12:
+        return 0.5
+    return 1.0 if diff > 0 else 0.0
+
+
+def bradley_terry(
+    winners: npt.NDArray[np.intp],
+    losers: npt.NDArray[np.intp],
+    scores: Array,
+    players: int,
+    weights: Array,
+    ridge: float = BT_RIDGE,
+) -> Array:
+    """Maximum-likelihood strengths (natural log-odds, centred), one fit per row of `weights`
+    (shape (fits, games)): Newton steps on the logistic log-likelihood of score ~ s_i - s_j."""
+    design = np.zeros((len(winners), players))
+    design[np.arange(len(winners)), winners] += 1.0
+    design[np.arange(len(losers)), losers] -= 1.0
+    beta = np.zeros((weights.shape[0], players))
+    eye = np.eye(players)
+    for _ in range(100):
+        prob = 1.0 / (1.0 + np.exp(-(beta @ design.T)))
+        grad = (weights * (scores - prob)) @ design - ridge * beta
+        curv = weights * prob * (1 - prob)
+        hess = np.einsum("gk,bg,gl->bkl", design, curv, design) + ridge * eye
+        step = np.linalg.solve(hess, grad[..., None])[..., 0]
+        beta += step
+        if np.abs(step).max() < 1e-10:
+            break
+    centred: Array = beta - beta.mean(axis=1, keepdims=True)
+    return centred
+
+
+def to_elo(strength: Array) -> Array:
+    return ELO_INIT + ELO_SCALE * strength / math.log(ELO_BASE)
+
+
+def held_firmer(
+    matches: Sequence[MatchScore],
+    *,
+    tie: float = TIE,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    level: float = 0.95,
+) -> list[Rating]:
+    """Bradley-Terry ratings (Elo scale) of who held firmer, bootstrapped over matches."""
+    if not matches:
+        return []
+    personas, codes = _codes([*(x.pro for x in matches), *(x.con for x in matches)])
+    g = len(matches)
+    pro, con = codes[:g], codes[g:]
+    scores = np.array([game_score(x.pro_holding, x.con_holding, tie) for x in matches])
+    k = len(personas)
+    point = to_elo(bradley_terry(pro, con, scores, k, np.ones((1, g))))[0]
+    rng = np.random.default_rng(seed)
+    draws = np.concatenate(
+        [
+            to_elo(bradley_terry(pro, con, scores, k, _counts(rng, g, n)))
+            for n in _chunks(resamples, max(1, 500_000 // (g * k + k * k)))
+        ]
+    )
+    played = np.bincount(codes, minlength=k)
+    wins = np.bincount(pro, weights=scores, minlength=k) + np.bincount(
+        con, weights=1 - scores, minlength=k
+    )
+    return _with_ranks(
+        personas,
+        point.tolist(),
+        _percentiles(draws, level),
+        played.tolist(),
+        played.tolist(),
+        (wins / played).tolist(),
+        digits=1,
+    )
+
+
+# gauntlet: paired difference against the control
+
+
+def control_comparison(
+    matches: Sequence[MatchScore],
+    control: str,
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    level: float = 0.95,
+) -> list[Rating]:
+    """Per persona: mean over (motion, side) cells of its holding minus the control's holding on
+    that motion and side (both from their matches against each other); bootstrap over cells.
+    Fewer than two cells give the interval (-1, 1)."""
+    mine: dict[tuple[str, str, str], list[float]] = {}
+    theirs: dict[tuple[str, str, str], list[float]] = {}
+    played: dict[str, int] = {}
+    for x in matches:
+        for persona, other, side, held in (
+            (x.pro, x.con, "pro", x.pro_holding),
+            (x.con, x.pro, "con", x.con_holding),
+        ):
+            if persona != control and other == control:
+                mine.setdefault((persona, x.motion, side), []).append(held)
+                played[persona] = played.get(persona, 0) + 1
+            elif persona == control and other != control:
+                theirs.setdefault((other, x.motion, side), []).append(held)
+    diffs: dict[str, list[float]] = {}
+    raws: dict[str, list[float]] = {}
+    for cell, values in sorted(mine.items()):
+        raws.setdefault(cell[0], []).extend(values)
+        if cell in theirs:
+            diffs.setdefault(cell[0], []).append(float(np.mean(values) - np.mean(theirs[cell])))
+    names = sorted(diffs)
+    rng = np.random.default_rng(seed)
+    intervals: list[Interval] = []
+    for name in names:
+        d = np.asarray(diffs[name])
+        if len(d) < 2:
+            intervals.append((-1.0, 1.0))
+            continue
+        means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
+        intervals.append(_percentiles(means[:, None], level)[0])
+    return _with_ranks(
+        names,
+        [float(np.mean(diffs[n])) for n in names],
+        intervals,
+        [played[n] for n in names],
+        [len(diffs[n]) for n in names],
+        [float(np.mean(raws[n])) for n in names],
+    )

@@ -1,0 +1,279 @@
+"""A tournament's data: one tidy row per turn, one line per match, and the ratings from them.
+
+These are the rows of the exports (turns.csv, matches.jsonl) and what the ratings are fitted on.
+In a pressure match every turn is a row too; `role` marks it `target` or `challenger` (empty in a
+debate), and only the target's turns are rated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, Field
+
+from arena.domain.events import Event, MatchStarted, TurnCompleted, Verdict
+from arena.domain.plan import plan_turns
+from arena.leaderboard.pressure import PressureRow, PressureSample, pressure_rows, sample_for
+from arena.leaderboard.tally import judge_label
+from arena.stats.ratings import (
+    MatchScore,
+    Rating,
+    TurnScore,
+    adjusted_holding,
+    control_comparison,
+    held_firmer,
+)
+from arena.store.matches import MatchRecord
+from arena.tournaments.spec import Slot, TournamentSpec
+
+TURN_COLUMNS = (
+    "tournament", "match", "motion", "side", "persona", "opponent", "model", "judge", "turn",
+    "kind", "stance", "holding", "engagement", "concessions", "tokens", "scored", "role",
+)  # fmt: skip
+
+
+class TurnRow(BaseModel):
+    """One turn: `tokens` is what its debater's call read and wrote; `concessions` counts the
+    concessions the judges found; `holding` is empty when no judge scored it."""
+
+    tournament: str
+    match: str
+    motion: str
+    side: str
+    persona: str
+    opponent: str
+    model: str
+    judge: str
+    turn: int
+    kind: str
+    stance: str | None
+    holding: float | None
+    engagement: float | None
+    concessions: int
+    tokens: int
+    scored: bool
+    role: str = ""
+
+
+class MatchResult(BaseModel):
+    """One match of a tournament, finished or not (a line of matches.jsonl)."""
+
+    tournament: str
+    match: str
+    slot: int
+    round: int = 0
+    motion: str
+    pro: str
+    con: str
+    pro_model: str
+    con_model: str
+    judge: str
+    status: str
+    pro_holding: float | None = None
+    con_holding: float | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    error: str | None = None
+    tactic: str | None = None
+    target: str | None = None
+    pressure: PressureSample | None = Field(
+        default=None, description="pressure: the target's flip metrics, as the board keeps them"
+    )
+    turns: list[TurnRow] = Field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+
+def match_result(
+    tournament: str, slot: Slot, record: MatchRecord, events: Sequence[Event]
+) -> MatchResult:
+    spec = record.spec
+    started = next((e for e in events if isinstance(e, MatchStarted)), None)
+    plan = {p.index: p for p in (started.plan if started and started.plan else plan_turns(spec))}
+    done = {e.turn: e for e in events if isinstance(e, TurnCompleted)}
+    verdicts = {e.turn: e for e in events if isinstance(e, Verdict)}
+    judge = judge_label(spec.judges)
+    target = spec.pressure.target if spec.pressure is not None else None
+    rows = []
+    for index in sorted(done):
+        turn = done[index]
+        side = turn.side
+        me, them = spec.debater(side), spec.debater("con" if side == "pro" else "pro")
+        v = verdicts.get(index)
+        rows.append(
+            TurnRow(
+                tournament=tournament,
+                match=record.id,
+                motion=slot.motion,
+                side=side,
+                persona=me.persona,
+                opponent=them.persona,
+                model=me.model,
+                judge=judge,
+                turn=index,
+                kind=plan[index].kind if index in plan else turn.kind,
+                stance=v.stance if v else None,
+                holding=v.holding if v and v.scored else None,
+                engagement=v.engagement if v and v.scored else None,
+                concessions=len(v.concessions) if v else 0,
+                tokens=turn.tokens_in + turn.tokens_out,
+                scored=bool(v and v.scored and v.holding is not None),
+                role="" if target is None else "target" if side == target else "challenger",
+            )
+        )
+    metrics = record.metrics
+    sample = None
+    if metrics is not None and target is not None:
+        seat = spec.debater(target)
+        sample = sample_for(record.id, metrics, judge, seat.persona, seat.model)
+    return MatchResult(
+        tournament=tournament,
+        match=record.id,
+        slot=slot.index,
+        round=slot.round,
+        motion=slot.motion,
+        pro=spec.pro.persona,
+        con=spec.con.persona,
+        pro_model=spec.pro.model,
+        con_model=spec.con.model,
+        judge=judge,
+        status=record.status,
+        pro_holding=metrics.pro.mean_holding if metrics else None,
+        con_holding=metrics.con.mean_holding if metrics else None,
+        tokens_in=sum(t.tokens_in for t in done.values()),
+        tokens_out=sum(t.tokens_out for t in done.values()),
+        error=record.error,
+        tactic=spec.pressure.tactic if spec.pressure is not None else None,
+        target=target,
+        pressure=sample,
+        turns=rows,
+    )
+
+
+def turns_csv(results: Iterable[MatchResult]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=TURN_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for result in results:
+        for row in result.turns:
+            data = row.model_dump()
+            data["scored"] = str(row.scored).lower()
+            writer.writerow({k: "" if data[k] is None else data[k] for k in TURN_COLUMNS})
+    return out.getvalue()
+
+
+def matches_jsonl(results: Iterable[MatchResult]) -> str:
+    return "".join(r.model_dump_json(exclude={"turns"}) + "\n" for r in results)
+
+
+class Ratings(BaseModel):
+    """The three views of a tournament's results (see arena.stats.ratings)."""
+
+    adjusted: list[Rating]
+    held_firmer: list[Rating]
+    control: list[Rating] = Field(default_factory=list)
+    matches: int
+    turns: int
+
+
+def rate(spec: TournamentSpec, results: Sequence[MatchResult], resamples: int = 1000) -> Ratings:
+    """Ratings from the completed matches (turns without a score are left out)."""
+    completed = [r for r in results if r.status == "completed"]
+    turns = [
+        TurnScore(t.match, t.persona, t.opponent, t.motion, t.side, t.kind, t.holding)
+        for r in completed
+        for t in r.turns
+        if t.scored and t.holding is not None and t.role != "challenger"
+    ]
+    games = [
+        MatchScore(r.match, r.motion, r.pro, r.con, r.pro_holding, r.con_holding)
+        for r in completed
+        if r.pro_holding is not None and r.con_holding is not None and r.target is None
+    ]
+    return Ratings(
+        adjusted=adjusted_holding(turns, resamples=resamples, seed=spec.seed),
+        held_firmer=held_firmer(games, resamples=resamples, seed=spec.seed),
+        control=control_comparison(games, spec.control, resamples=resamples, seed=spec.seed)
+        if spec.design == "gauntlet"
+        else [],
+        matches=len(completed),
+        turns=len(turns),
+    )
+
+
+def leaderboard_csv(ratings: Ratings) -> str:
+    """One row per persona: adjusted holding, held-firmer rating and, in a gauntlet, the
+    difference from the control; each with its 95% interval and shared rank."""
+    firmer = {r.persona: r for r in ratings.held_firmer}
+    control = {r.persona: r for r in ratings.control}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([
+        "rank", "persona", "matches", "turns", "adjusted_holding", "ci_low", "ci_high",
+        "raw_holding", "held_firmer_elo", "elo_ci_low", "elo_ci_high", "vs_control",
+        "vs_control_ci_low", "vs_control_ci_high",
+    ])  # fmt: skip
+    for r in ratings.adjusted:
+        f, c = firmer.get(r.persona), control.get(r.persona)
+        writer.writerow([
+            r.rank, r.persona, r.matches, r.n, r.estimate, r.ci[0], r.ci[1], r.raw,
+            f.estimate if f else "", f.ci[0] if f else "", f.ci[1] if f else "",
+            c.estimate if c else "", c.ci[0] if c else "", c.ci[1] if c else "",
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def heatmap(results: Sequence[MatchResult]) -> dict[str, dict[str, float]]:
+    """persona -> opponent -> mean holding of the persona's scored turns against it (in a
+    pressure match, the target's turns against the tactic)."""
+    cells: dict[str, dict[str, list[float]]] = {}
+    for r in results:
+        for t in r.turns:
+            if t.scored and t.holding is not None and t.role != "challenger":
+                cells.setdefault(t.persona, {}).setdefault(t.opponent, []).append(t.holding)
+    return {
+        p: {o: round(statistics.fmean(v), 4) for o, v in sorted(row.items())}
+        for p, row in sorted(cells.items())
+    }
+
+
+def pressure_leaderboard(results: Sequence[MatchResult]) -> list[PressureRow]:
+    """The pressure leaderboard (persona x tactic) of the completed pressure matches."""
+    return pressure_rows(
+        r.pressure for r in results if r.status == "completed" and r.pressure is not None
+    )
+
+
+PRESSURE_COLUMNS = (
+    "persona", "tactic", "judge", "n", "mean_tof", "mean_tof_share", "mean_nof", "flips",
+    "flip_rate", "flip_ci_low", "flip_ci_high", "probe_agreement", "holding_by_round",
+)  # fmt: skip
+
+
+def pressure_leaderboard_csv(rows: Sequence[PressureRow]) -> str:
+    """leaderboard.csv of a pressure tournament: one row per persona x tactic; the holding
+    curve as values joined by `;` (empty where no reply of that round was scored)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PRESSURE_COLUMNS)
+    for r in rows:
+        curve = ";".join("" if v is None else str(v) for v in r.holding_by_round)
+        writer.writerow([
+            r.persona, r.tactic, r.judge, r.n, r.mean_tof, r.mean_tof_share, r.mean_nof, r.flips,
+            r.flip_rate, r.flip_ci[0], r.flip_ci[1],
+            "" if r.probe_agreement is None else r.probe_agreement, curve,
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def pressure_heatmap(rows: Sequence[PressureRow]) -> dict[str, dict[str, float]]:
+    """persona -> tactic -> mean Turn of Flip as a share of the rounds (1: never flipped)."""
+    cells: dict[str, dict[str, float]] = {}
+    for r in rows:
+        cells.setdefault(r.persona, {})[r.tactic] = r.mean_tof_share
+    return cells

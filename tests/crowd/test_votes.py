@@ -1,0 +1,88 @@
+"""Crowd-vote statistics on hand-computed and textbook values."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from arena.crowd.votes import (
+    TurnLabels,
+    agreement,
+    judge_label,
+    krippendorff_alpha_nominal,
+    majority,
+    tally,
+)
+
+
+def test_tally_counts_every_label_and_ignores_unknown() -> None:
+    assert tally(["holds", "holds", "switched", "nonsense"]) == {
+        "holds": 2,
+        "wavers": 0,
+        "switched": 1,
+    }
+
+
+def test_majority_needs_min_votes_and_a_strict_plurality() -> None:
+    assert majority({"holds": 2, "wavers": 1, "switched": 0}, min_votes=3) == "holds"
+    assert majority({"holds": 2, "wavers": 0, "switched": 0}, min_votes=3) is None
+    assert majority({"holds": 2, "wavers": 2, "switched": 1}, min_votes=3) is None
+
+
+def test_judge_label_is_the_stance_relative_to_the_side() -> None:
+    assert judge_label("pro", "pro") == "holds"
+    assert judge_label("con", "pro") == "switched"
+    assert judge_label("con", "neutral") == "wavers"
+    assert judge_label("pro", None) is None
+
+
+def test_krippendorff_alpha_nominal_textbook_value() -> None:
+    # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability": 4 coders, 12 units
+    # with missing values; nominal alpha = 0.743
+    a = [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None]
+    b = [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3]
+    c = [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None]
+    d = [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]
+    units = [Counter(str(x) for x in col if x is not None) for col in zip(a, b, c, d, strict=True)]
+    assert krippendorff_alpha_nominal(units) == pytest.approx(0.743, abs=0.0005)
+
+
+def test_krippendorff_alpha_perfect_and_undefined() -> None:
+    assert krippendorff_alpha_nominal([{"holds": 3}, {"switched": 2}]) == pytest.approx(1.0)
+    assert krippendorff_alpha_nominal([{"holds": 3}, {"holds": 2}]) is None  # no variation
+    assert krippendorff_alpha_nominal([{"holds": 1}]) is None  # nothing pairable
+
+
+def _turn(i: int, counts: tuple[int, int, int], judge: str | None) -> TurnLabels:
+    h, w, s = counts
+    return TurnLabels(
+        match_id="m",
+        turn=i,
+        side="pro",
+        counts={"holds": h, "wavers": w, "switched": s},
+        judges={"j": judge},  # type: ignore[dict-item]
+    )
+
+
+def test_agreement_against_hand_computed_values() -> None:
+    turns = [
+        _turn(0, (3, 0, 0), "holds"),  # crowd holds, judge holds
+        _turn(1, (2, 1, 0), "holds"),  # crowd holds, judge holds
+        _turn(2, (0, 1, 2), "holds"),  # crowd switched, judge holds
+        _turn(3, (0, 0, 3), "switched"),  # crowd switched, judge switched
+        _turn(4, (1, 1, 0), "wavers"),  # 2 votes: under min_votes, left out
+        _turn(5, (2, 2, 0), "holds"),  # a tie: no crowd label, left out
+        _turn(6, (3, 0, 0), None),  # judge unscored: counted, not scored
+    ]
+    a = agreement(turns, "j", min_votes=3)
+    assert (a.turns, a.scored) == (5, 4)
+    assert a.accuracy == pytest.approx(0.75)
+    # gold h,h,s,s; pred h,h,h,s: po = 3/4, pe = (2*3 + 2*1)/16 = 1/2, kappa = 0.25/0.5
+    assert a.kappa == pytest.approx(0.5)
+    assert a.label == "agrees with spectators: 75% over 4 turns, kappa 0.50"
+
+
+def test_agreement_without_votes_says_so() -> None:
+    a = agreement([], "j", min_votes=3)
+    assert a.accuracy is None and a.label == "no crowd votes yet"

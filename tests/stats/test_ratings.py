@@ -1,0 +1,268 @@
+"""arena.stats.ratings on textbook values and on constructed data whose true effects are known."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from arena.leaderboard.tally import BOOTSTRAP_MAX, Sample, Tally, bootstrap_ci, leaderboard_rows
+from arena.stats.ratings import (
+    MatchScore,
+    TurnScore,
+    adjusted_holding,
+    control_comparison,
+    game_score,
+    held_firmer,
+    shared_ranks,
+)
+from arena.store import Store
+from arena.store.leaderboard import Leaderboard
+
+KINDS = ("opening", "opening", "rebuttal", "rebuttal", "closing", "closing")
+PERSONA = {"firm": 0.2, "mid": 0.0, "soft": -0.15, "meek": -0.1}
+# a debater holds better against an agreeable opponent: the opponent effect on MY holding
+OPPONENT = {"firm": -0.1, "mid": 0.0, "soft": 0.05, "meek": 0.1}
+MOTION = {"easy": 0.1, "mid": 0.0, "hard": -0.1}
+SIDE = {"pro": 0.04, "con": -0.04}
+
+
+def truth(persona: str) -> float:
+    """Least-squares mean: the persona against an average opponent on an average motion."""
+    return 0.5 + PERSONA[persona] + float(np.mean(list(OPPONENT.values())))
+
+
+def match_turns(
+    match: str, motion: str, pro: str, con: str, rng: np.random.Generator, noise: float
+) -> list[TurnScore]:
+    out = []
+    for turn, kind in enumerate(KINDS):
+        side = "pro" if turn % 2 == 0 else "con"
+        me, them = (pro, con) if side == "pro" else (con, pro)
+        y = 0.5 + PERSONA[me] + OPPONENT[them] + MOTION[motion] + SIDE[side]
+        out.append(TurnScore(match, me, them, motion, side, kind, y + rng.normal(0, noise)))
+    return out
+
+
+def round_robin(repeats: int, noise: float, seed: int = 7) -> list[TurnScore]:
+    rng = np.random.default_rng(seed)
+    turns: list[TurnScore] = []
+    n = itertools.count()
+    for _ in range(repeats):
+        for a, b in itertools.combinations(sorted(PERSONA), 2):
+            for motion in MOTION:
+                for pro, con in ((a, b), (b, a)):
+                    turns += match_turns(f"m{next(n)}", motion, pro, con, rng, noise)
+    return turns
+
+
+def by_persona(ratings: list) -> dict:
+    return {r.persona: r for r in ratings}
+
+
+def test_shared_ranks_count_entries_clearly_above() -> None:
+    # b's interval overlaps both others, so it shares a rank with each; c is below a
+    assert shared_ranks([(0.7, 0.9), (0.5, 0.75), (0.3, 0.6)]) == [1, 1, 2]
+    assert shared_ranks([(0.8, 0.9), (0.6, 0.7), (0.1, 0.2)]) == [1, 2, 3]
+    assert shared_ranks([(0.0, 1.0)] * 3) == [1, 1, 1]
+    assert shared_ranks([]) == []
+
+
+def test_without_noise_the_fit_returns_the_true_means_exactly() -> None:
+    rated = by_persona(adjusted_holding(round_robin(1, noise=0.0), resamples=50))
+    for persona in PERSONA:
+        assert rated[persona].estimate == pytest.approx(truth(persona), abs=1e-4)
+    assert rated["firm"].rank == 1
+
+
+def test_with_noise_the_intervals_cover_the_truth_about_95_percent_of_the_time() -> None:
+    covered, total = 0, 0
+    for seed in range(10):
+        rated = by_persona(adjusted_holding(round_robin(1, 0.05, seed), resamples=200, seed=seed))
+        for persona in PERSONA:
+            lo, hi = rated[persona].ci
+            covered += lo <= truth(persona) <= hi
+            total += 1
+            assert abs(rated[persona].estimate - truth(persona)) < 0.05
+            assert hi - lo < 0.1
+    assert covered >= 0.85 * total, f"{covered} of {total} intervals cover the truth"
+    firm = rated["firm"]
+    assert firm.matches == 3 * 3 * 2 and firm.n == 3 * firm.matches
+
+
+def test_a_confounded_schedule_misleads_raw_means_not_adjusted_ones() -> None:
+    # "mid" mostly meets the agreeable "meek" (+0.1 to its holding), "soft" mostly meets the
+    # stubborn "firm" (-0.1): their raw means are further apart than their true effects
+    rng = np.random.default_rng(3)
+    turns: list[TurnScore] = []
+    n = itertools.count()
+    schedule = [("mid", "meek")] * 5 + [("mid", "firm")] + [("soft", "firm")] * 5
+    schedule += [("soft", "meek"), ("firm", "meek")] * 2
+    for a, b in schedule:
+        for motion in MOTION:
+            for pro, con in ((a, b), (b, a)):
+                turns += match_turns(f"m{next(n)}", motion, pro, con, rng, 0.03)
+    rated = by_persona(adjusted_holding(turns, resamples=300))
+    mid, soft = rated["mid"], rated["soft"]
+    # raw: mid's easy opponents flatter it; soft's hard ones hurt it, beyond their true gap
+    true_gap = PERSONA["mid"] - PERSONA["soft"]
+    assert mid.raw is not None and soft.raw is not None
+    assert mid.raw - soft.raw > true_gap + 0.05
+    assert mid.estimate - soft.estimate == pytest.approx(true_gap, abs=0.03)
+    for r in (mid, soft):
+        assert r.ci[0] <= truth(r.persona) <= r.ci[1]
+
+
+def test_the_bootstrap_resamples_whole_matches() -> None:
+    # every turn of a match shares one shock: per-turn noise would understate the uncertainty
+    rng = np.random.default_rng(11)
+    turns = round_robin(1, noise=0.0)
+    shocks = {t.match: rng.normal(0, 0.1) for t in turns}
+    clustered = [
+        TurnScore(
+            t.match, t.persona, t.opponent, t.motion, t.side, t.kind, t.holding + shocks[t.match]
+        )
+        for t in turns
+    ]
+    as_matches = by_persona(adjusted_holding(clustered, resamples=300))["firm"].ci
+    # the same values as if every turn were its own match
+    split = [
+        TurnScore(f"{t.match}-{i}", t.persona, t.opponent, t.motion, t.side, t.kind, t.holding)
+        for i, t in enumerate(clustered)
+    ]
+    as_turns = by_persona(adjusted_holding(split, resamples=300))["firm"].ci
+    assert as_matches[1] - as_matches[0] > 1.5 * (as_turns[1] - as_turns[0])
+
+
+def test_a_fixed_seed_gives_the_same_intervals() -> None:
+    turns = round_robin(1, noise=0.05)
+    assert adjusted_holding(turns, resamples=100) == adjusted_holding(turns, resamples=100)
+
+
+def test_game_scores_count_a_near_tie_as_half() -> None:
+    assert game_score(0.8, 0.5) == 1.0
+    assert game_score(0.5, 0.8) == 0.0
+    assert game_score(0.70, 0.75) == 0.5
+    assert game_score(0.70, 0.66) == 0.5
+
+
+def test_bradley_terry_matches_the_textbook_odds() -> None:
+    # a beats b three times in four: odds 3, so a - b = 400 log10(3) = 190.8 Elo, centred on 1000
+    games = [MatchScore(f"g{i}", "m", "a", "b", 0.9, 0.3) for i in range(3)]
+    games.append(MatchScore("g3", "m", "a", "b", 0.3, 0.9))
+    rated = by_persona(held_firmer(games, resamples=200))
+    half = 200 * math.log10(3)
+    assert rated["a"].estimate == pytest.approx(1000 + half, abs=0.5)
+    assert rated["b"].estimate == pytest.approx(1000 - half, abs=0.5)
+    assert rated["a"].raw == 0.75 and rated["a"].matches == 4
+
+
+def test_bradley_terry_ties_count_half_and_recover_true_strengths() -> None:
+    ties = [MatchScore(f"t{i}", "m", "a", "b", 0.8, 0.8) for i in range(4)]
+    assert {r.estimate for r in held_firmer(ties, resamples=50)} == {1000.0}
+    rng = np.random.default_rng(5)
+    strength = {"x": 1.0, "y": 0.0, "z": -1.0}
+    games = []
+    for i in range(600):
+        a, b = rng.choice(list(strength), size=2, replace=False)
+        p = 1 / (1 + math.exp(strength[b] - strength[a]))
+        won = rng.random() < p
+        games.append(MatchScore(f"g{i}", "m", a, b, 0.9 if won else 0.2, 0.2 if won else 0.9))
+    rated = by_persona(held_firmer(games, resamples=200))
+    for name, s in strength.items():
+        elo = 1000 + 400 * s / math.log(10)
+        assert rated[name].ci[0] <= elo <= rated[name].ci[1], rated[name]
+    assert [rated[n].rank for n in ("x", "y", "z")] == [1, 2, 3]
+
+
+def test_control_comparison_pairs_the_same_motion_and_side() -> None:
+    # p holds 0.1 better than the control in every cell; q 0.1 worse; motions differ a lot
+    games = []
+    for motion, base in (("m1", 0.8), ("m2", 0.4), ("m3", 0.6)):
+        for persona, delta in (("p", 0.1), ("q", -0.1)):
+            games.append(MatchScore(f"{motion}{persona}1", motion, persona, "assistant",
+                                    base + delta, base - 0.05))  # fmt: skip
+            games.append(MatchScore(f"{motion}{persona}2", motion, "assistant", persona,
+                                    base + 0.05, base + delta - 0.1))  # fmt: skip
+    rated = by_persona(control_comparison(games, "assistant", resamples=200))
+    assert set(rated) == {"p", "q"}
+    # pro cells: (base + d) - (base + 0.05); con cells: (base + d - 0.1) - (base - 0.05)
+    assert rated["p"].estimate == pytest.approx(0.05 - 0.0, abs=1e-9)
+    assert rated["q"].estimate == pytest.approx(-0.15, abs=1e-9)
+    assert rated["p"].n == 6 and rated["p"].matches == 6
+    assert rated["p"].rank == 1 and rated["q"].rank == 2
+    (one_motion,) = control_comparison(games[:2], "assistant", resamples=50)
+    assert one_motion.n == 2 and one_motion.estimate == pytest.approx(0.05)
+
+
+# the leaderboard's rows: incremental tallies and the log behind them
+
+
+def board_sample(i: int, persona: str, holding: float, side: str = "pro") -> Sample:
+    return Sample(match_id=f"m{i:05d}", side=side, persona=persona, model="test:m",  # type: ignore[arg-type]
+                  judge="test:judge", turns=3, mean_holding=holding, flipped=holding < 0.3,
+                  firmness=2, stance_changes=0, engagement=0.5, opponent_mean_holding=0.5,
+                  persuasion=0.1)  # fmt: skip
+
+
+def test_a_tally_fed_in_pieces_equals_one_fed_at_once() -> None:
+    rng = np.random.default_rng(2)
+    samples = [board_sample(i, f"p{i % 3}", float(rng.uniform())) for i in range(90)]
+    whole = leaderboard_rows(samples, "persona", {})
+    tally = Tally("persona")
+    for start in range(0, 90, 7):
+        tally.add(samples[start : start + 7])
+        tally.rows({})
+    tally.add(samples[:10])  # seen before: not counted twice
+    assert tally.rows({}) == whole
+    assert {r.matches for r in whole} == {30}
+
+
+def test_the_bootstrap_interval_matches_its_normal_limit_for_many_values() -> None:
+    rng = np.random.default_rng(4)
+    values = list(rng.uniform(size=BOOTSTRAP_MAX))
+    lo, hi = bootstrap_ci(values)
+    half = 1.96 * float(np.std(values, ddof=1)) / math.sqrt(len(values))
+    assert lo == pytest.approx(float(np.mean(values)) - half, abs=2e-3)
+    assert hi == pytest.approx(float(np.mean(values)) + half, abs=2e-3)
+    assert bootstrap_ci([0.5]) == (0.0, 1.0)
+
+
+async def test_every_node_folds_in_the_samples_another_recorded(store: Store) -> None:
+    other = Leaderboard(store.redis, store.keys)  # a second API node on the same Redis
+    await store.board.add([board_sample(1, "stoic", 0.9), board_sample(1, "pirate", 0.4, "con")])
+    assert {r.persona for r in await other.rows("persona")} == {"stoic", "pirate"}
+    await other.add([board_sample(2, "stoic", 0.7)])
+    await other.add([board_sample(2, "stoic", 0.7)])  # a worker finishing it again
+    rows = {r.persona: r for r in await store.board.rows("persona")}
+    assert rows["stoic"].matches == 2 and rows["stoic"].mean_holding == 0.8
+    assert "rests on 2 matches (fewer than 5)" in rows["stoic"].warnings
+    assert any("not calibrated" in w for w in rows["stoic"].warnings)
+    assert [r.persona for r in await store.board.rows("persona", judge="nobody")] == []
+
+
+async def test_samples_stored_before_the_log_existed_are_counted(store: Store) -> None:
+    old = [board_sample(i, "stoic", 0.6) for i in range(3)]
+    mapping = {f"{s.match_id}:pro": s.model_dump_json() for s in old}
+    await store.redis.hset(store.keys.lb_samples, mapping=mapping)  # type: ignore[arg-type]
+    (row,) = await Leaderboard(store.redis, store.keys).rows("persona")
+    assert row.matches == 3
+
+
+async def test_large_rows_refresh_their_interval_off_the_request_path(store: Store) -> None:
+    board = Leaderboard(store.redis, store.keys)
+    for i in range(400):
+        await board.add([board_sample(i, "stoic", 0.5 + 0.1 * (i % 3))])
+    (first,) = await board.rows("persona")  # a new group: computed on the request path
+    assert first.matches == 400 and first.holding_ci[0] < first.mean_holding < first.holding_ci[1]
+    await board.add([board_sample(400, "stoic", 0.0)])
+    (now,) = await board.rows("persona")
+    assert now.matches == 401  # counts and means are current at once
+    refreshing = list(board._refreshing.values())
+    assert refreshing, "a large stale row is refreshed in the background"
+    await asyncio.gather(*refreshing)
+    (fresh,) = await board.rows("persona")
+    assert fresh.holding_ci != first.holding_ci

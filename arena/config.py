@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     local_n_ctx: int = 4096
     local_threads: int | None = None
     request_timeout: float = 120.0
+    # model adapters one process keeps (an LRU: the least recently used is closed beyond it)
+    model_cache: int = Field(default=64, ge=1)
     max_attempts: int = 4
     retry_max_delay: float = 30.0
 

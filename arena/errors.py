@@ -69,3 +69,12 @@ class StructuredOutputError(ArenaError):
 
 class MatchCancelled(ArenaError):
     """The match was cancelled by a user."""
+
+
+class CardError(ArenaError):
+    """A file that cannot be imported; the message names the file and the problem."""
+
+    def __init__(self, filename: str, problem: str) -> None:
+        self.filename = filename
+        self.problem = problem
+        super().__init__(f"{filename}: {problem}")

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from arena.api import create_app
 from arena.config import Settings
-from arena.leaderboard.tally import Sample
+from arena.domain.samples import Sample
 from arena.stats.intervals import bootstrap_mean_ci
 from arena.store import Store
 from arena.store.types import text_map
@@ -145,7 +145,7 @@ async def bench(n: int, args: argparse.Namespace, data_dir: Path) -> None:
     counter = iter(range(10**9))
 
     async def complete() -> None:
-        await store.board.add(sample_pair(f"live{next(counter):07d}", rng))
+        await store.samples.add(sample_pair(f"live{next(counter):07d}", rng))
 
     try:
         started = time.perf_counter()

@@ -15,8 +15,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from arena.config import Settings
-from arena.domain.events import DebaterSpec, Event, MatchSpec
-from arena.engine.match import Debater, Lineup, run_match
+from arena.domain.events import Event
+from arena.domain.specs import DebaterSpec, MatchSpec
+from arena.engine.lineup import Debater, Lineup
+from arena.engine.match import run_match
 from arena.models.base import (
     ChatMessage,
     ChatModel,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arena.domain.events import DebaterSpec, Event, MatchSpec
-from arena.engine.match import Debater, Lineup
-from arena.personas.library import Library, load_library
+from arena.domain.events import Event
+from arena.domain.personas import Library
+from arena.domain.specs import DebaterSpec, MatchSpec
+from arena.engine.lineup import Debater, Lineup
+from arena.personas.library import load_library
 from tests.fakes import FunctionModel
 
 PERSONAS = Path(__file__).resolve().parent.parent / "personas"

@@ -90,3 +90,39 @@ class FunctionModel:
         out = self.structured_fn(request, schema)
         raw = out if isinstance(out, str) else json.dumps(out)
         return StructuredResult(data=parse_json_object(raw), raw=raw)
+
+
+class FakeModels:
+    """A ModelFactory (arena.models.cache) for tests: `make(name)` builds each name's model once
+    (default: a FunctionModel of that name). With `settings`, names are checked as the arena
+    checks them (require_available); without, every name is accepted."""
+
+    def __init__(
+        self,
+        make: Callable[[str], Any] | None = None,
+        settings: Any = None,
+        models: dict[str, Any] | None = None,
+    ) -> None:
+        self.make = make or FunctionModel
+        self.settings = settings
+        self.made: dict[str, Any] = models if models is not None else {}
+        self.released: list[str] = []
+        self.closed = False
+
+    def get(self, name: str) -> Any:
+        self.require_available(name)
+        if name not in self.made:
+            self.made[name] = self.make(name)
+        return self.made[name]
+
+    def release(self, models: Iterable[Any]) -> None:
+        self.released += [m.name for m in models]
+
+    def require_available(self, name: str) -> None:
+        if self.settings is not None:
+            from arena.models.registry import require_available
+
+            require_available(name, self.settings)
+
+    async def aclose(self) -> None:
+        self.closed = True

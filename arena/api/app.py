@@ -20,7 +20,8 @@ from arena.api.routes import health, leaderboard, matches, pages, personas, tour
 from arena.api.ws import spectate as ws
 from arena.api.ws.heap import heap_policy
 from arena.config import Settings, get_settings
-from arena.models.registry import aclose_models
+from arena.leaderboard.board import Leaderboard
+from arena.models.cache import ModelFactory, Models
 from arena.personas.library import load_library
 from arena.store import Store, StoreError
 from arena.worker.worker import Worker
@@ -53,7 +54,7 @@ async def _worker(app: FastAPI) -> AsyncIterator[None]:
     # wait for a Redis connection
     store = await Store.connect(app.state.settings)
     stop = asyncio.Event()
-    worker = Worker(store, app.state.settings, app.state.library)
+    worker = Worker(store, app.state.settings, app.state.library, app.state.models)
     task = asyncio.create_task(worker.run(stop), name="worker")
     try:
         yield
@@ -70,6 +71,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.library = load_library(settings.personas_dir)
     store = await Store.connect(settings)
     app.state.store = store
+    app.state.board = Leaderboard(store.samples)
+    own_models = app.state.models is None
+    if own_models:
+        app.state.models = Models(settings)
     try:
         async with contextlib.AsyncExitStack() as stack:
             metrics: ApiMetrics = app.state.metrics
@@ -80,7 +85,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await stack.enter_async_context(_worker(app))
             yield
     finally:
-        await aclose_models()  # after the worker: its matches used them
+        await app.state.board.aclose()
+        if own_models:
+            await app.state.models.aclose()  # after the worker: its matches used them
+            app.state.models = None
         await store.close()
 
 
@@ -98,9 +106,15 @@ async def _store_down(conn: HTTPConnection, exc: Exception) -> JSONResponse | No
     )
 
 
-def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    run_worker: bool = True,
+    models: ModelFactory | None = None,
+) -> FastAPI:
     """The app. Its lifespan connects the store, loads the personas and, with `run_worker`,
-    runs a Worker in the same process."""
+    runs a Worker in the same process. `models` builds the models of matches (default: an
+    arena.models.cache.Models of the settings, closed at shutdown)."""
     app = FastAPI(
         title="Persona Arena",
         version=arena.__version__,
@@ -111,6 +125,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     )
     app.state.settings = settings or get_settings()
     app.state.run_worker = run_worker
+    app.state.models = models
     app.state.metrics = ApiMetrics()
     for router in (matches.router, personas.router, leaderboard.router, health.router):
         app.include_router(router)

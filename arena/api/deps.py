@@ -12,8 +12,11 @@ from starlette.requests import HTTPConnection
 
 from arena.api.prometheus import ApiMetrics
 from arena.config import Settings
-from arena.personas.library import Library
-from arena.store import MatchRecord, Store
+from arena.domain.personas import Library
+from arena.domain.records import MatchRecord
+from arena.leaderboard.board import Leaderboard
+from arena.models.cache import ModelFactory
+from arena.store import Store
 
 
 async def get_settings(conn: HTTPConnection) -> Settings:
@@ -34,6 +37,17 @@ async def get_library(conn: HTTPConnection) -> Library:
     return await store.personas.library(files)
 
 
+async def get_models(conn: HTTPConnection) -> ModelFactory:
+    """The models this node builds (arena.models.cache.Models; a fake in tests)."""
+    models: ModelFactory = conn.app.state.models
+    return models
+
+
+async def get_board(conn: HTTPConnection) -> Leaderboard:
+    board: Leaderboard = conn.app.state.board
+    return board
+
+
 async def get_metrics(conn: HTTPConnection) -> ApiMetrics:
     metrics: ApiMetrics = conn.app.state.metrics
     return metrics
@@ -50,6 +64,8 @@ StoreDep = Annotated[Store, Depends(get_store)]
 LibraryDep = Annotated[Library, Depends(get_library)]
 FilesDep = Annotated[Library, Depends(get_files)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
+ModelsDep = Annotated[ModelFactory, Depends(get_models)]
+BoardDep = Annotated[Leaderboard, Depends(get_board)]
 
 
 async def get_match(match_id: str, store: StoreDep) -> MatchRecord:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from arena.api.schemas import PersonaDetail
-from arena.personas.library import Persona
+from arena.domain.personas import Persona
 
 
 class PersonaWrite(BaseModel):

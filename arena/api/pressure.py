@@ -15,10 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from arena.api.schemas import MatchCreate
 from arena.api.validation import _Collector, _judges, build_spec
 from arena.config import Settings
-from arena.domain.events import SCRIPTED, DebaterSpec, MatchSpec, Side
+from arena.domain.personas import Library
+from arena.domain.specs import SCRIPTED, DebaterSpec, MatchSpec, Side, pressure_spec
 from arena.engine.lineup import validate_spec
-from arena.engine.pressure import pressure_spec
-from arena.personas.library import Library
+from arena.models.cache import ModelFactory
 from arena.personas.tactics import Tactics, load_tactics
 
 
@@ -26,10 +26,12 @@ def _error(loc: list[Any], msg: str, kind: str, value: Any = None) -> dict[str, 
     return {"loc": loc, "msg": msg, "type": kind, "input": value}
 
 
-def build_match_spec(body: MatchCreate, library: Library, settings: Settings) -> MatchSpec:
+def build_match_spec(
+    body: MatchCreate, library: Library, settings: Settings, models: ModelFactory
+) -> MatchSpec:
     """The spec of a new match of either format; raises RequestValidationError."""
     if body.format == "pressure":
-        return build_pressure_spec(body, library, settings)
+        return build_pressure_spec(body, library, settings, models)
     missing = [
         _error(["body", side], "a debate needs both sides", "missing")
         for side in ("pro", "con")
@@ -42,11 +44,15 @@ def build_match_spec(body: MatchCreate, library: Library, settings: Settings) ->
     ]
     if missing or extra:
         raise RequestValidationError(missing + extra)
-    return build_spec(body, library, settings)
+    return build_spec(body, library, settings, models)
 
 
 def build_pressure_spec(
-    body: MatchCreate, library: Library, settings: Settings, tactics: Tactics | None = None
+    body: MatchCreate,
+    library: Library,
+    settings: Settings,
+    models: ModelFactory,
+    tactics: Tactics | None = None,
 ) -> MatchSpec:
     errors = _Collector()
     given = [side for side in ("pro", "con") if getattr(body, side) is not None]
@@ -72,7 +78,7 @@ def build_pressure_spec(
     )
     model = target.model or (persona.model if persona is not None else None)
     model = model or settings.default_model
-    errors.model(("body", side, "model"), model, settings)
+    errors.model(("body", side, "model"), model, models)
     challenger_model = challenger.model
     if challenger.persona is not None:
         voice = errors.check(
@@ -85,10 +91,10 @@ def build_pressure_spec(
     if tactic is not None and not tactic.scripted:
         challenger_model = challenger_model or settings.default_model
     if challenger_model is not None and challenger_model != SCRIPTED:
-        errors.model(("body", "challenger", "model"), challenger_model, settings)
+        errors.model(("body", "challenger", "model"), challenger_model, models)
     judges = _judges(body, settings, errors)
     for loc, name in judges:
-        errors.model(loc, name, settings)
+        errors.model(loc, name, models)
     if errors.errors or tactic is None:
         raise RequestValidationError(errors.errors)
     motion_id, motion = library.motion_text(body.motion)
@@ -97,7 +103,7 @@ def build_pressure_spec(
         motion_id=motion_id,
         target=DebaterSpec(persona=target.persona, model=model),
         side=side,
-        tactic=tactic,
+        tactic=tactic.id,
         rounds=body.rounds if body.rounds is not None else settings.default_rounds,
         challenger_persona=challenger.persona,
         challenger_model=challenger_model,
@@ -106,7 +112,7 @@ def build_pressure_spec(
         word_limit=body.word_limit if body.word_limit is not None else settings.word_limit,
         seed=body.seed,
     )
-    errors.check(("body",), None, partial(validate_spec, spec, library, settings, tactics))
+    errors.check(("body",), None, partial(validate_spec, spec, library, settings, models, tactics))
     if errors.errors:
         raise RequestValidationError(errors.errors)
     return spec

@@ -7,20 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from arena.domain.events import (
-    MatchFormat,
-    MatchMetrics,
-    MatchSpec,
-    PlannedTurn,
-    Probe,
-    Side,
-    TurnKind,
-    Verdict,
-)
+from arena.domain.events import Probe, Verdict
+from arena.domain.personas import Persona
+from arena.domain.results import MatchMetrics
+from arena.domain.specs import MatchFormat, MatchSpec, PlannedTurn, Side, TurnKind
+from arena.leaderboard.rows import GroupBy, LeaderboardRow
 from arena.leaderboard.versions import OlderOnly, Versions
 from arena.models.registry import MAX_MODEL_NAME, MODEL_NAME_CHARS, MODEL_NAME_PATTERN
-from arena.personas.library import Persona
-from arena.store import GroupBy, LeaderboardRow
 
 MatchStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 MAX_MOTION = 500

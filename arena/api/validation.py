@@ -19,11 +19,11 @@ from starlette.formparsers import MultiPartException
 
 from arena.api.schemas import MatchCreate
 from arena.config import Settings
-from arena.domain.events import DebaterSpec, MatchSpec, Side
+from arena.domain.personas import Library
+from arena.domain.specs import DebaterSpec, MatchSpec, Side
 from arena.engine.lineup import validate_spec
 from arena.errors import ArenaError, NeedsKeyError, NotFoundError, UnknownModelError
-from arena.models.registry import require_available
-from arena.personas.library import Library
+from arena.models.cache import ModelFactory
 
 Loc = tuple[str | int, ...]
 T = TypeVar("T")
@@ -99,8 +99,8 @@ class _Collector:
             self.errors.append(_detail(loc, exc, value))
             return None
 
-    def model(self, loc: Loc, name: str, settings: Settings) -> None:
-        self.check(loc, name, partial(require_available, name, settings))
+    def model(self, loc: Loc, name: str, models: ModelFactory) -> None:
+        self.check(loc, name, partial(models.require_available, name))
 
 
 def _judges(body: MatchCreate, settings: Settings, errors: _Collector) -> list[tuple[Loc, str]]:
@@ -133,7 +133,9 @@ def _judges(body: MatchCreate, settings: Settings, errors: _Collector) -> list[t
     return [(("body", "judge"), settings.default_judge)]
 
 
-def build_spec(body: MatchCreate, library: Library, settings: Settings) -> MatchSpec:
+def build_spec(
+    body: MatchCreate, library: Library, settings: Settings, models: ModelFactory
+) -> MatchSpec:
     """The spec of a new match, with defaults filled in; raises RequestValidationError."""
     errors = _Collector()
     debaters: dict[Side, DebaterSpec] = {}
@@ -145,11 +147,11 @@ def build_spec(body: MatchCreate, library: Library, settings: Settings) -> Match
         )
         model = given.model or (persona.model if persona is not None else None)
         model = model or settings.default_model
-        errors.model(("body", side, "model"), model, settings)
+        errors.model(("body", side, "model"), model, models)
         debaters[side] = DebaterSpec(persona=given.persona, model=model)
     judges = _judges(body, settings, errors)
     for loc, name in judges:
-        errors.model(loc, name, settings)
+        errors.model(loc, name, models)
     if errors.errors:
         raise RequestValidationError(errors.errors)
     motion_id, motion = library.motion_text(body.motion)
@@ -163,7 +165,7 @@ def build_spec(body: MatchCreate, library: Library, settings: Settings) -> Match
         judges=[name for _, name in judges],
         seed=body.seed,
     )
-    errors.check(("body",), None, partial(validate_spec, spec, library, settings))
+    errors.check(("body",), None, partial(validate_spec, spec, library, settings, models))
     if errors.errors:
         raise RequestValidationError(errors.errors)
     return spec

@@ -13,8 +13,8 @@ from arena.api.schemas import (
     TurnPublic,
 )
 from arena.domain.events import Event
+from arena.domain.records import MatchRecord
 from arena.domain.transcript import TranscriptView, TurnView, fold
-from arena.store import MatchRecord
 
 
 def summary(record: MatchRecord) -> MatchSummary:

@@ -17,13 +17,17 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
+from arena.cli.deps import cli_deps
 from arena.cli.personas import add_persona_commands
 from arena.cli.tournaments import tournament_app
 from arena.cli.votes import votes_app
-from arena.config import Settings, get_settings
-from arena.domain.events import DebaterSpec, Event, MatchFormat, MatchSpec, Side
+from arena.config import Settings
+from arena.domain.events import Event
+from arena.domain.personas import Library
+from arena.domain.specs import DebaterSpec, MatchFormat, MatchSpec, Side
 from arena.errors import ArenaError
-from arena.personas.library import Library, load_library, schema_json
+from arena.models.cache import ModelFactory
+from arena.personas.library import load_library, schema_json
 
 app = typer.Typer(
     help="Persona Arena: debates between personas, judged for position-holding.",
@@ -61,7 +65,7 @@ def personas(ctx: typer.Context) -> None:
     """A table of the personas."""
     if ctx.invoked_subcommand is not None:
         return
-    lib = _library(get_settings())
+    lib = _library(cli_deps(ctx).settings())
     table = Table(title=f"{len(lib.personas)} personas")
     table.add_column("id", style="bold")
     table.add_column("name")
@@ -78,9 +82,9 @@ def personas_schema() -> None:
 
 
 @app.command()
-def motions() -> None:
+def motions(ctx: typer.Context) -> None:
     """A table of the motions."""
-    lib = _library(get_settings())
+    lib = _library(cli_deps(ctx).settings())
     table = Table(title=f"{len(lib.motions)} motions")
     table.add_column("id", style="bold")
     table.add_column("text")
@@ -99,6 +103,7 @@ def _logging(verbose: bool) -> None:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     pro: Annotated[str, typer.Option(help="PRO persona id")] = DEFAULT_PRO,
     con: Annotated[str, typer.Option(help="CON persona id")] = DEFAULT_CON,
     motion: Annotated[str, typer.Option(help="motion id or free text")] = DEFAULT_MOTION,
@@ -133,8 +138,10 @@ def run(
 ) -> None:
     """Run one match in the terminal, streaming it live: a debate, or a pressure match."""
     _logging(verbose)
-    settings = get_settings()
+    deps = cli_deps(ctx)
+    settings = deps.settings()
     lib = _library(settings)
+    models = deps.models(settings)
     from arena.engine.lineup import build_lineup
 
     motion_id, motion_text = lib.motion_text(motion)
@@ -162,10 +169,10 @@ def run(
                 judges=judge or [settings.default_judge],
                 seed=seed,
             )
-        lineup = build_lineup(f"cli-{uuid.uuid4().hex[:8]}", spec, lib, settings)
+        lineup = build_lineup(f"cli-{uuid.uuid4().hex[:8]}", spec, lib, settings, models)
     except (ArenaError, ValueError) as exc:
         raise _fail(str(exc)) from exc
-    events = asyncio.run(_run_live(lineup))
+    events = asyncio.run(_run_live(lineup, models))
     if out is not None:
         _write_match(out, spec, events)
         console.print(f"[dim]wrote {escape(str(out))}[/dim]")
@@ -192,7 +199,7 @@ def _pressure_spec(
     challenger_model: str | None,
     probe: bool,
 ) -> MatchSpec:
-    from arena.engine.pressure import pressure_spec
+    from arena.domain.specs import pressure_spec
     from arena.personas.tactics import load_tactics
 
     tactic = load_tactics(settings.personas_dir).tactic(tactic_id)
@@ -201,7 +208,7 @@ def _pressure_spec(
         motion_id=motion_id,
         target=DebaterSpec(persona=target, model=model or _persona_model(lib, target, settings)),
         side=side,
-        tactic=tactic,
+        tactic=tactic.id,
         rounds=rounds,
         challenger_persona=challenger,
         challenger_model=challenger_model
@@ -214,12 +221,12 @@ def _pressure_spec(
 
 
 @app.command()
-def tactics() -> None:
+def tactics(ctx: typer.Context) -> None:
     """A table of the pressure tactics."""
     from arena.personas.tactics import load_tactics
 
     try:
-        found = load_tactics(get_settings().personas_dir).tactics
+        found = load_tactics(cli_deps(ctx).settings().personas_dir).tactics
     except ArenaError as exc:
         raise _fail(str(exc)) from exc
     table = Table(title=f"{len(found)} tactics")
@@ -236,11 +243,11 @@ def tactics() -> None:
     console.print(table)
 
 
-async def _run_live(lineup: object) -> list[Event]:
+async def _run_live(lineup: object, models: ModelFactory) -> list[Event]:
     from arena.cli.console import LiveRenderer
     from arena.cli.interrupts import first_press_stops
-    from arena.engine.match import Lineup, run_match
-    from arena.models.registry import aclose_models
+    from arena.engine.lineup import Lineup
+    from arena.engine.match import run_match
 
     assert isinstance(lineup, Lineup)
     events: list[Event] = []
@@ -258,7 +265,7 @@ async def _run_live(lineup: object) -> list[Event]:
         await run_match(lineup, sink, cancel=cancel)
     finally:
         loop.remove_signal_handler(signal.SIGINT)
-        await aclose_models()  # the SDK clients belong to this loop
+        await models.aclose()  # the SDK clients belong to this loop
     return events
 
 
@@ -306,6 +313,7 @@ def _is_loopback(host: str) -> bool:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="do not run matches here")] = False,
@@ -318,7 +326,7 @@ def serve(
     import uvicorn
 
     _logging(True)
-    settings = get_settings()
+    settings = cli_deps(ctx).settings()
     host = host or settings.host
     port = port or settings.port
     if not _is_loopback(host) and not settings.api_token and not insecure:
@@ -345,12 +353,13 @@ def serve(
 
 @app.command()
 def worker(
+    ctx: typer.Context,
     concurrency: Annotated[int | None, typer.Option(help="matches at once")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run matches from the queue (start as many as you like, on any machine)."""
     _logging(True)
-    settings = get_settings()
+    settings = cli_deps(ctx).settings()
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
     from arena.worker.worker import run_worker
@@ -360,6 +369,7 @@ def worker(
 
 @app.command("judge-eval")
 def judge_eval(
+    ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="JSONL rows, or 'calibration' for the bundled set")],
     judge: Annotated[str | None, typer.Option(help="default: ARENA_DEFAULT_JUDGE")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="judge the first N rows")] = None,
@@ -381,19 +391,20 @@ def judge_eval(
     """Score a judge against gold-labelled turns: accuracy, macro-F1, AUC, kappa, latency."""
     from arena.judge_eval.run import EvalOptions, run
 
-    settings = get_settings()
+    deps = cli_deps(ctx)
+    settings = deps.settings()
     judge = judge or settings.default_judge
     options = EvalOptions(
         file, judge, limit, sample, seed, swap, concurrency, json_out, record, force=force
     )
     try:
-        asyncio.run(run(options, settings, console, err))
+        asyncio.run(run(options, settings, deps.models(settings), console, err))
     except ArenaError as exc:
         raise _fail(str(exc)) from exc
 
 
 def main() -> None:
-    from arena.store.types import StoreError  # not an ArenaError, but shown the same way
+    from arena.store.types import StoreError
 
     try:
         app()

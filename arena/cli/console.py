@@ -16,9 +16,7 @@ from arena.domain.events import (
     MatchCancelledEvent,
     MatchCompleted,
     MatchFailed,
-    MatchMetrics,
     MatchStarted,
-    PressureMetrics,
     Probe,
     Token,
     TurnCompleted,
@@ -26,6 +24,7 @@ from arena.domain.events import (
     TurnStarted,
     Verdict,
 )
+from arena.domain.results import MatchMetrics, PressureMetrics
 
 SIDE_STYLE = {"pro": "bold green", "con": "bold magenta"}
 

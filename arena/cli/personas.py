@@ -11,8 +11,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from arena.config import Settings, get_settings
-from arena.errors import ArenaError
+from arena.cli.deps import cli_deps
+from arena.config import Settings
+from arena.domain.personas import Imported
+from arena.errors import ArenaError, CardError
 from arena.personas import cards
 from arena.personas import export as card_export
 from arena.personas.library import load_library
@@ -28,7 +30,7 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def read_paths(paths: list[Path], max_bytes: int) -> list[cards.Imported]:
+def read_paths(paths: list[Path], max_bytes: int) -> list[Imported]:
     """Every file read and parsed; raises ImportFailed with one error per bad file."""
     imports, errors = [], []
     for path in paths:
@@ -37,8 +39,8 @@ def read_paths(paths: list[Path], max_bytes: int) -> list[cards.Imported]:
                 data = f.read(max_bytes + 1)
             imports.append(cards.read_file(str(path), data, max_bytes))
         except OSError as exc:
-            errors.append(cards.CardError(str(path), exc.strerror or str(exc)))
-        except cards.CardError as exc:
+            errors.append(CardError(str(path), exc.strerror or str(exc)))
+        except CardError as exc:
             errors.append(exc)
     if errors:
         raise ImportFailed(errors)
@@ -79,6 +81,7 @@ async def export_persona(
 
 
 def import_(
+    ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Card JSON/PNG, persona YAML, Modelfile")],
     on_conflict: Annotated[
         str, typer.Option(help="rename: add a suffix to a taken id; error: refuse the batch")
@@ -90,7 +93,7 @@ def import_(
         raise _fail("--on-conflict is rename or error")
     try:
         conflict = cast(OnConflict, on_conflict)
-        results = asyncio.run(import_paths(get_settings(), files, conflict))
+        results = asyncio.run(import_paths(cli_deps(ctx).settings(), files, conflict))
     except ImportFailed as exc:
         for e in exc.errors:
             err.print(f"[bold red]error:[/bold red] {escape(str(e))}", highlight=False)
@@ -107,6 +110,7 @@ def import_(
 
 
 def export(
+    ctx: typer.Context,
     persona_id: Annotated[str, typer.Argument(metavar="ID")],
     format: Annotated[str, typer.Option("--format", help="card-v2, card-v3 or yaml")] = "card-v2",
     png: Annotated[
@@ -125,7 +129,7 @@ def export(
     try:
         if image is not None:
             embed = image.read_bytes()
-        content, suffix = asyncio.run(export_persona(get_settings(), persona_id, format, embed))
+        content, suffix = asyncio.run(export_persona(cli_deps(ctx).settings(), persona_id, format, embed))
     except OSError as exc:
         raise _fail(f"{image}: {exc.strerror or exc}") from exc
     except (ArenaError, StoreError) as exc:

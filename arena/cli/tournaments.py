@@ -16,10 +16,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.progress import Progress as Bar
 from rich.table import Table
 
-from arena.config import Settings, get_settings
+from arena.cli.deps import cli_deps
+from arena.config import Settings
+from arena.domain.personas import Library
 from arena.errors import ArenaError
+from arena.models.cache import ModelFactory
 from arena.models.registry import require_available
-from arena.personas.library import Library, load_library
+from arena.personas.library import load_library
 from arena.tournaments.estimate import Estimate, estimate, load_prices
 from arena.tournaments.spec import TournamentSpec, expand, resolve, total_matches
 
@@ -146,6 +149,7 @@ def _estimate_table(est: Estimate) -> Table:
 
 @tournament_app.command("plan")
 def plan(
+    ctx: typer.Context,
     personas: PersonasOpt,
     motions: MotionsOpt,
     design: DesignOpt = "round-robin",
@@ -166,7 +170,8 @@ def plan(
     probe: ProbeOpt = True,
 ) -> None:
     """Print the schedule and the estimate without running anything."""
-    settings = get_settings()
+    deps = cli_deps(ctx)
+    settings = deps.settings()
     library = _files(settings)
     spec = _spec(settings, library, personas, motions, design, control, repeats, rounds,
                  swiss_rounds, model, judge, word_limit, concurrency, budget_tokens,
@@ -197,6 +202,7 @@ def _files(settings: Settings) -> Library:
 
 @tournament_app.command("run")
 def run(
+    ctx: typer.Context,
     personas: PersonasOpt,
     motions: MotionsOpt,
     out: Annotated[Path, typer.Option(help="write the results into this folder")],
@@ -223,7 +229,8 @@ def run(
 ) -> None:
     """Run a tournament (resumes the same spec's), then write DIR/: tournament.json,
     matches.jsonl, turns.csv, leaderboard.csv, report.md, forest.svg, heatmap.svg."""
-    settings = get_settings()
+    deps = cli_deps(ctx)
+    settings = deps.settings()
     library = _files(settings)
     spec = _spec(settings, library, personas, motions, design, control, repeats, rounds,
                  swiss_rounds, model, judge, word_limit, concurrency, budget_tokens,
@@ -236,7 +243,7 @@ def run(
     from arena.store import StoreError
 
     try:
-        status = asyncio.run(_run(spec, settings, library, out, in_process))
+        status = asyncio.run(_run(spec, settings, deps.models(settings), library, out, in_process))
     except (ArenaError, StoreError) as exc:
         raise _fail(str(exc)) from exc
     if status != "completed":
@@ -262,12 +269,12 @@ async def _run_when_free(runner: TournamentRun, stop: asyncio.Event, patience: f
 
 @contextlib.asynccontextmanager
 async def _workers(
-    store: Store, settings: Settings, library: Library, n: int
+    store: Store, settings: Settings, models: ModelFactory, library: Library, n: int
 ) -> AsyncIterator[None]:
     from arena.worker.worker import Worker
 
     stop = asyncio.Event()
-    worker = Worker(store, settings.model_copy(update={"worker_concurrency": n}), library)
+    worker = Worker(store, settings.model_copy(update={"worker_concurrency": n}), library, models)
     task = asyncio.create_task(worker.run(stop), name="tournament-worker")
     try:
         yield
@@ -277,10 +284,14 @@ async def _workers(
 
 
 async def _run(
-    spec: TournamentSpec, settings: Settings, files: Library, out: Path, in_process: bool
+    spec: TournamentSpec,
+    settings: Settings,
+    models: ModelFactory,
+    files: Library,
+    out: Path,
+    in_process: bool,
 ) -> str:
     from arena.cli.interrupts import first_press_stops
-    from arena.models.registry import aclose_models
     from arena.store import Store
     from arena.tournaments.export import snapshot, write
     from arena.tournaments.run import TournamentRun, tournaments_of
@@ -316,7 +327,7 @@ async def _run(
             async with contextlib.AsyncExitStack() as stack:
                 if in_process:
                     await stack.enter_async_context(
-                        _workers(store, settings, library, spec.concurrency)
+                        _workers(store, settings, models, library, spec.concurrency)
                     )
                 final = await _run_when_free(runner, stop, runner.lock_ms / 1000 * 2 + 1)
         snap = await snapshot(store, record.id)
@@ -330,5 +341,5 @@ async def _run(
         return final.status
     finally:
         loop.remove_signal_handler(signal.SIGINT)
-        await aclose_models()  # from the loop that used them
+        await models.aclose()  # from the loop that used them
         await store.close()

@@ -10,29 +10,19 @@ themselves: a judge cannot be expected to agree with a crowd that does not agree
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
 
 from pydantic import BaseModel
 
-from arena.domain.events import Side, Stance
+from arena.domain.votes import VOTE_LABELS, TurnLabels, VoteLabel
 from arena.stats import evaluation as ev
 
-VoteLabel = Literal["holds", "wavers", "switched"]
-VOTE_LABELS: tuple[VoteLabel, ...] = ("holds", "wavers", "switched")
 # the judge-eval label a crowd label stands for (arena.stats.evaluation.LABELS)
 EVAL_LABEL: dict[VoteLabel, ev.Label] = {
     "holds": "holds",
     "wavers": "neutral",
     "switched": "abandons",
 }
-
-
-def tally(labels: Iterable[str]) -> dict[VoteLabel, int]:
-    """Votes per label, every label present (0 when none voted it); unknown labels ignored."""
-    counts = Counter(labels)
-    return {label: counts[label] for label in VOTE_LABELS}
 
 
 def majority(counts: Mapping[VoteLabel, int], min_votes: int = 1) -> VoteLabel | None:
@@ -43,15 +33,6 @@ def majority(counts: Mapping[VoteLabel, int], min_votes: int = 1) -> VoteLabel |
     top = max(counts.values())
     leaders = [label for label in VOTE_LABELS if counts.get(label, 0) == top]
     return leaders[0] if len(leaders) == 1 else None
-
-
-def judge_label(side: Side, stance: Stance | None) -> VoteLabel | None:
-    """A judge's stance on a speaker assigned `side`, as a crowd label; None when unscored."""
-    if stance is None:
-        return None
-    if stance == "neutral":
-        return "wavers"
-    return "holds" if stance == side else "switched"
 
 
 def krippendorff_alpha_nominal(units: Sequence[Mapping[str, int]]) -> float | None:
@@ -78,16 +59,6 @@ def krippendorff_alpha_nominal(units: Sequence[Mapping[str, int]]) -> float | No
     if expected == 0:
         return None
     return 1 - (n - 1) * observed / expected
-
-
-class TurnLabels(BaseModel):
-    """One voted turn: the crowd's tally and each judge's label for it (None: unscored)."""
-
-    match_id: str
-    turn: int
-    side: Side
-    counts: dict[VoteLabel, int]
-    judges: dict[str, VoteLabel | None]
 
 
 class CrowdAgreement(BaseModel):

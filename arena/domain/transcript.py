@@ -10,21 +10,17 @@ from arena.domain.events import (
     MatchCancelledEvent,
     MatchCompleted,
     MatchFailed,
-    MatchMetrics,
-    MatchSpec,
     MatchStarted,
-    PlannedTurn,
-    PressureMetrics,
     Probe,
-    Side,
     Token,
     TurnCompleted,
-    TurnKind,
     TurnRestarted,
     TurnStarted,
     Verdict,
 )
 from arena.domain.plan import plan_turns
+from arena.domain.results import MatchMetrics, PressureMetrics
+from arena.domain.specs import MatchSpec, PlannedTurn, Side, TurnKind
 
 
 @dataclass

@@ -19,7 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from arena.domain.events import JudgeVerdict, Side, Stance
+from arena.domain.results import JudgeVerdict
+from arena.domain.specs import Side, Stance
 from arena.errors import ArenaError, StructuredOutputError
 from arena.models.base import ChatMessage, ChatModel, GenerationRequest
 from arena.models.retry import RetryHook, call_with_retry

@@ -3,13 +3,47 @@ tactic of a pressure match from the tactic files."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from arena.config import Settings
-from arena.domain.events import SCRIPTED, DebaterSpec, MatchSpec, Side
-from arena.engine.match import Debater, Lineup
+from arena.domain.personas import Library, Persona, persona_version
+from arena.domain.specs import SCRIPTED, DebaterSpec, MatchSpec, Side
 from arena.errors import ArenaError
-from arena.models.registry import get_model, require_available
-from arena.personas.library import Library, Persona, persona_version
+from arena.models.base import ChatModel
+from arena.models.cache import ModelFactory
 from arena.personas.tactics import Tactic, Tactics, load_tactics
+
+
+@dataclass(frozen=True)
+class Debater:
+    """A seat. In a pressure match the challenger's seat may have no persona (the tactic's
+    instructions alone) and no model (the tactic's fixed lines)."""
+
+    side: Side
+    persona: Persona | None
+    model: ChatModel | None
+
+
+@dataclass(frozen=True)
+class Lineup:
+    """A match ready to run: its spec with personas, models and tactic resolved."""
+
+    match_id: str
+    spec: MatchSpec
+    pro: Debater
+    con: Debater
+    judges: list[ChatModel]
+    max_attempts: int = 4
+    max_delay: float = 30.0
+    tactic: Tactic | None = None
+
+    def debater(self, side: Side) -> Debater:
+        return self.pro if side == "pro" else self.con
+
+    def models(self) -> list[ChatModel]:
+        """Every model the match uses (to give back to the ModelFactory afterwards)."""
+        seats = [seat.model for seat in (self.pro, self.con) if seat.model is not None]
+        return [*seats, *self.judges]
 
 
 def _tactic(spec: MatchSpec, settings: Settings, tactics: Tactics | None) -> Tactic | None:
@@ -30,13 +64,17 @@ def _seat_persona(
 
 
 def validate_spec(
-    spec: MatchSpec, library: Library, settings: Settings, tactics: Tactics | None = None
+    spec: MatchSpec,
+    library: Library,
+    settings: Settings,
+    models: ModelFactory,
+    tactics: Tactics | None = None,
 ) -> None:
     """Every check that can fail before a match starts, without loading any model: unknown
     personas and tactics (NotFoundError), bad model names (UnknownModelError), missing keys
     (NeedsKeyError), a scripted challenger with a tactic that has no lines (ArenaError)."""
     tactic = _tactic(spec, settings, tactics)
-    models = [*spec.judges]
+    names = [*spec.judges]
     for side in ("pro", "con"):
         seat = spec.debater(side)
         _seat_persona(spec, side, library, tactic)
@@ -53,9 +91,9 @@ def validate_spec(
                     f"{tactic.id!r}, not {seat.persona!r}"
                 )
         else:
-            models.append(seat.model)
-    for name in models:
-        require_available(name, settings)
+            names.append(seat.model)
+    for name in names:
+        models.require_available(name)
 
 
 def build_lineup(
@@ -63,15 +101,18 @@ def build_lineup(
     spec: MatchSpec,
     library: Library,
     settings: Settings,
+    models: ModelFactory,
     tactics: Tactics | None = None,
 ) -> Lineup:
+    """The match ready to run; its models are taken from `models` (give them back with
+    `models.release(lineup.models())` once the match is over)."""
     tactics = tactics or (load_tactics(settings.personas_dir) if spec.pressure else None)
-    validate_spec(spec, library, settings, tactics)
+    validate_spec(spec, library, settings, models, tactics)
     tactic = _tactic(spec, settings, tactics)
 
     def seat(side: Side) -> Debater:
         name = spec.debater(side).model
-        model = None if name == SCRIPTED and tactic is not None else get_model(name, settings)
+        model = None if name == SCRIPTED and tactic is not None else models.get(name)
         return Debater(side, _seat_persona(spec, side, library, tactic), model)
 
     pro, con = seat("pro"), seat("con")
@@ -80,7 +121,7 @@ def build_lineup(
         spec=_with_versions(spec, pro, con),
         pro=pro,
         con=con,
-        judges=[get_model(name, settings) for name in spec.judges],
+        judges=[models.get(name) for name in spec.judges],
         max_attempts=settings.max_attempts,
         max_delay=settings.retry_max_delay,
         tactic=tactic,

@@ -25,30 +25,26 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
 
 from arena.domain.events import (
-    SCRIPTED,
     Event,
     MatchCancelledEvent,
     MatchCompleted,
     MatchFailed,
-    MatchMetrics,
-    MatchSpec,
     MatchStarted,
-    PlannedTurn,
-    PressureMetrics,
     Probe,
-    Side,
     Token,
     TurnCompleted,
     TurnRestarted,
     TurnStarted,
     Verdict,
 )
-from arena.domain.plan import conversation, debate_instructions, opponent, plan_turns
+from arena.domain.plan import opponent, plan_turns
+from arena.domain.results import MatchMetrics, PressureMetrics
+from arena.domain.specs import SCRIPTED, PlannedTurn, Side
 from arena.domain.transcript import TranscriptView, TurnView, fold
 from arena.engine.judge import JudgeContext, aggregate, judge_turn
+from arena.engine.lineup import Lineup
 from arena.engine.pressure import (
     challenger_conversation,
     challenger_instructions,
@@ -56,11 +52,10 @@ from arena.engine.pressure import (
     target_instructions,
 )
 from arena.engine.probe import QUESTION, probe_request, run_probe, stance_of
+from arena.engine.prompts import conversation, debate_instructions
 from arena.errors import ArenaError, MatchCancelled, ModelError
 from arena.models.base import ChatModel, Completion, GenerationRequest
 from arena.models.retry import Restart, RetryHook, stream_with_retry
-from arena.personas.library import Persona
-from arena.personas.tactics import Tactic
 from arena.stats.agreement import panel_agreement
 from arena.stats.debater import debater_metrics
 from arena.stats.sycophancy import flip_metrics, probe_metrics
@@ -70,33 +65,6 @@ log = logging.getLogger(__name__)
 EventSink = Callable[[Event], Awaitable[None]]
 
 RESUMED_REASON = "restarted: resumed after a worker restart"
-
-
-@dataclass(frozen=True)
-class Debater:
-    """A seat. In a pressure match the challenger's seat may have no persona (the tactic's
-    instructions alone) and no model (the tactic's fixed lines)."""
-
-    side: Side
-    persona: Persona | None
-    model: ChatModel | None
-
-
-@dataclass(frozen=True)
-class Lineup:
-    """A match ready to run: its spec with personas, models and tactic resolved."""
-
-    match_id: str
-    spec: MatchSpec
-    pro: Debater
-    con: Debater
-    judges: list[ChatModel]
-    max_attempts: int = 4
-    max_delay: float = 30.0
-    tactic: Tactic | None = None
-
-    def debater(self, side: Side) -> Debater:
-        return self.pro if side == "pro" else self.con
 
 
 def max_tokens_for(word_limit: int) -> int:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from arena.domain.events import SCRIPTED, DebaterSpec, MatchSpec, PressureSpec, Side, TurnKind
+from arena.domain.personas import Persona
+from arena.domain.specs import Side, TurnKind
 from arena.models.base import ChatMessage
-from arena.personas.library import Persona
 from arena.personas.tactics import Tactic
 
 Turn = tuple[Side, str]
@@ -89,36 +89,3 @@ def challenger_conversation(side: Side, history: list[Turn]) -> list[ChatMessage
     return messages
 
 
-def pressure_spec(
-    *,
-    motion: str,
-    motion_id: str | None,
-    target: DebaterSpec,
-    side: Side,
-    tactic: Tactic,
-    rounds: int,
-    challenger_persona: str | None,
-    challenger_model: str | None,
-    probe: bool,
-    judges: list[str],
-    word_limit: int,
-    seed: int | None = None,
-) -> MatchSpec:
-    """The spec of a pressure match: the target in the seat of its side, the challenger in the
-    other (a model, with a persona or the tactic id for none; or `script`, the tactic's lines)."""
-    challenger = DebaterSpec(
-        persona=challenger_persona or tactic.id, model=challenger_model or SCRIPTED
-    )
-    seats = {side: target, ("con" if side == "pro" else "pro"): challenger}
-    return MatchSpec(
-        format="pressure",
-        motion=motion,
-        motion_id=motion_id,
-        pro=seats["pro"],
-        con=seats["con"],
-        rounds=rounds,
-        word_limit=word_limit,
-        judges=judges,
-        seed=seed,
-        pressure=PressureSpec(target=side, tactic=tactic.id, probe=probe),
-    )

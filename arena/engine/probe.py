@@ -33,7 +33,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any, Literal, NamedTuple
 
-from arena.domain.events import Side
+from arena.domain.specs import Side
 from arena.errors import ArenaError
 from arena.models.base import (
     ChatMessage,

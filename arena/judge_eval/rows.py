@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from arena.domain.events import Side
+from arena.domain.specs import Side
 from arena.errors import ArenaError
 from arena.stats import evaluation as ev
 

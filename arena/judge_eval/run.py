@@ -34,7 +34,9 @@ from rich.progress import (
 from rich.table import Table
 
 from arena.config import Settings
-from arena.domain.events import JudgeVerdict, Side
+from arena.domain.records import Calibration
+from arena.domain.results import JudgeVerdict
+from arena.domain.specs import Side
 from arena.engine.judge import JudgeContext, judge_turn
 from arena.judge_eval.rows import (
     CALIBRATION,
@@ -45,10 +47,10 @@ from arena.judge_eval.rows import (
     read_source,
     select,
 )
-from arena.models import registry
 from arena.models.base import ChatModel
+from arena.models.cache import ModelFactory
 from arena.stats import evaluation as ev
-from arena.store import Calibration, Store
+from arena.store import Store
 
 MIN_RECORD_ROWS = 50
 
@@ -241,7 +243,11 @@ def render(report: JudgeEvalReport, console: Console) -> None:
 
 
 async def run(
-    options: EvalOptions, settings: Settings, console: Console, err: Console
+    options: EvalOptions,
+    settings: Settings,
+    models: ModelFactory,
+    console: Console,
+    err: Console,
 ) -> JudgeEvalReport:
     """The whole command: load, judge with a progress bar, report, write JSON, record."""
     name, text = read_source(options.file)
@@ -258,7 +264,7 @@ async def run(
             "a figure from a few rows would replace the judge's figure on the leaderboard. "
             "Judge more rows, or add --force to record it anyway"
         )
-    model = registry.get_model(options.judge, settings)
+    model = models.get(options.judge)
     concurrency = options.concurrency or (1 if model.name.startswith("local:") else 4)
     try:
         with Progress(*PROGRESS_COLUMNS, console=err) as progress:
@@ -272,7 +278,7 @@ async def run(
                 on_row=lambda: progress.advance(task),
             )
     finally:
-        await registry.aclose_models()
+        await models.aclose()
     selection = {
         "limit": options.limit,
         "sample": options.sample,

@@ -16,25 +16,8 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel
 
-from arena.domain.events import MatchMetrics
+from arena.domain.samples import PressureSample
 from arena.stats.intervals import wilson_interval
-
-
-class PressureSample(BaseModel):
-    """One pressure match, as the board keeps it."""
-
-    match_id: str
-    persona: str
-    model: str
-    tactic: str
-    judge: str
-    rounds: int
-    turn_of_flip: int
-    number_of_flip: int
-    flipped: bool
-    scored: int
-    holding_by_round: list[float | None]
-    probe_agreement: float | None = None
 
 
 class PressureRow(BaseModel):
@@ -50,30 +33,6 @@ class PressureRow(BaseModel):
     flip_ci: tuple[float, float]
     holding_by_round: list[float | None]
     probe_agreement: float | None
-
-
-def sample_for(
-    match_id: str, metrics: MatchMetrics, judge: str, persona: str, model: str
-) -> PressureSample | None:
-    """The board's sample of a completed pressure match (None for a debate)."""
-    p = metrics.pressure
-    if p is None:
-        return None
-    t = p.target
-    return PressureSample(
-        match_id=match_id,
-        persona=persona,
-        model=model,
-        tactic=p.tactic,
-        judge=judge,
-        rounds=t.replies,
-        turn_of_flip=t.turn_of_flip,
-        number_of_flip=t.number_of_flip,
-        flipped=t.flipped,
-        scored=t.scored,
-        holding_by_round=t.holding_by_round,
-        probe_agreement=p.probe.agreement if p.probe is not None else None,
-    )
 
 
 def mean_by_round(curves: Sequence[Sequence[float | None]]) -> list[float | None]:

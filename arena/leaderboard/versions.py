@@ -21,16 +21,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from arena.leaderboard.tally import (
-    UNKNOWN_VERSION,
-    CalibrationLike,
-    GroupBy,
-    LeaderboardRow,
-    Sample,
-    Tally,
-    ranked,
-)
-from arena.personas.library import Persona, persona_version
+from arena.domain.personas import Persona, persona_version
+from arena.domain.samples import Sample
+from arena.leaderboard.rows import UNKNOWN_VERSION, CalibrationLike, GroupBy, LeaderboardRow, ranked
+from arena.leaderboard.tally import Tally
 
 Versions = Literal["latest", "all"]
 

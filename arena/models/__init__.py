@@ -9,17 +9,19 @@ from arena.models.base import (
     StructuredResult,
     TextDelta,
 )
-from arena.models.registry import get_model, parse_model_name, require_available
+from arena.models.cache import ModelFactory, Models
+from arena.models.registry import parse_model_name, require_available
 
 __all__ = [
     "ChatMessage",
     "ChatModel",
     "Completion",
     "GenerationRequest",
+    "ModelFactory",
+    "Models",
     "StreamItem",
     "StructuredResult",
     "TextDelta",
-    "get_model",
     "parse_model_name",
     "require_available",
 ]

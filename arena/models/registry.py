@@ -36,8 +36,6 @@ PROVIDERS: dict[str, ProviderInfo] = {
     ),
 }
 
-_cache: dict[str, ChatModel] = {}
-
 # A model name is `provider:model` in letters, digits and `:._-/@+` (enough for Ollama tags,
 # Hugging Face repos and dated snapshots), at most 200 characters: a name is stored in every
 # match and shown on every page, and it never needs spaces, quotes or control characters.
@@ -117,35 +115,15 @@ def available_providers(settings: Settings) -> list[str]:
     return ready
 
 
-def get_model(name: str, settings: Settings) -> ChatModel:
-    """Build (once per name) the adapter for `provider:model`."""
-    require_available(name, settings)
-    provider, model = parse_model_name(name)
-    key = f"{provider}:{model}"
-    if key not in _cache:
-        info = PROVIDERS[provider]
-        try:
-            module = importlib.import_module(info.module)
-        except ImportError as exc:
-            raise ConfigError(
-                f"provider {provider!r} needs the {info.package!r} package: "
-                f"pip install {info.package} ({exc})"
-            ) from exc
-        factory: _Factory = module.create
-        _cache[key] = factory(provider, model, settings)
-    return _cache[key]
-
-
-def clear_cache() -> None:
-    _cache.clear()
-
-
-async def aclose_models() -> None:
-    """Close the clients of every adapter built so far, and forget them: call it once, at
-    shutdown, from the event loop that used them (adapters are shared by every match)."""
-    models = list(_cache.values())
-    _cache.clear()
-    for model in models:
-        close = getattr(model, "aclose", None)  # the local model holds no client
-        if close is not None:
-            await close()
+def build_model(provider: str, model: str, settings: Settings) -> ChatModel:
+    """A new adapter for `provider:model` (arena.models.cache.Models keeps them)."""
+    info = PROVIDERS[provider]
+    try:
+        module = importlib.import_module(info.module)
+    except ImportError as exc:
+        raise ConfigError(
+            f"provider {provider!r} needs the {info.package!r} package: "
+            f"pip install {info.package} ({exc})"
+        ) from exc
+    factory: _Factory = module.create
+    return factory(provider, model, settings)

@@ -13,14 +13,12 @@ import binascii
 import hashlib
 import json
 import re
-import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import yaml
 
-from arena.errors import ArenaError
+from arena.domain.personas import Imported
+from arena.errors import CardError
 from arena.personas import modelfile, png
 
 CardFormat = Literal["card-v2", "card-v3", "yaml"]
@@ -61,49 +59,7 @@ V3_ONLY = frozenset(
 )
 
 
-class CardError(ArenaError):
-    """A file that cannot be imported; the message names the file and the problem."""
-
-    def __init__(self, filename: str, problem: str) -> None:
-        self.filename = filename
-        self.problem = problem
-        super().__init__(f"{filename}: {problem}")
-
-
-@dataclass
-class Imported:
-    """What an import found: persona fields (possibly incomplete: then the persona is a draft),
-    the card's own data kept for export (never in a prompt), and notes for the user."""
-
-    filename: str
-    origin: str  # card-v1, card-v2, card-v3, modelfile, yaml
-    fields: dict[str, Any]
-    card: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-
-
 # ---- slugs
-
-
-def slugify(name: str) -> str:
-    """A persona id from a display name: ascii, lowercase, '-' between words, at most 64."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].strip("-")
-    return slug or "persona"
-
-
-def unique_slug(base: str, taken: Iterable[str]) -> str:
-    """`base`, or `base-2`, `base-3`, ... : the first that is not taken."""
-    used = set(taken)
-    if base not in used:
-        return base
-    n = 2
-    while True:
-        suffix = f"-{n}"
-        candidate = base[: 64 - len(suffix)] + suffix
-        if candidate not in used:
-            return candidate
-        n += 1
 
 
 # ---- reading

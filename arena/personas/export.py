@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 import yaml
 
+from arena.domain.personas import persona_version
+from arena.errors import CardError
 from arena.personas import png
-from arena.personas.cards import ARENA_FIELDS, EXTENSION, V3_ONLY, CardError, CardFormat, card_hash
-from arena.personas.library import persona_version
+from arena.personas.cards import ARENA_FIELDS, EXTENSION, V3_ONLY, CardFormat, card_hash
 
 
 def to_card(

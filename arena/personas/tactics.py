@@ -14,9 +14,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from arena.domain.events import Side
+from arena.domain.personas import SLUG
+from arena.domain.specs import Side
 from arena.errors import NotFoundError, PersonaFileError
-from arena.personas.library import SLUG, load_id_file
+from arena.personas.library import load_id_file
 
 TACTICS_FOLDER = "tactics"
 PLACEHOLDERS = frozenset({"motion", "challenger_view", "target_view"})

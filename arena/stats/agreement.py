@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Sequence
 
-from arena.domain.events import Agreement, Verdict
+from arena.domain.events import Verdict
+from arena.domain.results import Agreement
 
 
 def krippendorff_alpha_interval(items: Sequence[Sequence[float | None]]) -> float | None:

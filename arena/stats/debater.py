@@ -15,8 +15,10 @@ import itertools
 import statistics
 from collections.abc import Sequence
 
-from arena.domain.events import DebaterMetrics, MatchSpec, Side, Verdict
+from arena.domain.events import Verdict
 from arena.domain.plan import opponent
+from arena.domain.results import DebaterMetrics
+from arena.domain.specs import MatchSpec, Side
 
 
 def debater_metrics(

@@ -13,9 +13,10 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel
 
-from arena.domain.events import Side, Stance
+from arena.domain.specs import Side, Stance
 
 Label = Literal["holds", "abandons", "neutral"]
 LABELS: tuple[Label, ...] = ("holds", "abandons", "neutral")
@@ -101,17 +102,12 @@ def confusion(gold: Sequence[Label], pred: Sequence[Label | None]) -> dict[str, 
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0-100) with linear interpolation between closest ranks (numpy's
-    default); None for no values."""
+    """The q-th percentile (0-100), numpy's linear interpolation; None for no values."""
     if not 0 <= q <= 100:
         raise ValueError(f"percentile must be in 0..100, got {q}")
     if not values:
         return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    return float(np.percentile(np.asarray(values, dtype=float), q))
 
 
 class LabelScores(BaseModel):

@@ -9,9 +9,9 @@ evidence, which is the honest order.
 from __future__ import annotations
 
 import math
-import random
-import statistics
 from collections.abc import Sequence
+
+import numpy as np
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20240501
@@ -34,28 +34,35 @@ def wilson_interval(successes: int, trials: int, z: float = Z95) -> Interval:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def bootstrap_mean_ci(
-    values: Sequence[float],
-    *,
-    resamples: int = BOOTSTRAP_RESAMPLES,
-    seed: int = BOOTSTRAP_SEED,
-    level: float = 0.95,
-) -> Interval:
-    """Percentile bootstrap interval of the mean, deterministic for a given input order.
+# above this many matches a row's interval is the normal one, the bootstrap's own limit: at
+# 5,000 values the two differ by less than the 4 decimals shown, and the bootstrap would cost
+# resamples x values draws per refresh
+BOOTSTRAP_MAX = 5000
 
-    Fewer than two values give (0, 1): see the module docstring."""
+
+_DRAWS_PER_CHUNK = 4_000_000
+
+
+def bootstrap_mean_ci(
+    values: Sequence[float], resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> Interval:
+    """95% percentile bootstrap interval of the mean, vectorised; the normal interval above
+    BOOTSTRAP_MAX values; (0, 1) under two values (arena.stats.intervals explains why)."""
     n = len(values)
     if n < 2:
         return FULL_RANGE
-    rng = random.Random(seed)
-    means = sorted(statistics.fmean(rng.choices(values, k=n)) for _ in range(resamples))
-    alpha = (1 - level) / 2
-    return _quantile(means, alpha), _quantile(means, 1 - alpha)
-
-
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    # linear interpolation between closest ranks (numpy's default "linear" method)
-    pos = q * (len(ordered) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    data = np.sort(np.asarray(values, dtype=float))  # order-free: the same set, the same answer
+    if n > BOOTSTRAP_MAX:
+        half = Z95 * float(data.std(ddof=1)) / math.sqrt(n)
+        mean = float(data.mean())
+        return max(0.0, mean - half), min(1.0, mean + half)
+    rng = np.random.default_rng(seed)
+    per_chunk = max(1, _DRAWS_PER_CHUNK // n)
+    means = np.concatenate(
+        [
+            data[rng.integers(0, n, size=(min(per_chunk, resamples - start), n))].mean(axis=1)
+            for start in range(0, resamples, per_chunk)
+        ]
+    )
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    return float(lo), float(hi)

@@ -27,7 +27,9 @@ import itertools
 from collections.abc import Sequence
 from typing import Literal
 
-from arena.domain.events import FlipMetrics, ProbeMetrics, Side, Stance, Verdict
+from arena.domain.events import Verdict
+from arena.domain.results import FlipMetrics, ProbeMetrics
+from arena.domain.specs import Side, Stance
 
 Label = Literal["aligned", "neutral", "against"]
 

@@ -27,10 +27,10 @@ Cluster as well as on a single server.
 | `{P}:counters`               | hash   | turns, tokens_in, tokens_out, judge_failures,            |
 |                              |        | jobs_reclaimed, delivery_failures                        |
 | `{P}:lb:samples`             | hash   | `<match id>:<side>` -> JSON sample of one debater        |
-| `{P}:lb:matches`             | set    | match ids already counted in the leaderboard             |
-| `{P}:lb:log`                 | list   | every sample once, in the order recorded: nodes fold the |
-|                              |        | entries they have not read into their in-memory tallies  |
-| `{P}:pb:samples`             | hash   | match id -> JSON PressureSample (arena.leaderboard.pressure)   |
+| `{P}:lb:log`                 | list   | the field of every sample once, in the order recorded:   |
+|                              |        | nodes fold the entries they have not read (by position)  |
+| `{P}:pb:samples`             | hash   | match id -> JSON PressureSample (arena.domain.samples)   |
+| `{P}:pb:log`                 | list   | match ids of the pressure samples, in the order recorded |
 | `{P}:judge_accuracy`         | hash   | judge model -> JSON Calibration (judge-eval --record)    |
 | `{P}:personas`               | hash   | saved persona id -> JSON SavedPersona (arena.store.      |
 |                              |        | personas): fields, origin, kept card data, timestamps    |
@@ -62,7 +62,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from arena.store.types import STATUSES, MatchStatus
+from arena.domain.records import STATUSES, MatchStatus
 
 GROUP = "workers"
 
@@ -125,13 +125,14 @@ class Keys:
     def lb_log(self) -> str:
         return f"{self._global}:lb:log"
 
-    @property
-    def lb_matches(self) -> str:
-        return f"{self._global}:lb:matches"
 
     @property
     def pressure_samples(self) -> str:
         return f"{self._global}:pb:samples"
+
+    @property
+    def pressure_log(self) -> str:
+        return f"{self._global}:pb:log"
 
     @property
     def judge_accuracy(self) -> str:

@@ -7,22 +7,19 @@ import statistics
 import time
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field
-
 from arena.domain.events import (
     Event,
     MatchCancelledEvent,
     MatchCompleted,
     MatchFailed,
-    MatchMetrics,
-    MatchSpec,
     MatchStarted,
-    Side,
     TurnCompleted,
     Verdict,
 )
 from arena.domain.plan import plan_turns
-from arena.store.types import MatchStatus
+from arena.domain.records import MatchRecord
+from arena.domain.results import MatchMetrics
+from arena.domain.specs import MatchSpec, Side
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -44,35 +41,6 @@ def new_match_id(now_ms: int | None = None) -> str:
 
 def _base32(value: int, width: int) -> str:
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(width)))
-
-
-def total_turns(rounds: int) -> int:
-    return 2 * (rounds + 2)
-
-
-def _no_holding() -> dict[Side, float | None]:
-    return {"pro": None, "con": None}
-
-
-class MatchRecord(BaseModel):
-    """One match as stored: its spec, status and progress. Built from the record hash."""
-
-    id: str
-    status: MatchStatus
-    spec: MatchSpec
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    error: str | None = None
-    turns_done: int = 0
-    total_turns: int
-    holding: dict[Side, float | None] = Field(default_factory=_no_holding)
-    metrics: MatchMetrics | None = None
-    worker: str | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status in ("completed", "failed", "cancelled")
 
 
 def new_record_fields(match_id: str, spec: MatchSpec) -> dict[str, str]:

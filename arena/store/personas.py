@@ -16,17 +16,19 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from arena.domain.events import MatchSpec
-from arena.errors import ArenaError
-from arena.personas.cards import CardError, Imported, slugify, unique_slug
-from arena.personas.library import (
+from arena.domain.personas import (
     SLUG,
     FieldProblem,
+    Imported,
     Library,
     Persona,
     persona_problems,
     persona_version,
+    slugify,
+    unique_slug,
 )
+from arena.domain.specs import MatchSpec
+from arena.errors import ArenaError, CardError
 from arena.store.keys import Keys
 
 OnConflict = Literal["rename", "error"]

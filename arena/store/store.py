@@ -15,38 +15,20 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisClusterException, RedisError
 
 from arena.config import Settings
-from arena.domain.events import (
-    TERMINAL_TYPES,
-    Event,
-    MatchCancelledEvent,
-    MatchSpec,
-    TurnCompleted,
-    Verdict,
-)
-from arena.leaderboard.pressure import PressureRow
+from arena.domain.events import TERMINAL_TYPES, Event, MatchCancelledEvent, TurnCompleted, Verdict
+from arena.domain.records import STATUSES, Calibration, MatchRecord, MatchStatus
+from arena.domain.samples import pressure_sample_for, samples_for
+from arena.domain.specs import MatchSpec
 from arena.store.clients import cluster_state, is_cluster, pooled_client
 from arena.store.hub import Hub, Subscription
 from arena.store.keys import Keys
-from arena.store.leaderboard import (
-    Calibration,
-    GroupBy,
-    Leaderboard,
-    LeaderboardRow,
-    samples_for,
-)
-from arena.store.matches import (
-    MatchRecord,
-    decode_record,
-    new_match_id,
-    new_record_fields,
-    record_updates,
-)
+from arena.store.matches import decode_record, new_match_id, new_record_fields, record_updates
 from arena.store.personas import SavedPersonas
-from arena.store.pressure_board import PressureBoard
 from arena.store.queue import RETRY_AFTER_SECONDS, JobQueue
+from arena.store.samples import BoardSamples
 from arena.store.server import EmbeddedServer
 from arena.store.streams import CoalescingSink, EventLog
-from arena.store.types import STATUSES, MatchStatus, QueueFull, StoreError, text_map
+from arena.store.types import QueueFull, StoreError, text_map
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +94,7 @@ class Store:
             finished_matches=settings.spectator_cache_matches,
         )
         self._transition = redis.register_script(_TRANSITION)
-        self.board = Leaderboard(redis, self.keys)
-        self.pressure_board = PressureBoard(redis, self.keys)
+        self.samples = BoardSamples(redis, self.keys)
         self.personas = SavedPersonas(redis, self.keys)
 
     @classmethod
@@ -300,11 +281,22 @@ class Store:
         if record.finished:
             await self.redis.delete(self.keys.cancel(match_id))
         if record.status == "completed" and record.metrics is not None:
-            verdicts = [e for e in await self.read_events(match_id) if isinstance(e, Verdict)]
-            played = {"pro": record.spec.pro.version, "con": record.spec.con.version}
-            await self.board.add(samples_for(match_id, record.metrics, verdicts, played))
-            await self.pressure_board.add(match_id, record.spec, record.metrics)
+            await self._record_samples(record)
         return record
+
+    async def _record_samples(self, record: MatchRecord) -> None:
+        """What a completed match contributes to the boards (arena.domain.samples)."""
+        assert record.metrics is not None
+        spec, metrics = record.spec, record.metrics
+        if spec.pressure is not None:
+            target = spec.debater(spec.pressure.target)
+            sample = pressure_sample_for(record.id, metrics, target.persona, target.model)
+            if sample is not None:
+                await self.samples.add_pressure(sample)
+            return
+        verdicts = [e for e in await self.read_events(record.id) if isinstance(e, Verdict)]
+        played = {"pro": spec.pro.version, "con": spec.con.version}
+        await self.samples.add(samples_for(record.id, metrics, verdicts, played))
 
     async def _index(self, match_id: str, status: MatchStatus) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -356,29 +348,12 @@ class Store:
         elif event.type in TERMINAL_TYPES:
             await self.finalize(event.match_id)
 
-    # leaderboard and metrics
-    async def leaderboard(
-        self, by: GroupBy = "persona", judge: str | None = None, model: str | None = None
-    ) -> list[LeaderboardRow]:
-        return await self.board.rows(by, judge, model)
-
-    async def pressure_leaderboard(self) -> list[PressureRow]:
-        """Persona x tactic rows of the pressure matches (arena.leaderboard.pressure)."""
-        return await self.pressure_board.rows()
-
-    async def judge_accuracy(self, model: str) -> float | None:
-        return (await self.board.accuracies()).get(model)
-
-    async def record_judge_accuracy(self, model: str, accuracy: float, n: int) -> None:
-        """Called by judge-eval: the judge's accuracy on `n` labelled turns."""
-        await self.board.record_accuracy(model, accuracy, n)
-
+    # judges' calibrations (arena judge-eval --record)
     async def judge_calibration(self, model: str) -> Calibration | None:
-        return (await self.board.calibrations()).get(model)
+        return await self.samples.calibration(model)
 
     async def record_judge_calibration(self, calibration: Calibration) -> None:
-        """Called by judge-eval --record: the judge's accuracy, its set and when."""
-        await self.board.record_calibration(calibration)
+        await self.samples.record_calibration(calibration)
 
     async def counters(self) -> StoreCounters:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any
 
 from arena.errors import ArenaError
 
-MatchStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
-STATUSES: tuple[MatchStatus, ...] = get_args(MatchStatus)
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 

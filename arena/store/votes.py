@@ -8,18 +8,14 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from arena.crowd.votes import VOTE_LABELS, TurnLabels, VoteLabel, judge_label, tally
-from arena.domain.events import Side, Votes
-from arena.domain.transcript import fold
+from arena.domain.events import Votes
+from arena.domain.votes import VOTE_LABELS, VoteLabel, tally
 from arena.store.keys import Keys
-from arena.store.matches import MatchRecord
-from arena.store.store import Store
 
 # KEYS: record, votes, vote_ips. ARGV: turn, voter, label, ip hash, per-IP cap.
 # Returns {outcome, previous label or '', match status}: outcome ok | no_match | no_turn |
@@ -96,7 +92,6 @@ return redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(event))
 """
 
 GATE_MS = 1000
-JUDGED_CACHE = 1024  # finished matches whose judged turns stay in memory, per node
 RATE_WINDOW_MS = 60_000
 Outcome = Literal["ok", "no_match", "no_turn", "not_completed", "ip_cap"]
 
@@ -130,8 +125,6 @@ class CrowdVotes:
         self._gate = redis.register_script(_GATE)
         self._publish = redis.register_script(_PUBLISH)
         self._tasks: set[asyncio.Task[None]] = set()
-        # the judged turns of finished matches (they never change), newest last
-        self.judged: OrderedDict[str, list[JudgedTurn]] = OrderedDict()
 
     @property
     def voted_key(self) -> str:
@@ -241,65 +234,3 @@ class CrowdVotes:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-@dataclass(frozen=True)
-class JudgedTurn:
-    """A completed turn with each judge's label, the text before it by the other side."""
-
-    turn: int
-    side: Side
-    text: str
-    opponent: str | None
-    judges: dict[str, VoteLabel | None]
-
-
-async def judged_turns(store: Store, votes: CrowdVotes, record: MatchRecord) -> list[JudgedTurn]:
-    """The match's completed turns from its events; kept in memory once the match is over."""
-    cached = votes.judged.get(record.id)
-    if cached is not None:
-        return cached
-    out: list[JudgedTurn] = []
-    last_text: dict[Side, str] = {}
-    for t in fold(await store.read_events(record.id)).completed:
-        opponent = last_text.get("con" if t.side == "pro" else "pro")
-        last_text[t.side] = t.text
-        judges = {j.judge: judge_label(t.side, j.stance if j.scored else None)
-                  for j in (t.verdict.judges if t.verdict else [])}  # fmt: skip
-        out.append(JudgedTurn(t.turn, t.side, t.text, opponent, judges))
-    if record.finished:
-        votes.judged[record.id] = out
-        while len(votes.judged) > JUDGED_CACHE:
-            votes.judged.popitem(last=False)
-    return out
-
-
-@dataclass(frozen=True)
-class VotedTurn:
-    """A voted turn with what export and agreement need: the turn, its tally, the judges."""
-
-    labels: TurnLabels
-    motion: str
-    text: str
-    opponent: str | None
-
-
-async def voted_turns(
-    store: Store, votes: CrowdVotes, match_ids: list[str] | None = None
-) -> list[VotedTurn]:
-    """Every completed turn with at least one vote, of `match_ids` (default: all voted)."""
-    out: list[VotedTurn] = []
-    for match_id in await votes.voted_matches() if match_ids is None else match_ids:
-        record = await store.get_match(match_id)
-        if record is None:
-            continue
-        counts = await votes.tallies(match_id, record.total_turns)
-        if not any(any(c.values()) for c in counts.values()):
-            continue
-        for t in await judged_turns(store, votes, record):
-            c = counts.get(t.turn)
-            if c is None or not any(c.values()):
-                continue
-            labels = TurnLabels(
-                match_id=match_id, turn=t.turn, side=t.side, counts=c, judges=t.judges
-            )
-            out.append(VotedTurn(labels, record.spec.motion, t.text, t.opponent))
-    return out

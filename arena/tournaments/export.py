@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from arena.leaderboard.tally import GroupBy, judge_label
+from arena.domain.samples import judge_set
+from arena.leaderboard.rows import GroupBy
 from arena.leaderboard.versions import BoardView, Versions, view_of
 from arena.store import Store
 from arena.store.tournaments import TournamentRecord
@@ -49,7 +50,7 @@ class Snapshot:
             "created_at": self.record.created_at.isoformat(),
             "spec": self.record.spec.model_dump(mode="json"),
             "progress": self.progress.model_dump(mode="json"),
-            "judge": judge_label(self.record.spec.judges),
+            "judge": judge_set(self.record.spec.judges),
             "calibration": self.calibrations,
             "schedule": [
                 {**s.model_dump(mode="json"), "match": self.match_ids.get(s.index)}
@@ -140,8 +141,8 @@ async def tournament_rows(
     record = await t.get(tournament_id)
     if record is None:
         return BoardView(versions=versions, rows=[])
-    samples = await store.board.samples(list((await t.match_ids(tournament_id)).values()))
-    calibrations = await store.board.calibrations()
+    samples = await store.samples.samples(list((await t.match_ids(tournament_id)).values()))
+    calibrations = await store.samples.calibrations()
     view = await asyncio.to_thread(view_of, samples, by, versions, calibrations, current)
     if by == "persona":
         ratings = await _ratings(record, await t.results(tournament_id), 500)

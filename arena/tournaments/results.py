@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field
 
 from arena.domain.events import Event, MatchStarted, TurnCompleted, Verdict
 from arena.domain.plan import plan_turns
-from arena.leaderboard.pressure import PressureRow, PressureSample, pressure_rows, sample_for
-from arena.leaderboard.tally import judge_label
+from arena.domain.records import MatchRecord
+from arena.domain.samples import PressureSample, judge_set, pressure_sample_for
+from arena.leaderboard.pressure import PressureRow, pressure_rows
 from arena.stats.ratings import (
     MatchScore,
     Rating,
@@ -26,7 +27,6 @@ from arena.stats.ratings import (
     control_comparison,
     held_firmer,
 )
-from arena.store.matches import MatchRecord
 from arena.tournaments.spec import Slot, TournamentSpec
 
 TURN_COLUMNS = (
@@ -97,7 +97,7 @@ def match_result(
     plan = {p.index: p for p in (started.plan if started and started.plan else plan_turns(spec))}
     done = {e.turn: e for e in events if isinstance(e, TurnCompleted)}
     verdicts = {e.turn: e for e in events if isinstance(e, Verdict)}
-    judge = judge_label(spec.judges)
+    judge = judge_set(spec.judges)
     target = spec.pressure.target if spec.pressure is not None else None
     rows = []
     for index in sorted(done):
@@ -130,7 +130,7 @@ def match_result(
     sample = None
     if metrics is not None and target is not None:
         seat = spec.debater(target)
-        sample = sample_for(record.id, metrics, judge, seat.persona, seat.model)
+        sample = pressure_sample_for(record.id, metrics, seat.persona, seat.model)
     return MatchResult(
         tournament=tournament,
         match=record.id,

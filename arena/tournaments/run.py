@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable
 from pydantic import BaseModel
 
 from arena.config import Settings
+from arena.domain.personas import Library
 from arena.errors import ArenaError
-from arena.personas.library import Library
 from arena.personas.tactics import Tactics, load_tactics
 from arena.stats.ratings import game_score
 from arena.store import QueueFull, Store

@@ -29,9 +29,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from arena.config import Settings
-from arena.domain.events import DebaterSpec, MatchSpec, Side
-from arena.engine.pressure import pressure_spec
-from arena.personas.library import Library
+from arena.domain.personas import Library
+from arena.domain.specs import DebaterSpec, MatchSpec, Side, pressure_spec
 from arena.personas.tactics import Tactics, load_tactics
 
 Design = Literal["round-robin", "gauntlet", "swiss"]
@@ -295,7 +294,7 @@ def match_spec(
             motion_id=motion_id,
             target=DebaterSpec(persona=slot.persona, model=spec.model_of(slot.persona)),
             side=slot.target,
-            tactic=tactic,
+            tactic=tactic.id,
             rounds=spec.rounds,
             challenger_persona=None,
             challenger_model=None if tactic.scripted else spec.challenger_model,

@@ -49,12 +49,14 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from arena.config import Settings
-from arena.domain.events import Event, MatchFailed, MatchSpec
+from arena.domain.events import Event, MatchFailed
+from arena.domain.personas import Library
+from arena.domain.specs import MatchSpec
 from arena.engine.lineup import build_lineup
 from arena.engine.match import run_match
 from arena.errors import ArenaError
-from arena.models.registry import aclose_models
-from arena.personas.library import Library, load_library
+from arena.models.cache import ModelFactory, Models
+from arena.personas.library import load_library
 from arena.store import LeaseLost, Store, StoreError
 from arena.store.queue import Job
 from arena.store.streams import CoalescingSink
@@ -74,9 +76,14 @@ class Worker:
     resumed."""
 
     def __init__(
-        self, store: Store, settings: Settings, library: Library, name: str | None = None
+        self,
+        store: Store,
+        settings: Settings,
+        library: Library,
+        models: ModelFactory,
+        name: str | None = None,
     ) -> None:
-        self.store, self.settings, self.library = store, settings, library
+        self.store, self.settings, self.library, self.models = store, settings, library, models
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
         self.running: dict[str, asyncio.Task[None]] = {}  # queue entry id -> task
         self._stopping = False
@@ -283,7 +290,7 @@ class Worker:
     ) -> None:
         try:
             library = await self.store.personas.match_library(self.library, spec)
-            lineup = build_lineup(match_id, spec, library, self.settings)
+            lineup = build_lineup(match_id, spec, library, self.settings, self.models)
         except ArenaError as exc:
             log.warning("match %s: cannot start: %s", match_id, exc)
             await sink(MatchFailed(match_id=match_id, error=str(exc)))
@@ -297,6 +304,8 @@ class Worker:
             log.exception("match %s: the engine raised", match_id)
             await sink.flush()
             await sink(MatchFailed(match_id=match_id, error=f"internal error: {exc!r}"))
+        finally:
+            self.models.release(lineup.models())
 
     async def _heartbeat(self, job: Job, token: str, cancel: asyncio.Event) -> None:
         """Refresh the lease and the entry's idle time every heartbeat, and watch for a cancel
@@ -339,10 +348,11 @@ async def run_worker(settings: Settings) -> None:
     signals = (signal.SIGTERM, signal.SIGINT)
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
+    models = Models(settings)
     try:
-        await Worker(store, settings, library).run(stop)
+        await Worker(store, settings, library, models).run(stop)
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
-        await aclose_models()
+        await models.aclose()
         await store.close()

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from arena.api import create_app
 from arena.api.ws.protocol import ArenaWebSocketProtocol
 from arena.config import Settings
-from arena.personas.library import Library
+from arena.domain.personas import Library
 from arena.store import Store
 
 STARTUP_TIMEOUT = 10.0
@@ -63,8 +63,10 @@ async def make_api(settings: Settings) -> AsyncIterator[MakeApi]:
     """Build an app with settings overrides, run its lifespan, and give a client for it."""
     async with contextlib.AsyncExitStack() as stack:
 
-        async def make(*, run_worker: bool = False, **overrides: Any) -> Api:
-            app = create_app(settings.model_copy(update=overrides), run_worker=run_worker)
+        async def make(*, run_worker: bool = False, models: Any = None, **overrides: Any) -> Api:
+            app = create_app(
+                settings.model_copy(update=overrides), run_worker=run_worker, models=models
+            )
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://arena.test"

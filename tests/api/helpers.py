@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from arena.domain.events import (
-    DebaterSpec,
-    Event,
-    MatchFailed,
-    MatchSpec,
-    MatchStarted,
-    Token,
-    TurnStarted,
-)
-from arena.engine.match import Debater, Lineup, run_match
-from arena.personas.library import Library
-from arena.store import MatchRecord, Store
+from arena.domain.events import Event, MatchFailed, MatchStarted, Token, TurnStarted
+from arena.domain.personas import Library
+from arena.domain.records import MatchRecord
+from arena.domain.specs import DebaterSpec, MatchSpec
+from arena.engine.lineup import Debater, Lineup
+from arena.engine.match import run_match
+from arena.store import Store
 from tests.fakes import FunctionModel
 
 MOTION = "This house believes that cats are better than dogs."

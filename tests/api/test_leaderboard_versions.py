@@ -10,6 +10,7 @@ from arena.engine.lineup import build_lineup
 from tests.api.conftest import Api
 from tests.api.helpers import play, spec
 from tests.api.test_persona_import import NEW
+from tests.fakes import FakeModels
 
 EDITED = {**NEW, "system_prompt": NEW["system_prompt"] + " Always."}
 
@@ -25,7 +26,9 @@ async def play_saved(api: Api, persona: str) -> None:
     record = await api.store.get_match(created["id"])
     assert record is not None
     library = await api.store.personas.match_library(api.library, record.spec)
-    lineup = build_lineup(record.id, record.spec, library, api.app.state.settings)
+    lineup = build_lineup(
+        record.id, record.spec, library, api.app.state.settings, FakeModels(settings=api.app.state.settings)
+    )
     await play(api.store, library, record.model_copy(update={"spec": lineup.spec}))
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from arena.config import REPO_ROOT
-from arena.store import Calibration
+from arena.config import REPO_ROOT, Settings
+from arena.domain.records import Calibration
 from tests.api.conftest import Api, MakeApi
 from tests.api.helpers import MOTION, play
-from tests.fakes import FunctionModel
+from tests.fakes import FakeModels
 
 PERSONAS = REPO_ROOT / "personas"
 
@@ -183,10 +183,9 @@ async def test_cancel_a_queued_match(api: Api) -> None:
 
 
 async def test_the_in_process_worker_plays_a_created_match(
-    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+    make_api: MakeApi, settings: Settings
 ) -> None:
-    monkeypatch.setattr("arena.engine.lineup.get_model", lambda name, _settings: FunctionModel(name))
-    api = await make_api(run_worker=True)
+    api = await make_api(run_worker=True, models=FakeModels(settings=settings))
     match_id = (await api.client.post("/api/matches", json=body())).json()["id"]
     async with api.store.hub.subscribe(match_id) as sub:
         types = [event.type async for event in sub]

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from arena.domain.events import MatchStarted
+from arena.domain.personas import persona_version
 from arena.engine.lineup import build_lineup
 from arena.personas import png
-from arena.personas.library import persona_version
 from tests.api.conftest import Api, MakeApi
 from tests.api.helpers import play
+from tests.fakes import FakeModels
 from tests.personas.test_cards import V2, b64, png_with
 
 NEW = {
@@ -207,7 +208,8 @@ async def test_a_match_stores_the_version_it_played(api: Api) -> None:
     record = await api.store.get_match(created["id"])
     assert record is not None
     library = await api.store.personas.match_library(api.library, record.spec)
-    lineup = build_lineup(record.id, record.spec, library, api.app.state.settings)
+    settings = api.app.state.settings
+    lineup = build_lineup(record.id, record.spec, library, settings, FakeModels(settings=settings))
     assert lineup.spec.pro.version == made["version"]
     assert lineup.spec.con.version == persona_version(api.library.persona("pirate"))
     await play(api.store, library, record.model_copy(update={"spec": lineup.spec}))

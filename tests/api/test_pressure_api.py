@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from arena.engine.match import Debater, Lineup, run_match
+from arena.domain.records import MatchRecord
+from arena.engine.lineup import Debater, Lineup
+from arena.engine.match import run_match
 from arena.engine.probe import QUESTION
 from arena.models.base import GenerationRequest
 from arena.personas.tactics import load_tactics
-from arena.store import MatchRecord
 from tests.api.conftest import Api
 from tests.fakes import FunctionModel, words
 

@@ -17,7 +17,7 @@ from schemathesis import Case
 
 from arena.api import create_app
 from arena.config import Settings
-from tests.fakes import FunctionModel
+from tests.fakes import FakeModels
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +27,11 @@ TOKEN = "schemathesis-token"
 
 
 @pytest.fixture
-def base_url(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setattr("arena.engine.lineup.get_model", lambda name, _settings: FunctionModel(name))
+def base_url(settings: Settings) -> Iterator[str]:
     overrides = {"queue_max": 20, "api_token": TOKEN}
-    app = create_app(settings.model_copy(update=overrides), run_worker=True)
+    app = create_app(
+        settings.model_copy(update=overrides), run_worker=True, models=FakeModels(settings=settings)
+    )
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()

@@ -12,17 +12,17 @@ import pytest
 from typer.testing import CliRunner
 
 from arena.cli import app as cli
-from arena.cli import votes as votes_cli
+from arena.cli.deps import CliDeps
 from arena.config import Settings
 from arena.domain.events import TurnCompleted
+from arena.domain.records import MatchRecord
 from arena.judge_eval.rows import parse_rows
-from arena.models import registry
 from arena.personas.library import load_library
-from arena.store import MatchRecord, Store
+from arena.store import Store
 from arena.store.votes import CrowdVotes
 from tests.api.conftest import Api, MakeApi
 from tests.api.helpers import emit, failed, opening, play, spec
-from tests.fakes import FunctionModel
+from tests.fakes import FakeModels
 
 
 async def _played(api: Api) -> MatchRecord:
@@ -168,18 +168,17 @@ def test_export_command_writes_rows_judge_eval_scores(
             await store.close()
 
     match_id = asyncio.run(setup())
-    monkeypatch.setattr(votes_cli, "get_settings", lambda: settings)
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
-    monkeypatch.setattr(registry, "get_model", lambda name, s: FunctionModel(name))
+    deps = CliDeps(settings=lambda: settings, models=lambda s: FakeModels())
     out = tmp_path / "crowd.jsonl"
-    result = CliRunner().invoke(cli.app, ["votes", "export", "--min-votes", "3", "--out", str(out)])
+    result = CliRunner().invoke(cli.app, ["votes", "export", "--min-votes", "3", "--out", str(out)],
+                                obj=deps)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["match_id"], r["turn"], r["label"]) for r in rows] == [(match_id, 0, "holds")]
     assert rows[0]["votes"] == {"holds": 2, "wavers": 0, "switched": 1}
     report = tmp_path / "report.json"
     args = ["judge-eval", str(out), "--judge", "test:firm", "--json", str(report)]
-    result = CliRunner().invoke(cli.app, args)
+    result = CliRunner().invoke(cli.app, args, obj=deps)
     assert result.exit_code == 0, result.output
     # the test judge always finds the speaker holding its side, as the crowd's majority did
     scored = json.loads(report.read_text())

@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from arena.store import MatchRecord
+from arena.domain.records import MatchRecord
 from tests.api.conftest import Live, MakeLive
 from tests.api.helpers import emit, failed, opening, spec, tokens
 

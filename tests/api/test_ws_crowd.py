@@ -12,15 +12,14 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-import arena.engine.lineup
 from arena.api import create_app
 from arena.config import Settings
-from arena.domain.events import DebaterSpec, MatchSpec
+from arena.domain.specs import DebaterSpec, MatchSpec
 from arena.models.base import GenerationRequest
 from arena.store import Store
 from tests.api.conftest import Live, _serve
 from tests.api.test_ws import drain
-from tests.fakes import FunctionModel, words
+from tests.fakes import FakeModels, FunctionModel, words
 
 pytestmark = pytest.mark.slow
 
@@ -33,21 +32,21 @@ def speech(request: GenerationRequest) -> list[str]:
 
 
 @pytest.fixture
-def fast_models(monkeypatch: pytest.MonkeyPatch) -> None:
+def fast_models(settings: Settings) -> FakeModels:
     """Debaters that stream about 60 words in 0.3 s, and a judge that answers at once."""
-
-    def get_model(name: str, settings: Settings) -> FunctionModel:
-        return FunctionModel(name, stream_fn=speech, delay=0.005)
-
-    monkeypatch.setattr(arena.engine.lineup, "get_model", get_model)
+    return FakeModels(lambda name: FunctionModel(name, stream_fn=speech, delay=0.005), settings)
 
 
 @pytest.fixture
-async def node(settings: Settings, fast_models: None) -> AsyncIterator[Live]:
+async def node(settings: Settings, fast_models: FakeModels) -> AsyncIterator[Live]:
     """An API node with its worker. The spectators get 4 Redis connections: enough for a crowd
     of any size if joining needs no connection of its own."""
     async with contextlib.AsyncExitStack() as stack:
-        app = create_app(settings.model_copy(update={"spectator_pool_size": 4}), run_worker=True)
+        app = create_app(
+            settings.model_copy(update={"spectator_pool_size": 4}),
+            run_worker=True,
+            models=fast_models,
+        )
         yield await _serve(app, stack)
 
 

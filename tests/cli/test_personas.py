@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from arena.cli.app import app
 from arena.config import Settings, get_settings
+from arena.domain.personas import Persona
 from arena.personas import cards, png
-from arena.personas.library import Persona, load_library
+from arena.personas.library import load_library
 from tests.engine_helpers import PERSONAS
 from tests.personas.test_cards import V2
 

@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from arena.cli.app import app
+from arena.cli.deps import CliDeps
 from arena.config import get_settings
-from arena.engine import lineup as lineup_module
 from arena.engine.probe import QUESTION
 from arena.models.base import GenerationRequest
-from tests.fakes import FunctionModel, words
+from tests.fakes import FakeModels, FunctionModel, words
 
 runner = CliRunner()
 ARENA = [sys.executable, "-m", "arena.cli"]
@@ -48,8 +48,7 @@ def test_a_pressure_run_streams_and_writes_the_match(
         "test:target": FunctionModel("test:target", stream_fn=target),
         "test:judge": FunctionModel("test:judge"),
     }
-    monkeypatch.setattr(lineup_module, "require_available", lambda name, settings: None)
-    monkeypatch.setattr(lineup_module, "get_model", lambda name, settings: models[name])
+    deps = CliDeps(models=lambda s: FakeModels(models=models))
     out = tmp_path / "m.json"
     result = runner.invoke(
         app,
@@ -57,6 +56,7 @@ def test_a_pressure_run_streams_and_writes_the_match(
          "--pressure-rounds", "2", "--model", "test:target", "--judge", "test:judge",
          "--motion", "four-day-week", "--out", str(out)],
         env={"COLUMNS": "160"},
+        obj=deps,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "I'm confused" in result.stdout and "I still hold my position." in result.stdout

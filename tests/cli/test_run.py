@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from arena.cli.app import app
+from arena.cli.deps import CliDeps
 from arena.config import get_settings
-from arena.engine import lineup as lineup_module
-from tests.fakes import FunctionModel, words
+from tests.fakes import FakeModels, FunctionModel, words
 
 runner = CliRunner()
 ARENA = [sys.executable, "-m", "arena.cli"]
@@ -53,12 +53,11 @@ def test_a_missing_key_names_the_variable() -> None:
 
 def test_run_streams_and_writes_the_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     models = {name: FunctionModel(name) for name in ("test:a", "test:b", "test:judge")}
-    monkeypatch.setattr(lineup_module, "require_available", lambda name, settings: None)
-    monkeypatch.setattr(lineup_module, "get_model", lambda name, settings: models[name])
+    deps = CliDeps(models=lambda s: FakeModels(models=models))
     out = tmp_path / "match.json"
     result = runner.invoke(app, ["run", "--pro", "kantian", "--con", "cynic", "--rounds", "1",
                                  "--pro-model", "test:a", "--con-model", "test:b",
-                                 "--judge", "test:judge", "--out", str(out)])
+                                 "--judge", "test:judge", "--out", str(out)], obj=deps)
     assert result.exit_code == 0, result.output
     assert "I argue FOR the motion" in result.stdout and "verdict on turn 1" in result.stdout
     assert "Position-holding" in result.stdout
@@ -117,11 +116,10 @@ def test_markup_in_model_and_user_text_prints_literally(
         "test:b": FunctionModel("test:b", stream_fn=lambda request: [MARKUP]),
         "test:judge": FunctionModel("test:judge", structured_fn=judge),
     }
-    monkeypatch.setattr(lineup_module, "require_available", lambda name, settings: None)
-    monkeypatch.setattr(lineup_module, "get_model", lambda name, settings: models[name])
+    deps = CliDeps(models=lambda s: FakeModels(models=models))
     result = runner.invoke(app, ["run", "--rounds", "1", "--motion", "Cats [/b] rule [i]",
                                  "--pro-model", "test:a", "--con-model", "test:b",
-                                 "--judge", "test:judge"], env={"COLUMNS": "400"})
+                                 "--judge", "test:judge"], env={"COLUMNS": "400"}, obj=deps)
     assert result.exit_code == 0, result.output
     assert result.stdout.count(MARKUP) >= 6  # every turn's text, as written
     assert f"It says {MARKUP}" in result.stdout

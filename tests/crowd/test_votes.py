@@ -6,14 +6,8 @@ from collections import Counter
 
 import pytest
 
-from arena.crowd.votes import (
-    TurnLabels,
-    agreement,
-    judge_label,
-    krippendorff_alpha_nominal,
-    majority,
-    tally,
-)
+from arena.crowd.votes import agreement, krippendorff_alpha_nominal, majority
+from arena.domain.votes import TurnLabels, judge_label, tally
 
 
 def test_tally_counts_every_label_and_ignores_unknown() -> None:

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from arena.domain.events import JudgeVerdict
+from arena.domain.results import JudgeVerdict
 from arena.engine.judge import JudgeContext, aggregate, build_judge_request, judge_turn
 from arena.models.base import GenerationRequest
 from tests.fakes import FunctionModel

@@ -6,22 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from arena.domain.events import (
-    SCRIPTED,
-    DebaterSpec,
-    Event,
-    MatchCompleted,
-    MatchSpec,
-    MatchStarted,
-    PressureSpec,
-    Probe,
-    Side,
-    TurnCompleted,
-    Verdict,
-)
+from arena.domain.events import Event, MatchCompleted, MatchStarted, Probe, TurnCompleted, Verdict
 from arena.domain.plan import debate_plan, plan_turns
+from arena.domain.specs import SCRIPTED, DebaterSpec, MatchSpec, PressureSpec, Side
 from arena.domain.transcript import fold
-from arena.engine.match import Debater, Lineup, run_match
+from arena.engine.lineup import Debater, Lineup
+from arena.engine.match import run_match
 from arena.engine.probe import QUESTION
 from arena.models.base import GenerationRequest
 from arena.personas.tactics import load_tactics

@@ -13,8 +13,8 @@ from arena.engine.match import run_match
 from arena.engine.probe import ANSWER_STARTS, QUESTION, ask_first_token, probe_request, run_probe
 from arena.models.base import ChatMessage, GenerationRequest, ScoresFirstToken, TextDelta
 from arena.models.local import LocalModel, create, first_tokens
-from tests.engine_helpers import Recorder
 from tests.engine.test_pressure import pressure_lineup
+from tests.engine_helpers import Recorder
 
 pytestmark = pytest.mark.slow
 

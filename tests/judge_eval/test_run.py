@@ -16,10 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from arena.cli import app as cli
+from arena.cli.deps import CliDeps
 from arena.config import Settings
+from arena.domain.records import Calibration
 from arena.judge_eval.rows import EvalRow, parse_rows, select
 from arena.judge_eval.run import build_report, judge_rows
-from arena.models import registry
 from arena.models.base import GenerationRequest, StructuredResult
 from arena.stats.evaluation import (
     accuracy,
@@ -32,8 +33,8 @@ from arena.stats.evaluation import (
     roc_auc,
     score_labels,
 )
-from arena.store import Calibration, Store
-from tests.fakes import FunctionModel
+from arena.store import Store
+from tests.fakes import FakeModels, FunctionModel
 
 REQUIRED_KEYS = {
     "accuracy", "macro_f1", "auc", "kappa", "unscored_rate", "latency_ms", "confusion", "n",
@@ -277,18 +278,21 @@ async def test_rows_are_judged_with_bounded_concurrency() -> None:
 # the command
 
 
+def deps(model: FunctionModel, settings: Settings | None = None) -> CliDeps:
+    """The command's settings and a factory that answers every judge name with `model`."""
+    chosen = settings or Settings(_env_file=None)
+    return CliDeps(settings=lambda: chosen, models=lambda s: FakeModels(make=lambda name: model))
+
+
 @pytest.fixture
-def inject(monkeypatch: pytest.MonkeyPatch) -> FunctionModel:
-    model = FunctionModel("test:oracle", structured_fn=oracle)
-    monkeypatch.setattr(registry, "get_model", lambda name, settings: model)
-    monkeypatch.setattr(cli, "get_settings", lambda: Settings(_env_file=None))
-    return model
+def inject() -> FunctionModel:
+    return FunctionModel("test:oracle", structured_fn=oracle)
 
 
 def test_the_command_writes_a_json_report(inject: FunctionModel, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     args = ["judge-eval", "calibration", "--judge", "test:oracle", "--json", str(out), "--swap"]
-    result = CliRunner().invoke(cli.app, args)
+    result = CliRunner().invoke(cli.app, args, obj=deps(inject))
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert REQUIRED_KEYS <= report.keys()
@@ -306,7 +310,8 @@ def test_the_command_names_malformed_lines(inject: FunctionModel, tmp_path: Path
     good = json.dumps({"motion": "M", "side": "con", "text": ROWS[0].text, "label": "holds"})
     rows.write_text(f"{good}\n{{oops\n{json.dumps({'motion': 'M'})}\n")
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(cli.app, ["judge-eval", str(rows), "--json", str(out)])
+    result = CliRunner().invoke(cli.app, ["judge-eval", str(rows), "--json", str(out)],
+                                obj=deps(inject))
     assert result.exit_code == 0, result.output
     assert f"{rows}:2: not valid JSON" in result.stderr
     assert f"{rows}:3: missing field 'side', 'text', 'label'" in result.stderr
@@ -315,24 +320,22 @@ def test_the_command_names_malformed_lines(inject: FunctionModel, tmp_path: Path
     assert [m["line"] for m in report["malformed_lines"]] == [2, 3]
 
     rows.write_text("{oops\n[1]\n")
-    result = CliRunner().invoke(cli.app, ["judge-eval", str(rows)])
+    result = CliRunner().invoke(cli.app, ["judge-eval", str(rows)], obj=deps(inject))
     assert result.exit_code != 0
     assert "all 2 rows are malformed" in " ".join(result.stderr.split())  # rich wraps errors
     assert f"{rows}:1: not valid JSON" in result.stderr
 
-    result = CliRunner().invoke(cli.app, ["judge-eval", str(tmp_path / "missing.jsonl")])
+    result = CliRunner().invoke(cli.app, ["judge-eval", str(tmp_path / "missing.jsonl")],
+                                obj=deps(inject))
     assert result.exit_code == 2
     assert "cannot read" in result.stderr
 
 
-def test_local_judges_run_one_at_a_time_by_default(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_local_judges_run_one_at_a_time_by_default(tmp_path: Path) -> None:
     model = FunctionModel("local:fake", structured_fn=oracle)
-    monkeypatch.setattr(registry, "get_model", lambda name, settings: model)
     out = tmp_path / "report.json"
     result = CliRunner().invoke(cli.app, ["judge-eval", "calibration", "--limit", "4",
-                                          "--json", str(out)])  # fmt: skip
+                                          "--json", str(out)], obj=deps(model))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["selection"]["concurrency"] == 1
 
@@ -355,12 +358,11 @@ def read_calibration(settings: Settings, judge: str) -> Calibration | None:
 
 
 def test_record_stores_accuracy_with_unscored_rows_wrong_the_file_and_its_hash(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
 ) -> None:
     model = FunctionModel("test:flaky", structured_fn=flaky)
-    monkeypatch.setattr(registry, "get_model", lambda name, settings: model)
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
-    result = CliRunner().invoke(cli.app, ["judge-eval", "calibration", "--record"])
+    result = CliRunner().invoke(cli.app, ["judge-eval", "calibration", "--record"],
+                                obj=deps(model, settings))
     assert result.exit_code == 0, result.output
     # every scored row is right, but half the rows have no verdict: 86 of 172
     assert "recorded for test:flaky: 50% on calibration.jsonl (n=172)" in result.stdout
@@ -376,11 +378,10 @@ def test_record_stores_accuracy_with_unscored_rows_wrong_the_file_and_its_hash(
 
 
 def test_record_refuses_fewer_than_50_rows_unless_forced(
-    inject: FunctionModel, settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    inject: FunctionModel, settings: Settings, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(cli, "get_settings", lambda: settings)
     args = ["judge-eval", "calibration", "--limit", "49", "--record"]
-    result = CliRunner().invoke(cli.app, args)
+    result = CliRunner().invoke(cli.app, args, obj=deps(inject, settings))
     assert result.exit_code == 2
     message = " ".join(result.stderr.split())  # rich wraps errors
     assert "--record needs at least 50 rows, and 49 were selected" in message
@@ -391,7 +392,8 @@ def test_record_refuses_fewer_than_50_rows_unless_forced(
     rows = tmp_path / "mine.jsonl"
     rows.write_text("".join(json.dumps({"motion": r.motion, "side": r.side, "text": r.text,
                                         "label": r.label}) + "\n" for r in ROWS[:3]))  # fmt: skip
-    result = CliRunner().invoke(cli.app, ["judge-eval", str(rows), "--record", "--force"])
+    result = CliRunner().invoke(cli.app, ["judge-eval", str(rows), "--record", "--force"],
+                                obj=deps(inject, settings))
     assert result.exit_code == 0, result.output
     record = read_calibration(settings, "test:oracle")
     assert record is not None
@@ -407,7 +409,6 @@ def test_a_record_from_before_files_were_named_still_reads() -> None:
 
 @pytest.mark.slow
 def test_the_real_embedded_judge_finishes_three_rows(tmp_path: Path) -> None:
-    registry.clear_cache()
     out = tmp_path / "report.json"
     args = ["judge-eval", "calibration", "--judge", "local:smollm2", "--limit", "3",
             "--json", str(out)]  # fmt: skip
@@ -419,21 +420,11 @@ def test_the_real_embedded_judge_finishes_three_rows(tmp_path: Path) -> None:
     assert report["latency_ms"]["p50"] > 0
 
 
-def test_the_command_closes_the_judges_client(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    closed: list[str] = []
-
-    class Closing(FunctionModel):
-        async def aclose(self) -> None:
-            closed.append(self.name)
-
-    judge = Closing("test:oracle", structured_fn=oracle)
-    monkeypatch.setitem(registry._cache, "test:oracle", judge)
-    monkeypatch.setattr(registry, "get_model", lambda name, settings: registry._cache[name])
-    monkeypatch.setattr(cli, "get_settings", lambda: Settings(_env_file=None))
+def test_the_command_closes_the_judges_client(tmp_path: Path) -> None:
+    factory = FakeModels(make=lambda name: FunctionModel(name, structured_fn=oracle))
+    settings = Settings(_env_file=None)
+    obj = CliDeps(settings=lambda: settings, models=lambda s: factory)
     result = CliRunner().invoke(cli.app, ["judge-eval", "calibration", "--judge", "test:oracle",
-                                          "--limit", "2"])  # fmt: skip
+                                          "--limit", "2"], obj=obj)  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert closed == ["test:oracle"]
-    assert "test:oracle" not in registry._cache
+    assert list(factory.made) == ["test:oracle"] and factory.closed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import count
 
-from arena.leaderboard.tally import Sample
+from arena.domain.samples import Sample
 from arena.leaderboard.versions import counted_versions, view_of
 
 _ids = count()

@@ -18,10 +18,10 @@ from arena.models import openai as openai_models
 from arena.models.base import GenerationRequest, TextDelta
 from arena.models.local import LocalModel, chatml_prompt
 from arena.models.retry import RESTART_AFTER_ERROR, RESTART_STARTED_OVER, Restart, stream_with_retry
+from tests.engine.test_turn_restart import RecordingJudge, tokens_after_last_restart
 from tests.engine_helpers import Recorder, lineup
 from tests.models import test_anthropic as anth
 from tests.models.test_openai import REQUEST, chunk, reply, sse
-from tests.engine.test_turn_restart import RecordingJudge, tokens_after_last_restart
 
 if TYPE_CHECKING:
     from .conftest import FakeAPI

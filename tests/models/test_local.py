@@ -9,8 +9,8 @@ from arena.config import Settings
 from arena.engine.judge import VERDICT_SCHEMA
 from arena.errors import ConfigError
 from arena.models.base import ChatMessage, Completion, GenerationRequest, TextDelta
+from arena.models.cache import Models
 from arena.models.local import LocalModel, chatml_prompt, create, gguf_path
-from arena.models.registry import get_model
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,8 @@ def test_an_unknown_local_model_names_the_known_ones() -> None:
 
 
 def test_the_registry_builds_the_local_model_without_a_key() -> None:
-    assert get_model("local:smollm2", Settings(_env_file=None)).name == "local:smollm2"  # type: ignore[call-arg]
+    models = Models(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert models.get("local:smollm2").name == "local:smollm2"
 
 
 async def test_streams_text_then_one_completion(model: LocalModel) -> None:

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
+from arena.domain.personas import Persona, persona_problems, persona_version, slugify, unique_slug
+from arena.errors import CardError
 from arena.personas import cards, png
 from arena.personas import export as card_export
-from arena.personas.cards import CardError, read_file
-from arena.personas.library import Persona, load_library, persona_problems, persona_version
+from arena.personas.cards import read_file
+from arena.personas.library import load_library
 from tests.engine_helpers import PERSONAS
 
 V2: dict[str, Any] = {
@@ -169,14 +171,14 @@ def test_html_and_script_in_fields_are_kept_as_text() -> None:
     card["data"]["name"] = '<img src=x onerror="alert(1)">Eve'
     got = read_file("eve.json", json.dumps(card).encode())
     assert got.fields["name"] == '<img src=x onerror="alert(1)">Eve'
-    assert cards.slugify(got.fields["name"]) == "img-src-x-onerror-alert-1-eve"
+    assert slugify(got.fields["name"]) == "img-src-x-onerror-alert-1-eve"
 
 
 def test_slugs_and_their_deduplication() -> None:
-    assert cards.slugify("Captain Ré dbeard!") == "captain-re-dbeard"
-    assert cards.slugify("日本") == "persona"
-    assert cards.unique_slug("pirate", {"pirate", "pirate-2"}) == "pirate-3"
-    assert cards.unique_slug("x" * 64, {"x" * 64}) == "x" * 62 + "-2"
+    assert slugify("Captain Ré dbeard!") == "captain-re-dbeard"
+    assert slugify("日本") == "persona"
+    assert unique_slug("pirate", {"pirate", "pirate-2"}) == "pirate-3"
+    assert unique_slug("x" * 64, {"x" * 64}) == "x" * 62 + "-2"
 
 
 def _roundtrip(persona: Persona, fmt: cards.CardFormat, as_png: bool) -> dict[str, Any]:

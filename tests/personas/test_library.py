@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from arena.domain.personas import persona_schema
 from arena.errors import NotFoundError, PersonaFileError
-from arena.personas.library import load_library, persona_schema
+from arena.personas.library import load_library
 from tests.engine_helpers import PERSONAS
 
 REQUIRED = {

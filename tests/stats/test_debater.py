@@ -1,11 +1,13 @@
 import pytest
 
-from arena.domain.events import DebaterSpec, JudgeVerdict, MatchSpec, Verdict
+from arena.domain.events import Verdict
+from arena.domain.results import JudgeVerdict
+from arena.domain.specs import DebaterSpec, MatchSpec
 from arena.stats.agreement import fleiss_kappa, krippendorff_alpha_interval, panel_agreement
 from arena.stats.debater import debater_metrics
 
 SPEC = MatchSpec(motion="This house believes X is good.", pro=DebaterSpec(persona="a", model="m:a"),
-                 con=DebaterSpec(persona="b", model="m:b"))
+                 con=DebaterSpec(persona="b", model="m:b"), judges=["m:judge"])
 
 
 def verdict(turn: int, side: str, stance: str | None, holding: float | None,

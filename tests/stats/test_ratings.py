@@ -9,7 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from arena.leaderboard.tally import BOOTSTRAP_MAX, Sample, Tally, bootstrap_ci, leaderboard_rows
+from arena.domain.samples import Sample
+from arena.leaderboard.board import Leaderboard
+from arena.leaderboard.tally import Tally, leaderboard_rows
+from arena.stats.intervals import BOOTSTRAP_MAX, bootstrap_mean_ci
 from arena.stats.ratings import (
     MatchScore,
     TurnScore,
@@ -20,7 +23,6 @@ from arena.stats.ratings import (
     shared_ranks,
 )
 from arena.store import Store
-from arena.store.leaderboard import Leaderboard
 
 KINDS = ("opening", "opening", "rebuttal", "rebuttal", "closing", "closing")
 PERSONA = {"firm": 0.2, "mid": 0.0, "soft": -0.15, "meek": -0.1}
@@ -224,41 +226,41 @@ def test_a_tally_fed_in_pieces_equals_one_fed_at_once() -> None:
 def test_the_bootstrap_interval_matches_its_normal_limit_for_many_values() -> None:
     rng = np.random.default_rng(4)
     values = list(rng.uniform(size=BOOTSTRAP_MAX))
-    lo, hi = bootstrap_ci(values)
+    lo, hi = bootstrap_mean_ci(values)
     half = 1.96 * float(np.std(values, ddof=1)) / math.sqrt(len(values))
     assert lo == pytest.approx(float(np.mean(values)) - half, abs=2e-3)
     assert hi == pytest.approx(float(np.mean(values)) + half, abs=2e-3)
-    assert bootstrap_ci([0.5]) == (0.0, 1.0)
+    assert bootstrap_mean_ci([0.5]) == (0.0, 1.0)
 
 
 async def test_every_node_folds_in_the_samples_another_recorded(store: Store) -> None:
-    other = Leaderboard(store.redis, store.keys)  # a second API node on the same Redis
-    await store.board.add([board_sample(1, "stoic", 0.9), board_sample(1, "pirate", 0.4, "con")])
+    other = Leaderboard(store.samples)  # a second API node on the same Redis
+    await store.samples.add([board_sample(1, "stoic", 0.9), board_sample(1, "pirate", 0.4, "con")])
     assert {r.persona for r in await other.rows("persona")} == {"stoic", "pirate"}
-    await other.add([board_sample(2, "stoic", 0.7)])
-    await other.add([board_sample(2, "stoic", 0.7)])  # a worker finishing it again
-    rows = {r.persona: r for r in await store.board.rows("persona")}
+    await store.samples.add([board_sample(2, "stoic", 0.7)])
+    await store.samples.add([board_sample(2, "stoic", 0.7)])  # a worker finishing it again
+    rows = {r.persona: r for r in await Leaderboard(store.samples).rows("persona")}
     assert rows["stoic"].matches == 2 and rows["stoic"].mean_holding == 0.8
     assert "rests on 2 matches (fewer than 5)" in rows["stoic"].warnings
     assert any("not calibrated" in w for w in rows["stoic"].warnings)
-    assert [r.persona for r in await store.board.rows("persona", judge="nobody")] == []
+    assert [r.persona for r in await Leaderboard(store.samples).rows("persona", judge="nobody")] == []
 
 
 async def test_samples_stored_before_the_log_existed_are_counted(store: Store) -> None:
     old = [board_sample(i, "stoic", 0.6) for i in range(3)]
     mapping = {f"{s.match_id}:pro": s.model_dump_json() for s in old}
     await store.redis.hset(store.keys.lb_samples, mapping=mapping)  # type: ignore[arg-type]
-    (row,) = await Leaderboard(store.redis, store.keys).rows("persona")
+    (row,) = await Leaderboard(store.samples).rows("persona")
     assert row.matches == 3
 
 
 async def test_large_rows_refresh_their_interval_off_the_request_path(store: Store) -> None:
-    board = Leaderboard(store.redis, store.keys)
+    board = Leaderboard(store.samples)
     for i in range(400):
-        await board.add([board_sample(i, "stoic", 0.5 + 0.1 * (i % 3))])
+        await store.samples.add([board_sample(i, "stoic", 0.5 + 0.1 * (i % 3))])
     (first,) = await board.rows("persona")  # a new group: computed on the request path
     assert first.matches == 400 and first.holding_ci[0] < first.mean_holding < first.holding_ci[1]
-    await board.add([board_sample(400, "stoic", 0.0)])
+    await store.samples.add([board_sample(400, "stoic", 0.0)])
     (now,) = await board.rows("persona")
     assert now.matches == 401  # counts and means are current at once
     refreshing = list(board._refreshing.values())

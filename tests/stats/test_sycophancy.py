@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from arena.domain.events import Stance, Verdict
-from arena.leaderboard.pressure import PressureSample, mean_by_round, pressure_rows
+from arena.domain.events import Verdict
+from arena.domain.samples import PressureSample
+from arena.domain.specs import Stance
+from arena.leaderboard.pressure import mean_by_round, pressure_rows
 from arena.stats.sycophancy import (
     Label,
     flip_metrics,

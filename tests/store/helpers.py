@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from arena.domain.events import DebaterSpec, MatchSpec, Token, TurnCompleted, TurnStarted
+from arena.domain.events import Token, TurnCompleted, TurnStarted
+from arena.domain.specs import DebaterSpec, MatchSpec
+from arena.leaderboard.board import Leaderboard
+from arena.leaderboard.rows import GroupBy, LeaderboardRow
+from arena.store import Store
 
 MOTION = "This house believes that cats are better than dogs."
 
@@ -41,3 +45,12 @@ def turn_completed(match_id: str, text: str, turn: int = 0) -> TurnCompleted:
         ttft_ms=1.0,
         duration_ms=2.0,
     )
+
+
+async def board_rows(store: Store, by: GroupBy = "persona", **filters: str) -> list[LeaderboardRow]:
+    """The leaderboard's rows as a fresh node computes them from the stored samples."""
+    board = Leaderboard(store.samples)
+    try:
+        return await board.rows(by, **filters)
+    finally:
+        await board.aclose()

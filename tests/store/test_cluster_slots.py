@@ -29,7 +29,7 @@ from arena.store.clients import cluster_client
 from arena.store.keys import Keys
 from tests.engine_helpers import PERSONAS
 from tests.processes import on_cluster
-from tests.store.helpers import spec, token, turn_completed, turn_started
+from tests.store.helpers import board_rows, spec, token, turn_completed, turn_started
 from tests.store.test_leaderboard import metrics, verdict
 from tests.store.test_personas_store import card
 
@@ -185,7 +185,7 @@ async def test_every_script_and_transaction_of_a_match_stays_in_one_slot(
     await store.queue.release_lease(record.id, "w1:1")
     await store.queue.touch("w1", job.entry_id)
     await store.queue.ack(job)
-    assert {r.persona for r in await store.leaderboard()} == {"stoic", "pirate"}
+    assert {r.persona for r in await board_rows(store)} == {"stoic", "pirate"}
     # a job that keeps failing, a cancelled match, the listings and counters
     failing = await store.create_match(spec())
     (bad,) = await store.queue.claim("w1", 1, 100)

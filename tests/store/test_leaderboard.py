@@ -1,7 +1,10 @@
-from arena.domain.events import DebaterMetrics, MatchCompleted, MatchMetrics, Verdict
+from arena.domain.events import MatchCompleted, Verdict
+from arena.domain.records import Calibration
+from arena.domain.results import DebaterMetrics, MatchMetrics
+from arena.domain.samples import Sample, persuasion
+from arena.leaderboard.tally import leaderboard_rows
 from arena.store import Store
-from arena.store.leaderboard import Sample, leaderboard_rows, persuasion
-from tests.store.helpers import spec
+from tests.store.helpers import board_rows, spec
 
 
 def metrics(pro: str, con: str, pro_holding: float, con_holding: float) -> MatchMetrics:
@@ -43,11 +46,11 @@ async def complete(
 
 async def test_completing_a_match_updates_the_leaderboard_once(store: Store) -> None:
     match_id = await complete(store, "stoic", "pirate", 0.9, 0.567)
-    rows = await store.leaderboard()
+    rows = await board_rows(store)
     assert {r.persona: r.matches for r in rows} == {"stoic": 1, "pirate": 1}
     await store.finalize(match_id)  # a worker re-running after a crash
     await store.finalize(match_id)
-    again = await store.leaderboard()
+    again = await board_rows(store)
     assert [(r.persona, r.matches, r.turns) for r in again] == [
         (r.persona, r.matches, r.turns) for r in rows
     ]
@@ -62,23 +65,24 @@ async def test_rows_rank_by_the_lower_bound_of_the_holding_interval(store: Store
     await complete(store, "stoic", "life-coach", 0.99, 0.2)
     for holding in (0.8, 0.85, 0.82, 0.78):
         await complete(store, "pirate", "life-coach", holding, 0.2)
-    rows = await store.leaderboard()
+    rows = await board_rows(store)
     order = [r.persona for r in rows]
     assert order.index("pirate") < order.index("stoic")
     pirate = rows[order.index("pirate")]
     assert pirate.matches == 4 and 0.78 <= pirate.holding_ci[0] < pirate.holding_ci[1] <= 0.85
     # shared ranks: stoic's one match cannot be told from pirate; life-coach is clearly below
     assert [(r.persona, r.rank) for r in rows] == [("pirate", 1), ("stoic", 1), ("life-coach", 2)]
-    by_model = await store.leaderboard(by="persona_model")
+    by_model = await board_rows(store, by="persona_model")
     assert {(r.persona, r.model) for r in by_model} >= {("pirate", "test:pro")}
 
 
 async def test_judge_accuracy_is_recorded_and_shown_on_rows(store: Store) -> None:
-    assert await store.judge_accuracy("test:judge") is None
-    await store.record_judge_accuracy("test:judge", 0.83, 120)
-    assert await store.judge_accuracy("test:judge") == 0.83
+    assert await store.judge_calibration("test:judge") is None
+    await store.record_judge_calibration(Calibration(judge="test:judge", accuracy=0.83, n=120))
+    found = await store.judge_calibration("test:judge")
+    assert found is not None and found.accuracy == 0.83
     await complete(store, "stoic", "pirate", 0.9, 0.6)
-    assert {r.judge_accuracy for r in await store.leaderboard()} == {0.83}
+    assert {r.judge_accuracy for r in await board_rows(store)} == {0.83}
 
 
 def test_persuasion_needs_an_opening_and_a_later_turn() -> None:
@@ -114,12 +118,12 @@ async def test_rows_by_persona_version_and_the_versions_of_a_persona_row(store: 
     await complete(store, "stoic", "pirate", 0.8, 0.5, version="aaaaaaaaaaaa")
     await complete(store, "stoic", "pirate", 0.7, 0.5, version="bbbbbbbbbbbb")
     await complete(store, "stoic", "pirate", 0.6, 0.5, version="bbbbbbbbbbbb")
-    rows = await store.leaderboard(by="persona_version")
+    rows = await board_rows(store, by="persona_version")
     stoic = {r.version: (r.matches, r.mean_holding) for r in rows if r.persona == "stoic"}
     assert stoic == {None: (1, 0.9), "aaaaaaaaaaaa": (1, 0.8), "bbbbbbbbbbbb": (2, 0.65)}
     assert all(r.model is None and r.current is None for r in rows)
     # the persona row counts every version and says how many matches each played
-    (row,) = [r for r in await store.leaderboard() if r.persona == "stoic"]
+    (row,) = [r for r in await board_rows(store) if r.persona == "stoic"]
     assert row.matches == 4 and row.version is None
     assert row.version_matches == {"unknown": 1, "aaaaaaaaaaaa": 1, "bbbbbbbbbbbb": 2}
     # a sample stored before samples had a version reads as unknown

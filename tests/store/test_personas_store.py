@@ -8,8 +8,9 @@ import json
 
 import pytest
 
+from arena.domain.personas import DraftPersonaError, Imported, Library, persona_version
 from arena.personas import cards
-from arena.personas.library import DraftPersonaError, Library, load_library, persona_version
+from arena.personas.library import load_library
 from arena.store import Store
 from arena.store.personas import ImportFailed, PersonaInvalid
 from tests.engine_helpers import PERSONAS
@@ -29,7 +30,7 @@ def files() -> Library:
     return load_library(PERSONAS)
 
 
-def card(name: str, **data: object) -> cards.Imported:
+def card(name: str, **data: object) -> Imported:
     body = {**V2, "data": {**V2["data"], "name": name, **data}}
     return cards.read_file(f"{name}.json", json.dumps(body).encode())
 

@@ -20,7 +20,7 @@ import pytest
 import redis
 
 from arena.config import Settings
-from arena.domain.events import DebaterSpec, MatchSpec
+from arena.domain.specs import DebaterSpec, MatchSpec
 from arena.store import Store
 from arena.store.keys import Keys
 from arena.store.server import redis_server_binary

@@ -7,33 +7,35 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-import arena.engine.lineup
 from arena.api.prometheus import ApiMetrics
 from arena.config import Settings
-from arena.domain.events import DebaterSpec, Event, MatchSpec, Token
+from arena.domain.events import Event, Token
+from arena.domain.personas import Library
+from arena.domain.records import MatchRecord
+from arena.domain.specs import DebaterSpec, MatchSpec
 from arena.engine.lineup import build_lineup
 from arena.engine.match import run_match
 from arena.errors import ArenaError
-from arena.personas.library import Library, load_library
-from arena.store import LeaseLost, MatchRecord, Store, StoreError
+from arena.personas.library import load_library
+from arena.store import LeaseLost, Store, StoreError
 from arena.store.queue import Job
 from arena.worker.worker import Worker, run_worker
 from tests.exactly_once import check_exactly_once
-from tests.fakes import FunctionModel
+from tests.fakes import FakeModels, FunctionModel
+from tests.store.helpers import board_rows
 
 TIMEOUT = 20
 
 
 @pytest.fixture
-def models(monkeypatch: pytest.MonkeyPatch) -> dict[str, FunctionModel]:
+def models() -> dict[str, FunctionModel]:
     """Every model the lineup asks for is a FunctionModel; tests may put slow ones in first."""
-    made: dict[str, FunctionModel] = {}
+    return {}
 
-    def get_model(name: str, settings: Settings) -> FunctionModel:
-        return made.setdefault(name, FunctionModel(name))
 
-    monkeypatch.setattr(arena.engine.lineup, "get_model", get_model)
-    return made
+@pytest.fixture
+def factory(models: dict[str, FunctionModel], settings: Settings) -> FakeModels:
+    return FakeModels(settings=settings, models=models)
 
 
 @pytest.fixture
@@ -75,10 +77,11 @@ def assert_each_turn_once(events: list[Event], turns: int) -> None:
 
 
 async def test_a_worker_runs_a_queued_match_to_the_end(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     record = await store.create_match(match_spec())
-    async with running(Worker(store, settings, library, name="w1")):
+    async with running(Worker(store, settings, library, factory, name="w1")):
         events = await until_done(store, record.id)
     assert events[-1].type == "match_completed"
     assert_each_turn_once(events, record.total_turns)
@@ -88,15 +91,16 @@ async def test_a_worker_runs_a_queued_match_to_the_end(
     assert done.started_at is not None and done.finished_at is not None
     assert done.metrics is not None and done.metrics.pro.mean_holding == 0.9
     assert await store.queue.pending() == 0
-    assert {r.persona for r in await store.leaderboard()} == {"pirate", "kantian"}
+    assert {r.persona for r in await board_rows(store)} == {"pirate", "kantian"}
     assert (await store.counters()).turns == 6
 
 
 async def test_a_match_whose_lineup_cannot_be_built_fails_with_the_reason(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     record = await store.create_match(match_spec(pro="nobody"))
-    async with running(Worker(store, settings, library)):
+    async with running(Worker(store, settings, library, factory)):
         events = await until_done(store, record.id)
     assert [e.type for e in events] == ["match_failed"]
     failed = await store.get_match(record.id)
@@ -106,11 +110,12 @@ async def test_a_match_whose_lineup_cannot_be_built_fails_with_the_reason(
 
 
 async def test_cancelling_a_running_match_stops_it_within_a_turn(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     models["ollama:pro"] = FunctionModel("ollama:pro", delay=0.05)
     record = await store.create_match(match_spec())
-    async with running(Worker(store, settings, library)):
+    async with running(Worker(store, settings, library, factory)):
         async with store.hub.subscribe(record.id) as sub:
             seen = []
             async for event in sub:
@@ -129,7 +134,7 @@ class Crash(Exception):
 
 
 async def die_mid_match(
-    store: Store, settings: Settings, library: Library, record: MatchRecord
+    store: Store, settings: Settings, library: Library, record: MatchRecord, factory: FakeModels
 ) -> Job:
     """A worker that claims the job, takes the lease, streams into turn 1 and dies (no
     heartbeat, never acked). Returns its job."""
@@ -152,7 +157,7 @@ async def die_mid_match(
                 raise Crash
         await sink(event)
 
-    lineup = build_lineup(record.id, record.spec, library, settings)
+    lineup = build_lineup(record.id, record.spec, library, settings, factory)
     with pytest.raises(Crash):
         await run_match(lineup, dying)
     await sink.aclose()
@@ -163,12 +168,13 @@ async def die_mid_match(
 
 
 async def test_a_job_of_a_dead_worker_is_reclaimed_and_resumed_without_duplicates(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     record = await store.create_match(match_spec())
-    await die_mid_match(store, settings, library, record)
+    await die_mid_match(store, settings, library, record, factory)
     # after reclaim_idle_seconds another worker takes over
-    async with running(Worker(store, settings, library, name="rescuer")):
+    async with running(Worker(store, settings, library, factory, name="rescuer")):
         events = await until_done(store, record.id)
     assert events[-1].type == "match_completed"
     assert_each_turn_once(await store.read_events(record.id), record.total_turns)
@@ -186,17 +192,18 @@ async def first_event_after(store: Store, match_id: str, after: str) -> Event:
 
 
 async def test_a_busy_worker_resumes_an_interrupted_match_within_reclaim_idle_and_a_heartbeat(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     settings = settings.model_copy(update={"worker_concurrency": 1, "reclaim_idle_seconds": 1.0})
     interrupted = await store.create_match(match_spec())
     died_at = time.monotonic()  # the dead worker's job was last touched after this
-    await die_mid_match(store, settings, library, interrupted)
+    await die_mid_match(store, settings, library, interrupted, factory)
     last_id = await store.events.last_id(interrupted.id)
     for name in ("ollama:pro", "ollama:con"):  # the busy match lasts well beyond the reclaim
         models[name] = FunctionModel(name, delay=0.05)
     busy = await store.create_match(match_spec())
-    worker = Worker(store, settings, library, name="w")
+    worker = Worker(store, settings, library, factory, name="w")
     async with running(worker), store.hub.subscribe(busy.id) as busy_events:
         async for event in busy_events:
             if event.type == "token":
@@ -216,15 +223,16 @@ async def test_a_busy_worker_resumes_an_interrupted_match_within_reclaim_idle_an
 
 
 async def test_an_interrupted_match_is_resumed_before_new_ones_are_started(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     settings = settings.model_copy(update={"worker_concurrency": 1})
     interrupted = await store.create_match(match_spec())
-    job = await die_mid_match(store, settings, library, interrupted)
+    job = await die_mid_match(store, settings, library, interrupted, factory)
     await store.queue.release_lease(interrupted.id, "dead:1")  # as a stopping worker does
     await store.queue.hand_back("dead", job, 60_000)
     waiting = await store.create_match(match_spec())
-    async with running(Worker(store, settings, library, name="w")):
+    async with running(Worker(store, settings, library, factory, name="w")):
         await until_done(store, interrupted.id)
         await until_done(store, waiting.id)
     first, second = await store.get_match(interrupted.id), await store.get_match(waiting.id)
@@ -235,13 +243,14 @@ async def test_an_interrupted_match_is_resumed_before_new_ones_are_started(
 
 
 async def test_a_job_that_keeps_failing_is_dead_lettered_and_its_match_fails(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     settings = settings.model_copy(update={"max_deliveries": 3})
     record = await store.create_match(match_spec())
     # a poison job: an event no worker can read, so every delivery raises outside the engine
     await store.redis.xadd(store.keys.events(record.id), {"e": "{not an event"})
-    async with running(Worker(store, settings, library, name="w")):
+    async with running(Worker(store, settings, library, factory, name="w")):
         reply = await store.redis.xread({store.keys.dead: "0-0"}, block=TIMEOUT * 1000)
     assert reply, "nothing was dead-lettered"
     failed = await store.get_match(record.id)
@@ -258,17 +267,18 @@ async def test_a_job_that_keeps_failing_is_dead_lettered_and_its_match_fails(
 
 
 async def test_deliveries_to_workers_that_died_count_toward_the_cap(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     settings = settings.model_copy(update={"max_deliveries": 2})
     record = await store.create_match(match_spec())
-    job = await die_mid_match(store, settings, library, record)  # it completed turn 0
+    job = await die_mid_match(store, settings, library, record, factory)  # it completed turn 0
     # two more workers took the lease and died before completing a turn
     assert await store.queue.count_delivery(record.id) == 1  # progress since: counting restarts
     assert await store.queue.count_delivery(record.id) == 2
     await store.queue.release_lease(record.id, "dead:1")
     await store.queue.hand_back("dead", job, 60_000)
-    async with running(Worker(store, settings, library, name="w")):
+    async with running(Worker(store, settings, library, factory, name="w")):
         events = await until_done(store, record.id)
     assert events[-1].type == "match_failed"
     assert events[-1].error == (
@@ -279,11 +289,12 @@ async def test_deliveries_to_workers_that_died_count_toward_the_cap(
 
 
 async def test_a_worker_that_loses_its_lease_stops_without_writing_or_failing_the_match(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     models["ollama:pro"] = FunctionModel("ollama:pro", delay=0.05)
     record = await store.create_match(match_spec())
-    worker = Worker(store, settings, library, name="w")
+    worker = Worker(store, settings, library, factory, name="w")
     async with running(worker), store.hub.subscribe(record.id) as sub:
         async for event in sub:
             if event.type == "token":
@@ -299,9 +310,10 @@ async def test_a_worker_that_loses_its_lease_stops_without_writing_or_failing_th
 
 
 async def test_a_worker_carries_on_when_redis_lost_its_queue(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
-    async with running(Worker(store, settings, library)):
+    async with running(Worker(store, settings, library, factory)):
         await store.redis.delete(store.keys.queue)  # a Redis restarted without its data
         record = await store.create_match(match_spec())
         events = await until_done(store, record.id)
@@ -315,12 +327,13 @@ def test_store_errors_are_not_match_errors() -> None:
 
 
 async def test_two_workers_share_the_queue_without_running_a_match_twice(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     ids = [(await store.create_match(match_spec())).id for _ in range(4)]
     async with (
-        running(Worker(store, settings, library, name="a")),
-        running(Worker(store, settings, library, name="b")),
+        running(Worker(store, settings, library, factory, name="a")),
+        running(Worker(store, settings, library, factory, name="b")),
     ):
         for match_id in ids:
             await until_done(store, match_id)
@@ -331,12 +344,13 @@ async def test_two_workers_share_the_queue_without_running_a_match_twice(
 
 
 async def test_a_stopped_worker_hands_its_match_to_the_next_one(
+    factory: FakeModels,
     store: Store, settings: Settings, library: Library, models: dict[str, FunctionModel]
 ) -> None:
     models["ollama:con"] = FunctionModel("ollama:con", delay=0.02)
     record = await store.create_match(match_spec())
     async with store.hub.subscribe(record.id) as sub:
-        async with running(Worker(store, settings, library, name="first")):
+        async with running(Worker(store, settings, library, factory, name="first")):
             async for event in sub:
                 if event.type == "turn_started" and event.turn == 1:
                     break
@@ -345,7 +359,7 @@ async def test_a_stopped_worker_hands_its_match_to_the_next_one(
     # handed back as already idle, so the next worker reclaims it without waiting
     (entry,) = await store.redis.xpending_range(store.keys.queue, "workers", "-", "+", 1)
     assert entry["time_since_delivered"] >= settings.reclaim_idle_seconds * 1000
-    async with running(Worker(store, settings, library, name="second")):
+    async with running(Worker(store, settings, library, factory, name="second")):
         await until_done(store, record.id)
     evs = await store.read_events(record.id)
     assert_each_turn_once(evs, 6)

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from arena.api.deps import LibraryDep, StoreDep
+from arena.api.deps import BoardDep, LibraryDep, StoreDep
 from arena.api.schemas import Leaderboard
 from arena.leaderboard.pressure import PressureRow
+from arena.leaderboard.rows import GroupBy
 from arena.leaderboard.versions import Versions, current_versions
-from arena.store import GroupBy
 
 router = APIRouter(prefix="/api", tags=["leaderboard"])
 
@@ -23,6 +23,7 @@ VERSIONS = (
 @router.get("/leaderboard")
 async def leaderboard(
     store: StoreDep,
+    board: BoardDep,
     library: LibraryDep,
     by: GroupBy = "persona",
     versions: Annotated[Versions, Query(description=VERSIONS)] = "latest",
@@ -42,7 +43,7 @@ async def leaderboard(
 
         view = await tournament_rows(store, tournament, by, current, versions)
     else:
-        view = await store.board.view(by, current, versions, judge, model)
+        view = await board.view(by, current, versions, judge, model)
 
     def shown(row_judge: str, row_model: str | None, row_persona: str) -> bool:
         return (
@@ -60,7 +61,7 @@ async def leaderboard(
 
 
 @router.get("/leaderboard/pressure")
-async def pressure_leaderboard(store: StoreDep) -> list[PressureRow]:
+async def pressure_leaderboard(board: BoardDep) -> list[PressureRow]:
     """Pressure matches, persona x tactic: mean Turn of Flip, flip rate with its Wilson 95%
     interval, holding per round, judge-probe agreement, n (definitions in the README)."""
-    return await store.pressure_leaderboard()
+    return await board.pressure()

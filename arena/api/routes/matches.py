@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import PlainTextResponse
 
 from arena.api.auth import WriterDep
-from arena.api.deps import LibraryDep, MatchDep, SettingsDep, StoreDep
+from arena.api.deps import LibraryDep, MatchDep, ModelsDep, SettingsDep, StoreDep
 from arena.api.pressure import build_match_spec
 from arena.api.schemas import (
     UNAUTHORIZED,
@@ -43,9 +43,13 @@ CURSOR_PATTERN = r"^[0-9a-hjkmnp-tv-z]{16}$"
     },
 )
 async def create_match(
-    body: MatchCreate, store: StoreDep, library: LibraryDep, settings: SettingsDep
+    body: MatchCreate,
+    store: StoreDep,
+    library: LibraryDep,
+    settings: SettingsDep,
+    models: ModelsDep,
 ) -> MatchCreated:
-    spec = build_match_spec(body, library, settings)
+    spec = build_match_spec(body, library, settings, models)
     try:
         record = await store.create_match(spec)
     except QueueFull as exc:

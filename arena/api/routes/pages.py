@@ -69,3 +69,8 @@ def mount_static(app: FastAPI, folder: Path | None = None) -> None:
     if folder is None:
         return  # an install without the page still serves the API
     app.mount("/static", PageFiles(directory=folder), name="static")
+
+
+@router.get("/tournaments/{tournament_id}", include_in_schema=False)
+async def tournament_page(tournament_id: str) -> FileResponse:
+    return _index()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, HTTPException, Query, Response, UploadFile,
 from fastapi.exceptions import RequestValidationError
 
 from arena.api.auth import WriterDep
-from arena.api.deps import FilesDep, LibraryDep, SettingsDep, StoreDep
+from arena.api.deps import BoardDep, FilesDep, LibraryDep, SettingsDep, StoreDep
 from arena.api.persona_schemas import (
     DraftFields,
     ImportedPublic,
@@ -23,13 +23,14 @@ from arena.api.persona_schemas import (
 from arena.api.schemas import UNAUTHORIZED, ModelsPublic, MotionPublic, not_found
 from arena.api.validation import ValidatedRoute
 from arena.api.views import summary
-from arena.errors import ArenaError, NotFoundError
+from arena.domain.personas import FieldProblem, Library, Persona, persona_version, unique_slug
+from arena.errors import ArenaError, CardError, NotFoundError
+from arena.leaderboard.rows import GroupBy
 from arena.models.registry import available_providers, parse_model_name
 from arena.personas import cards
 from arena.personas import export as card_export
-from arena.personas.library import FieldProblem, Library, Persona, persona_version
 from arena.personas.tactics import Tactic, load_tactics
-from arena.store import GroupBy, Store
+from arena.store import Store
 from arena.store.personas import ImportFailed, OnConflict, PersonaInvalid, SavedPersona
 
 router = APIRouter(prefix="/api", tags=["personas"], route_class=ValidatedRoute)
@@ -52,7 +53,7 @@ async def list_personas(library: LibraryDep) -> list[Persona]:
 
 @router.get("/personas/{persona_id}", responses=not_found("persona"))
 async def get_persona(
-    persona_id: str, library: LibraryDep, files: FilesDep, store: StoreDep
+    persona_id: str, library: LibraryDep, files: FilesDep, store: StoreDep, board: BoardDep
 ) -> PersonaPage:
     saved = None if persona_id in files.personas else await store.personas.get(persona_id)
     if persona_id not in files.personas and saved is None:
@@ -75,7 +76,7 @@ async def get_persona(
     stats = [
         row
         for by in GROUPINGS
-        for row in (await store.board.view(by, now)).rows
+        for row in (await board.view(by, now)).rows
         if row.persona == persona_id
     ]
     records, _ = await store.list_matches(persona=persona_id, limit=RECENT)
@@ -192,7 +193,7 @@ async def import_personas(
         data = await upload.read(cap + 1)
         try:
             imports.append(cards.read_file(name, data, cap))
-        except cards.CardError as exc:
+        except CardError as exc:
             errors.append(_file_error(i, exc))
     if errors:
         raise RequestValidationError(errors)
@@ -322,7 +323,7 @@ def _invalid(problems: list[FieldProblem], fields: dict[str, Any]) -> RequestVal
     )
 
 
-def _file_error(index: int, exc: cards.CardError) -> dict[str, Any]:
+def _file_error(index: int, exc: CardError) -> dict[str, Any]:
     return {"loc": ["body", "file", index], "msg": str(exc), "type": "card_invalid"}
 
 
@@ -368,7 +369,7 @@ async def _fork(
     fields = {**source, **changes}
     if fields["id"] == persona_id:
         taken = set(files.personas) | set(await store.personas.all())
-        fields["id"] = cards.unique_slug(persona_id, taken)
+        fields["id"] = unique_slug(persona_id, taken)
         if fields.get("name") == source.get("name"):
             fields["name"] = f"{str(source.get('name') or persona_id)[:73]} (fork)"
     return await _create(store, fields, files, forked_from=persona_id, card=kept)

@@ -1,9 +1,5 @@
-"""Start, follow, cancel and export tournaments; the scheduler that runs them on this node.
-
-A tournament's matches go on the match queue like any other; the scheduler only decides which
-to queue next. Every API node runs one: a tournament that no node is scheduling (its node
-stopped) is taken over by the next node that looks, within a few seconds.
-"""
+"""Start, follow, cancel and export tournaments; each node runs a scheduler
+(arena.tournaments.scheduler) for its share of them."""
 
 from __future__ import annotations
 
@@ -15,23 +11,22 @@ from typing import Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
-from redis.exceptions import RedisError
 
 from arena.api.auth import WriterDep
-from arena.api.deps import LibraryDep, SettingsDep, StoreDep
-from arena.api.routes.pages import _index
+from arena.api.deps import LibraryDep, ModelsDep, SettingsDep, StoreDep
 from arena.api.schemas import UNAUTHORIZED, not_found
 from arena.api.validation import ValidatedRoute
 from arena.config import Settings
+from arena.domain.personas import Library
+from arena.domain.samples import judge_set
 from arena.errors import ArenaError
 from arena.leaderboard.pressure import PressureRow
-from arena.leaderboard.tally import FEW_MATCHES, judge_label
-from arena.models.registry import require_available
-from arena.personas.library import Library
+from arena.leaderboard.rows import FEW_MATCHES
+from arena.models.cache import ModelFactory
 from arena.stats.ratings import Rating
-from arena.store import Store, StoreError
+from arena.store import Store
 from arena.store.tournaments import TournamentStatus
 from arena.tournaments.estimate import Estimate, estimate
 from arena.tournaments.export import snapshot
@@ -42,11 +37,11 @@ from arena.tournaments.results import (
     pressure_leaderboard,
     turns_csv,
 )
-from arena.tournaments.run import AlreadyRunning, Progress, TournamentRun, tournaments_of
+from arena.tournaments.run import Progress, tournaments_of
+from arena.tournaments.scheduler import Scheduler
 from arena.tournaments.spec import Slot, TournamentSpec, expand, resolve, total_matches
 
 log = logging.getLogger(__name__)
-ADOPT_SECONDS = 5.0
 
 
 class TournamentCreate(TournamentSpec):
@@ -111,42 +106,6 @@ class TournamentDetail(BaseModel):
     matches: list[SlotPublic]
 
 
-class Scheduler:
-    """Runs this node's share of the tournaments: the ones it started, and orphans."""
-
-    def __init__(self, store: Store, settings: Settings, files: Library) -> None:
-        self.store, self.settings, self.files = store, settings, files
-        self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.stop = asyncio.Event()  # set at shutdown: schedulers stop queueing
-
-    def kick(self, tournament_id: str) -> None:
-        if tournament_id not in self.tasks:
-            task = asyncio.create_task(self._run(tournament_id), name=f"tournament:{tournament_id}")
-            self.tasks[tournament_id] = task
-            task.add_done_callback(lambda _: self.tasks.pop(tournament_id, None))
-
-    async def _run(self, tournament_id: str) -> None:
-        library = await self.store.personas.library(self.files)
-        runner = TournamentRun(self.store, library, self.settings, tournament_id)
-        with contextlib.suppress(AlreadyRunning):
-            await runner.run(self.stop)
-
-    async def adopt(self) -> None:
-        stop = self.stop
-        while not stop.is_set():
-            try:
-                for record in await tournaments_of(self.store).recent(limit=100):
-                    if record.status == "running":
-                        self.kick(record.id)
-            except (RedisError, OSError, StoreError) as exc:
-                log.warning("tournaments: cannot look for orphans: %s", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), ADOPT_SECONDS)
-
-    async def close(self) -> None:
-        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
-
-
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     scheduler = Scheduler(app.state.store, app.state.settings, app.state.library)
@@ -163,12 +122,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["tournaments"], lifespan=lifespan, route_class=ValidatedRoute)
 
 
-def _checked(body: TournamentCreate, library: Library, settings: Settings) -> TournamentSpec:
+def _checked(
+    body: TournamentCreate, library: Library, settings: Settings, models: ModelFactory
+) -> TournamentSpec:
     try:
         spec = resolve(TournamentSpec.model_validate(body.model_dump()), library, settings)
         challenger = [spec.challenger_model] if spec.challenger_model else []
         for name in {*spec.models.values(), *spec.judges, *challenger}:
-            require_available(name, settings)
+            models.require_available(name)
     except ArenaError as exc:
         raise RequestValidationError(
             [{"loc": ["body"], "msg": str(exc), "type": "value_error", "input": None}]
@@ -188,8 +149,9 @@ async def create_tournament(
     store: StoreDep,
     library: LibraryDep,
     settings: SettingsDep,
+    models: ModelsDep,
 ) -> TournamentCreated:
-    spec = _checked(body, library, settings)
+    spec = _checked(body, library, settings, models)
     record, created = await tournaments_of(store).create(spec, total_matches(spec))
     scheduler: Scheduler = request.app.state.tournaments
     scheduler.kick(record.id)
@@ -209,12 +171,13 @@ class TournamentPlan(BaseModel):
     estimate: Estimate
 
 
-@router.post("/api/tournaments/plan")
+@router.post("/api/tournaments/plan", dependencies=[WriterDep], responses=UNAUTHORIZED)
 async def plan_tournament(
-    body: TournamentCreate, library: LibraryDep, settings: SettingsDep
+    body: TournamentCreate, library: LibraryDep, settings: SettingsDep, models: ModelsDep
 ) -> TournamentPlan:
-    """The schedule and the estimate of tokens and cost, without starting anything."""
-    spec = _checked(body, library, settings)
+    """The schedule and the estimate of tokens and cost, without starting anything (a write:
+    it prices a run)."""
+    spec = _checked(body, library, settings, models)
     return TournamentPlan(
         spec=spec, total_matches=total_matches(spec), schedule=expand(spec), estimate=estimate(spec)
     )
@@ -287,7 +250,7 @@ async def get_tournament(tournament_id: str, store: StoreDep) -> TournamentDetai
         error=snap.record.error,
         spec=snap.record.spec,
         progress=snap.progress,
-        judge=judge_label(snap.record.spec.judges),
+        judge=judge_set(snap.record.spec.judges),
         judge_calibration=snap.calibrations,
         warnings=warnings,
         leaderboard=Leaderboard(
@@ -343,6 +306,3 @@ async def export_tournament(
     )
 
 
-@router.get("/tournaments/{tournament_id}", include_in_schema=False)
-async def tournament_page(tournament_id: str) -> FileResponse:
-    return _index()

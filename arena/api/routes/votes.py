@@ -19,16 +19,17 @@ from pydantic import BaseModel
 from arena.api.deps import MatchDep, SettingsDep, StoreDep
 from arena.api.schemas import ErrorDetail
 from arena.api.validation import ValidatedRoute
+from arena.crowd.export import export_rows
+from arena.crowd.turns import voted_turns
 from arena.crowd.votes import (
-    EVAL_LABEL,
     CrowdAgreement,
-    VoteLabel,
     agreement,
     judges_of,
     krippendorff_alpha_nominal,
     majority,
 )
-from arena.store.votes import CrowdVotes, VotedTurn, voted_turns
+from arena.domain.votes import VoteLabel
+from arena.store.votes import CrowdVotes
 
 COOKIE = "arena_voter"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -212,7 +213,7 @@ async def match_votes(
 
 async def judges_info(store: StoreDep, votes: CrowdVotes, min_votes: int) -> list[JudgeInfo]:
     labelled = [v.labels for v in await voted_turns(store, votes)]
-    calibrations = await store.board.calibrations()
+    calibrations = await store.samples.calibrations()
     names = sorted({*judges_of(labelled), *calibrations, *await _match_judges(store)})
     out = []
     for judge in names:
@@ -240,28 +241,6 @@ async def judges(store: StoreDep, votes: VotesDep, settings: SettingsDep) -> lis
     """Every judge seen (in recent matches, calibrations or votes) with its recorded
     calibration and its agreement with the crowd ("no crowd votes yet" without any)."""
     return await judges_info(store, votes, settings.votes_min)
-
-
-def export_rows(turns: list[VotedTurn], min_votes: int) -> list[dict[str, object]]:
-    """Voted turns as judge-eval rows (arena.judge_eval.rows): the crowd majority as the label."""
-    rows: list[dict[str, object]] = []
-    for v in turns:
-        crowd = majority(v.labels.counts, min_votes)
-        if crowd is None:
-            continue
-        rows.append(
-            {
-                "motion": v.motion,
-                "side": v.labels.side,
-                "text": v.text,
-                "opponent": v.opponent,
-                "label": EVAL_LABEL[crowd],
-                "votes": dict(v.labels.counts),
-                "match_id": v.labels.match_id,
-                "turn": v.labels.turn,
-            }
-        )
-    return rows
 
 
 @router.get(

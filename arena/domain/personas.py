@@ -1,0 +1,177 @@
+"""Personas and motions as values: what a debater is, its version, what keeps fields from being a
+persona, and the library a match plays from (loading files is arena.personas.library's)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from arena.errors import ArenaError, NotFoundError
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+# The fields that reach a model call (the system message, and the sampling settings): a persona's
+# version is their hash, so editing only the documentation fields keeps the version.
+VERSIONED_FIELDS = ("system_prompt", "temperature", "max_tokens")
+
+
+class DraftPersonaError(ArenaError):
+    """A saved persona that does not validate yet (an imported card without beliefs or style)."""
+
+
+class Persona(BaseModel):
+    """A persona file: who the debater is, what it believes and how it speaks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="slug, equal to the file name without .yaml")
+    name: str = Field(min_length=1, max_length=80)
+    summary: str = Field(min_length=1, max_length=300, description="one line for lists")
+    system_prompt: str = Field(min_length=20, description="the persona's system message")
+    beliefs: list[str] = Field(min_length=1, description="core convictions")
+    style: str = Field(min_length=1, description="how it speaks")
+    model: str | None = Field(default=None, description="default model, provider:model")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: int | None = Field(default=None, ge=16, le=4096)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("must be a lowercase slug (a-z, 0-9, '-', '_')")
+        return value
+
+
+class Motion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    text: str = Field(min_length=10, max_length=500)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("must be a lowercase slug (a-z, 0-9, '-', '_')")
+        return value
+
+
+def persona_version(persona: Persona | Mapping[str, Any]) -> str:
+    """The content hash of the fields that reach the model: 12 hex digits."""
+    data = persona.model_dump() if isinstance(persona, Persona) else persona
+    content = {key: data.get(key) for key in VERSIONED_FIELDS}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One field of a persona that does not validate, with the reason, for a 422 or a draft."""
+
+    field: str
+    msg: str
+
+
+def persona_problems(data: Mapping[str, Any]) -> list[FieldProblem]:
+    """What keeps `data` from being a valid persona (the same checks as a persona file)."""
+    try:
+        Persona.model_validate(dict(data))
+    except ValidationError as exc:
+        return [
+            FieldProblem(".".join(str(p) for p in err["loc"]) or "(persona)", err["msg"])
+            for err in exc.errors()
+        ]
+    return [
+        FieldProblem(key, "not valid text: a lone UTF-16 surrogate")
+        for key, value in data.items()
+        if not _encodable(value)
+    ]
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def persona_schema() -> dict[str, Any]:
+    return Persona.model_json_schema()
+
+
+@dataclass(frozen=True)
+class Library:
+    """All personas and motions of a folder, validated."""
+
+    personas: dict[str, Persona]
+    motions: dict[str, Motion]
+    # saved personas that cannot play yet: id -> what is missing
+    drafts: dict[str, str] = field(default_factory=dict)
+
+    def persona(self, persona_id: str) -> Persona:
+        try:
+            return self.personas[persona_id]
+        except KeyError:
+            if persona_id in self.drafts:
+                raise DraftPersonaError(
+                    f"persona {persona_id!r} is a draft and cannot play until it is completed: "
+                    f"{self.drafts[persona_id]}"
+                ) from None
+            known = ", ".join(sorted(self.personas))
+            raise NotFoundError(f"persona {persona_id!r} not found; known: {known}") from None
+
+    def with_saved(self, personas: Iterable[Persona], drafts: Mapping[str, str]) -> Library:
+        """This library plus saved personas; a file persona's id is never shadowed."""
+        merged = dict(self.personas)
+        for persona in personas:
+            merged.setdefault(persona.id, persona)
+        kept = {k: v for k, v in drafts.items() if k not in merged}
+        return Library(merged, self.motions, {**self.drafts, **kept})
+
+    def motion_text(self, motion: str) -> tuple[str | None, str]:
+        """A motion id or free text -> (id or None, text)."""
+        if motion in self.motions:
+            return motion, self.motions[motion].text
+        return None, motion
+
+
+@dataclass
+class Imported:
+    """What an import found: persona fields (possibly incomplete: then the persona is a draft),
+    the card's own data kept for export (never in a prompt), and notes for the user."""
+
+    filename: str
+    origin: str  # card-v1, card-v2, card-v3, modelfile, yaml
+    fields: dict[str, Any]
+    card: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def slugify(name: str) -> str:
+    """A persona id from a display name: ascii, lowercase, '-' between words, at most 64."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].strip("-")
+    return slug or "persona"
+
+
+def unique_slug(base: str, taken: Iterable[str]) -> str:
+    """`base`, or `base-2`, `base-3`, ... : the first that is not taken."""
+    used = set(taken)
+    if base not in used:
+        return base
+    n = 2
+    while True:
+        suffix = f"-{n}"
+        candidate = base[: 64 - len(suffix)] + suffix
+        if candidate not in used:
+            return candidate
+        n += 1

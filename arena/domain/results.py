@@ -1,0 +1,88 @@
+"""What a match produces besides its text: the judges' verdicts and the metrics of a finished
+match (definitions in the README and the docs, "Metrics")."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from arena.domain.specs import Side, Stance
+
+
+class JudgeVerdict(BaseModel):
+    """One judge's verdict on one turn. `scored` is false when the judge gave no valid output."""
+
+    judge: str
+    scored: bool = True
+    stance: Stance | None = None
+    holding: float | None = Field(default=None, ge=0.0, le=1.0)
+    concessions: list[str] = Field(default_factory=list)
+    engagement: float | None = Field(default=None, ge=0.0, le=1.0)
+    rationale: str = ""
+    reason: str | None = None
+    latency_ms: float | None = None
+
+
+class Agreement(BaseModel):
+    """Chance-corrected agreement between the judges of a panel (None with one judge)."""
+
+    judges: int
+    holding_alpha: float | None = None
+    stance_kappa: float | None = None
+    disputed_turns: list[int] = Field(default_factory=list)
+
+
+class DebaterMetrics(BaseModel):
+    """Position-holding of one debater over one match. Definitions are in the README."""
+
+    side: Side
+    persona: str
+    model: str
+    turns: int
+    scored_turns: int
+    mean_holding: float | None
+    min_holding: float | None
+    flip_turn: int | None
+    turns_of_firmness: int
+    stance_changes: int
+    mean_engagement: float | None
+
+
+class FlipMetrics(BaseModel):
+    """Sycophancy metrics of one speaker's judged replies (definitions in arena.stats.sycophancy and
+    the README): Turn of Flip and Number of Flip (SYCON-Bench), MR@k, holding per round."""
+
+    side: Side
+    replies: int = Field(description="judged replies counted (the opening included)")
+    scored: int
+    turn_of_flip: int
+    number_of_flip: int
+    flipped: bool
+    first_concession_round: int | None
+    mr_at_k: list[bool] = Field(description="mr_at_k[k-1]: flipped by reply k (pressure round k)")
+    holding_by_round: list[float | None] = Field(description="holding per round, 0 = opening")
+
+
+class ProbeMetrics(BaseModel):
+    """The stance probe against the judge, on the turns both scored."""
+
+    probes: int
+    answered: int
+    supports_side: int = Field(description="answers that support the assigned side")
+    compared: int
+    agreement: float | None
+
+
+class PressureMetrics(BaseModel):
+    target: FlipMetrics
+    tactic: str
+    probe: ProbeMetrics | None = None
+
+
+class MatchMetrics(BaseModel):
+    pro: DebaterMetrics
+    con: DebaterMetrics
+    judges: list[str]
+    agreement: Agreement | None = None
+    # ToF / NoF of each side's judged turns (debates: both sides; pressure: the target)
+    flips: list[FlipMetrics] = Field(default_factory=list)
+    pressure: PressureMetrics | None = None

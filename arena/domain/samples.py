@@ -1,0 +1,126 @@
+"""What one finished match contributes to the boards: a sample per debater of a debate, one per
+pressure match. Pure projections of the match's metrics and verdicts, recorded when the match
+finishes (arena.store) and aggregated by arena.leaderboard."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+
+from pydantic import BaseModel
+
+from arena.domain.events import Verdict
+from arena.domain.results import MatchMetrics
+from arena.domain.specs import Side
+
+
+class Sample(BaseModel):
+    """One debater in one completed match."""
+
+    match_id: str
+    side: Side
+    persona: str
+    model: str
+    judge: str
+    turns: int
+    mean_holding: float | None
+    flipped: bool
+    firmness: int
+    stance_changes: int
+    engagement: float | None
+    opponent_mean_holding: float | None
+    persuasion: float | None
+    tournament: str | None = None
+    # the persona's content hash played (arena.personas.library.persona_version); None: not recorded
+    version: str | None = None
+
+
+def judge_set(judges: Iterable[str]) -> str:
+    """The judge set of a match, order-free: 'a' or 'a+b'."""
+    return "+".join(sorted(set(judges)))
+
+
+def persuasion(opponent_verdicts: Sequence[Verdict]) -> float | None:
+    held = [
+        v.holding
+        for v in sorted(opponent_verdicts, key=lambda v: v.turn)
+        if v.scored and v.holding is not None
+    ]
+    if len(held) < 2:
+        return None
+    return round(held[0] - statistics.fmean(held[1:]), 4)
+
+
+def samples_for(
+    match_id: str,
+    metrics: MatchMetrics,
+    verdicts: Sequence[Verdict],
+    versions: Mapping[str, str | None] | None = None,
+) -> list[Sample]:
+    """The two samples of a completed debate; `versions` the persona version each side played
+    (the match spec's `pro.version` and `con.version`)."""
+    if metrics.pressure is not None:  # a pressure match is not a debate: not on this board
+        return []
+    judge = judge_set(metrics.judges)
+    out = []
+    for me, them in ((metrics.pro, metrics.con), (metrics.con, metrics.pro)):
+        out.append(
+            Sample(
+                match_id=match_id,
+                side=me.side,
+                persona=me.persona,
+                model=me.model,
+                judge=judge,
+                turns=me.turns,
+                mean_holding=me.mean_holding,
+                flipped=me.flip_turn is not None,
+                firmness=me.turns_of_firmness,
+                stance_changes=me.stance_changes,
+                engagement=me.mean_engagement,
+                opponent_mean_holding=them.mean_holding,
+                persuasion=persuasion([v for v in verdicts if v.side == them.side]),
+                version=(versions or {}).get(me.side),
+            )
+        )
+    return out
+
+
+class PressureSample(BaseModel):
+    """One pressure match, as the board keeps it."""
+
+    match_id: str
+    persona: str
+    model: str
+    tactic: str
+    judge: str
+    rounds: int
+    turn_of_flip: int
+    number_of_flip: int
+    flipped: bool
+    scored: int
+    holding_by_round: list[float | None]
+    probe_agreement: float | None = None
+
+
+def pressure_sample_for(
+    match_id: str, metrics: MatchMetrics, persona: str, model: str
+) -> PressureSample | None:
+    """The board's sample of a completed pressure match (None for a debate)."""
+    p = metrics.pressure
+    if p is None:
+        return None
+    t = p.target
+    return PressureSample(
+        match_id=match_id,
+        persona=persona,
+        model=model,
+        tactic=p.tactic,
+        judge=judge_set(metrics.judges),
+        rounds=t.replies,
+        turn_of_flip=t.turn_of_flip,
+        number_of_flip=t.number_of_flip,
+        flipped=t.flipped,
+        scored=t.scored,
+        holding_by_round=t.holding_by_round,
+        probe_agreement=p.probe.agreement if p.probe is not None else None,
+    )

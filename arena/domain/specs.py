@@ -1,0 +1,132 @@
+"""What defines a match: its seats, its format and its turn plan. Stored with the match and
+echoed in `match_started`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Side = Literal["pro", "con"]
+
+
+Stance = Literal["pro", "con", "neutral"]
+
+
+# debate: opening, rebuttal, closing; pressure: the target's opening, then per round the
+# challenger's challenge and the target's reply
+TurnKind = Literal["opening", "rebuttal", "closing", "challenge", "reply"]
+
+
+MatchFormat = Literal["debate", "pressure"]
+
+
+# who speaks a turn: a debater (debate), the target or the challenger (pressure)
+Role = Literal["debater", "target", "challenger"]
+
+
+# the challenger seat's model when the tactic's fixed lines are spoken (no model call)
+SCRIPTED = "script"
+
+
+class DebaterSpec(BaseModel):
+    """One side of a match: a persona played by a model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    persona: str
+    model: str
+    # the persona's content hash (arena.personas.library.persona_version), set when the match starts
+    version: str | None = None
+
+
+class PressureSpec(BaseModel):
+    """What makes a match a pressure match. The `target` seat (pro or con) holds the persona under
+    pressure; the other seat is the challenger: a model (with a persona, or with the tactic's
+    instructions alone when its persona is the tactic id) or, when its model is `script`, the
+    tactic's fixed lines (its persona is then the tactic id, a label)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: Side
+    tactic: str
+    probe: bool = True
+
+
+class MatchSpec(BaseModel):
+    """Everything that defines a match. Stored with the match and echoed in `match_started`.
+
+    `rounds` is the number of rebuttal rounds of a debate, or of pressure rounds (a challenge
+    and the target's reply) of a pressure match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: MatchFormat = "debate"
+    motion: str
+    motion_id: str | None = None
+    pro: DebaterSpec
+    con: DebaterSpec
+    rounds: int = Field(default=2, ge=1, le=10)
+    word_limit: int = Field(default=120, ge=20, le=1000)
+    judges: list[str] = Field(min_length=1, description="the judge panel, settings.default_judge when a request names none")
+    seed: int | None = None
+    temperature: float | None = None
+    pressure: PressureSpec | None = None
+
+    @model_validator(mode="after")
+    def _format_fields(self) -> MatchSpec:
+        if (self.format == "pressure") != (self.pressure is not None):
+            raise ValueError("pressure: set for a pressure match, and only then")
+        return self
+
+    def debater(self, side: Side) -> DebaterSpec:
+        return self.pro if side == "pro" else self.con
+
+
+class PlannedTurn(BaseModel):
+    """One turn of a match's plan: computed once when the match starts, sent in
+    `match_started`, and the one source of each turn's speaker, side and kind."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    role: Role
+    side: Side
+    kind: TurnKind
+    judged: bool = True
+    round: int = Field(default=0, description="rebuttal or pressure round (1..), 0 outside one")
+
+
+def pressure_spec(
+    *,
+    motion: str,
+    motion_id: str | None,
+    target: DebaterSpec,
+    side: Side,
+    tactic: str,
+    rounds: int,
+    challenger_persona: str | None,
+    challenger_model: str | None,
+    probe: bool,
+    judges: list[str],
+    word_limit: int,
+    seed: int | None = None,
+) -> MatchSpec:
+    """The spec of a pressure match: the target in the seat of its side, the challenger in the
+    other (a model, with a persona or the tactic id for none; or `script`, the tactic's lines)."""
+    challenger = DebaterSpec(
+        persona=challenger_persona or tactic, model=challenger_model or SCRIPTED
+    )
+    seats = {side: target, ("con" if side == "pro" else "pro"): challenger}
+    return MatchSpec(
+        format="pressure",
+        motion=motion,
+        motion_id=motion_id,
+        pro=seats["pro"],
+        con=seats["con"],
+        rounds=rounds,
+        word_limit=word_limit,
+        judges=judges,
+        seed=seed,
+        pressure=PressureSpec(target=side, tactic=tactic, probe=probe),
+    )

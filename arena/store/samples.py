@@ -1,0 +1,135 @@
+"""The boards' samples and the judges' calibrations, as stored. Ranking is arena.leaderboard's.
+
+Each board keeps its samples in a hash (recording a match again changes nothing: HSETNX) and the
+field of each new sample in a log list, in arrival order. A reader folds the log from the
+position it has read up to, so it never sees a sample twice and never needs a set of the samples
+it has seen: idempotence lives here, in Redis.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from redis.asyncio import Redis
+
+from arena.domain.records import Calibration
+from arena.domain.samples import PressureSample, Sample
+from arena.store.keys import Keys
+from arena.store.types import text_map
+
+Board = Literal["debate", "pressure"]
+LOG_PAGE = 2000  # log entries per read: bounds the event loop's time parsing one reply
+
+# KEYS: samples hash, log list. ARGV: field, JSON, field, JSON, ...
+# A sample not seen before is stored and its field appended to the log; a known one changes
+# nothing. A log older than this layout (holding the JSON rather than the field) or missing is
+# rebuilt once from the hash, in one atomic step.
+_ADD = """
+if redis.call('LLEN', KEYS[2]) < redis.call('HLEN', KEYS[1]) then
+  redis.call('DEL', KEYS[2])
+  local fields = redis.call('HKEYS', KEYS[1])
+  for i = 1, #fields, 1000 do
+    redis.call('RPUSH', KEYS[2], unpack(fields, i, math.min(i + 999, #fields)))
+  end
+end
+local added = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[i])
+    added = added + 1
+  end
+end
+return added
+"""
+
+
+class BoardSamples:
+    """The samples of the debate and pressure boards, and the judges' calibration records."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis, self.keys = redis, keys
+        self._add = redis.register_script(_ADD)
+
+    def _keys(self, board: Board) -> list[str]:
+        if board == "debate":
+            return [self.keys.lb_samples, self.keys.lb_log]
+        return [self.keys.pressure_samples, self.keys.pressure_log]
+
+    async def add(self, samples: Sequence[Sample]) -> int:
+        """Record the samples of a completed debate (keyed by match and side); returns how many
+        were new."""
+        if not samples:
+            return 0
+        tournament = await self.redis.hget(self.keys.match_tournament, samples[0].match_id)
+        if tournament is not None:
+            samples = [s.model_copy(update={"tournament": str(tournament)}) for s in samples]
+        args = [x for s in samples for x in (f"{s.match_id}:{s.side}", _dump(s))]
+        return int(await self._add(keys=self._keys("debate"), args=args))
+
+    async def add_pressure(self, sample: PressureSample) -> int:
+        """Record the sample of a completed pressure match (keyed by match)."""
+        return int(await self._add(keys=self._keys("pressure"), args=[sample.match_id, _dump(sample)]))
+
+    async def repair_log(self, board: Board = "debate") -> None:
+        """Rebuild a log that lacks samples the hash holds (stored before the log existed)."""
+        await self._add(keys=self._keys(board), args=[])
+
+    async def log_length(self, board: Board = "debate") -> int:
+        return int(await self.redis.llen(self._keys(board)[1]))
+
+    async def read_log(self, board: Board, start: int, end: int) -> list[str]:
+        """The JSON of the samples at log positions start..end (inclusive)."""
+        samples_key, log_key = self._keys(board)
+        fields = [str(f) for f in await self.redis.lrange(log_key, start, end)]
+        if not fields:
+            return []
+        if fields[0].startswith("{"):  # a log of the older layout: rebuilt on the next add
+            return fields
+        values = await self.redis.hmget(samples_key, fields)
+        return [str(v) for v in values if v is not None]
+
+    async def samples(self, match_ids: Sequence[str]) -> list[Sample]:
+        """The debate samples of these matches (a tournament's), read by key."""
+        if not match_ids:
+            return []
+        fields = [f"{m}:{side}" for m in match_ids for side in ("pro", "con")]
+        raw = await self.redis.hmget(self.keys.lb_samples, fields)
+        return [Sample.model_validate_json(v) for v in raw if v is not None]
+
+    async def pressure_samples(self, match_ids: Sequence[str]) -> list[PressureSample]:
+        if not match_ids:
+            return []
+        raw = await self.redis.hmget(self.keys.pressure_samples, list(match_ids))
+        return [PressureSample.model_validate_json(v) for v in raw if v is not None]
+
+    # judges' calibrations (arena judge-eval --record)
+    async def calibrations(self) -> dict[str, Calibration]:
+        raw = text_map(await self.redis.hgetall(self.keys.judge_accuracy))
+        return {
+            model: Calibration.model_validate({**json.loads(v), "judge": model})
+            for model, v in raw.items()
+        }
+
+    async def calibration(self, judge: str) -> Calibration | None:
+        raw = await self.redis.hget(self.keys.judge_accuracy, judge)
+        if raw is None:
+            return None
+        return Calibration.model_validate({**json.loads(raw), "judge": judge})
+
+    async def record_calibration(self, calibration: Calibration) -> None:
+        if calibration.at is None:
+            calibration = calibration.model_copy(update={"at": datetime.now(UTC)})
+        data = calibration.model_dump_json(exclude={"judge"})
+        await self.redis.hset(self.keys.judge_accuracy, calibration.judge, data)
+
+    async def calibration_mark(self) -> str:
+        """Changes whenever a calibration is recorded: readers cache rows under it."""
+        raw: Any = await self.redis.hgetall(self.keys.judge_accuracy)
+        return json.dumps(sorted(text_map(raw).items()))
+
+
+def _dump(sample: Sample | PressureSample) -> str:
+    return sample.model_dump_json(exclude_defaults=True)

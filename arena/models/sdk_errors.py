@@ -12,16 +12,25 @@ import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
-import httpx
 import httpx2
 
 from arena.errors import ModelError
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 
-# Failures below the HTTP layer: refused or dropped connections, timeouts, a body cut mid-way.
-# The SDKs speak httpx2; a caller may still hand the OpenAI SDK a legacy httpx client.
-TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx2.TransportError, httpx.TransportError)
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """Failures below the HTTP layer: refused or dropped connections, timeouts, a body cut
+    mid-way. The SDKs speak httpx2; a caller may still hand the OpenAI SDK a legacy httpx
+    client, and then has httpx installed (the arena itself does not need it)."""
+    try:
+        import httpx
+    except ImportError:
+        return (httpx2.TransportError,)
+    return (httpx2.TransportError, httpx.TransportError)
+
+
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = _transport_errors()
 
 
 def retryable_status(status: int) -> bool:

@@ -203,3 +203,19 @@ async def test_a_data_message_between_the_close_frame_and_the_disconnect_is_a_cl
     protocol.close_sent, protocol.handshake_complete = True, True
     with pytest.raises(ClientDisconnected):
         await protocol.send({"type": "websocket.send", "text": "late"})
+
+
+def test_the_uvicorn_internals_the_writer_uses_are_still_there() -> None:
+    """arena.api.ws.protocol subclasses uvicorn's sans-I/O protocol and reads its attributes: a
+    uvicorn release that renames them must fail here, loudly, not degrade spectators quietly."""
+    import inspect
+
+    import uvicorn
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    source = inspect.getsource(WebSocketsSansIOProtocol)
+    for name in ("self.conn", "self.transport", "self.writable", "self.close_sent",
+                 "self.handshake_complete", "self.disconnected", "async def send",
+                 "def handle_connect", "def connection_lost"):  # fmt: skip
+        assert name in source, f"uvicorn {uvicorn.__version__} has no {name}: update the writer"
+    assert ArenaWebSocketProtocol.__mro__[1] is WebSocketsSansIOProtocol

@@ -1,9 +1,8 @@
 """Turn a MatchCreate body into a MatchSpec, or a 422 whose `loc` names the field at fault.
 
-The checks are the engine's own (arena.engine.lineup.validate_spec): they run field by field first so
-that each ArenaError is reported at its field, then once more as a whole, so that a check the
-engine adds later still reaches the user as a 422 and never as a failed match.
-"""
+The checks are the engine's own (arena.engine.lineup.validate_spec): they run field by field
+first so that each ArenaError is reported at its field, then once more as a whole, so that a
+check the engine adds later still reaches the user as a 422 and never as a failed match."""
 
 from __future__ import annotations
 

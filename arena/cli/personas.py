@@ -129,7 +129,9 @@ def export(
     try:
         if image is not None:
             embed = image.read_bytes()
-        content, suffix = asyncio.run(export_persona(cli_deps(ctx).settings(), persona_id, format, embed))
+        content, suffix = asyncio.run(
+            export_persona(cli_deps(ctx).settings(), persona_id, format, embed)
+        )
     except OSError as exc:
         raise _fail(f"{image}: {exc.strerror or exc}") from exc
     except (ArenaError, StoreError) as exc:

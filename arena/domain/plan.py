@@ -53,5 +53,3 @@ def plan_turns(spec: MatchSpec) -> list[PlannedTurn]:
 
 def opponent(side: Side) -> Side:
     return "con" if side == "pro" else "pro"
-
-

@@ -68,7 +68,10 @@ class MatchSpec(BaseModel):
     con: DebaterSpec
     rounds: int = Field(default=2, ge=1, le=10)
     word_limit: int = Field(default=120, ge=20, le=1000)
-    judges: list[str] = Field(min_length=1, description="the judge panel, settings.default_judge when a request names none")
+    judges: list[str] = Field(
+        min_length=1,
+        description="the judge panel, settings.default_judge when a request names none",
+    )
     seed: int | None = None
     temperature: float | None = None
     pressure: PressureSpec | None = None

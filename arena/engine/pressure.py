@@ -87,5 +87,3 @@ def challenger_conversation(side: Side, history: list[Turn]) -> list[ChatMessage
     else:
         messages.append(ChatMessage("user", cue))
     return messages
-
-

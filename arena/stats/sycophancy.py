@@ -24,7 +24,7 @@ together with `scored`). NoF compares consecutive scored labels only. Its holdin
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from arena.domain.events import Verdict
@@ -90,7 +90,7 @@ def flip_metrics(side: Side, turns: Sequence[Verdict | None]) -> FlipMetrics:
 
 
 def probe_metrics(
-    side: Side, verdicts: dict[int, Verdict], probes: dict[int, bool | None]
+    side: Side, verdicts: Mapping[int, Verdict], probes: Mapping[int, bool | None]
 ) -> ProbeMetrics:
     """Agreement of the stance probe with the judge. `probes` maps a turn to whether the probe's
     answer holds the assigned side (None: neither yes nor no). A turn counts when the judge

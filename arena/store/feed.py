@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
 
 from arena.store.frames import Deliver, EventKey, Frame
-from arena.store.streams import decode_entry
+from arena.store.keys import Keys
+from arena.store.streams import EventLog, decode_entry
 from arena.store.types import StoreError, entries
-
-if TYPE_CHECKING:
-    from arena.store.hub import Hub
-    from arena.store.subscription import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +27,33 @@ class HubClosed(StoreError):
     """This node stopped following matches: it is shutting down."""
 
 
+class Follower(Protocol):
+    """What a feed knows of a subscriber (arena.store.subscription.Subscription)."""
+
+    wake: asyncio.Event
+
+    @property
+    def last_key(self) -> EventKey | None: ...
+
+    def released(self, end: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """Where feeds read from and what they may hold: the hub's, shared by its feeds."""
+
+    redis: Redis
+    keys: Keys
+    log: EventLog
+    window_bytes: int
+    done: Callable[[Feed], None]
+
+
 class Feed:
     """One match followed on this node: its events in a window, stored ones first, then live."""
 
-    def __init__(self, hub: Hub, match_id: str) -> None:
-        self.hub, self.match_id = hub, match_id
+    def __init__(self, source: FeedSource, match_id: str) -> None:
+        self.source, self.match_id = source, match_id
         self.frames: list[Frame] = []
         self.base = 0  # position in the match's stream of frames[0]
         self.floor: EventKey | None = None  # key of the last event dropped from the window
@@ -38,9 +61,9 @@ class Feed:
         self.found = True
         self.ended = False  # the terminal event is in the window
         self.error: BaseException | None = None
-        self.subscribers: set[Subscription] = set()
-        self.pushing: dict[Subscription, Deliver] = {}
-        self.waiting: set[Subscription] = set()  # iterating subscribers waiting for events
+        self.subscribers: set[Follower] = set()
+        self.pushing: dict[Follower, Deliver] = {}
+        self.waiting: set[Follower] = set()  # iterating subscribers waiting for events
         self.ready = asyncio.Event()
         self.task = asyncio.create_task(self._run(), name=f"feed:{match_id}")
 
@@ -68,12 +91,12 @@ class Feed:
             self.error = exc
         finally:
             self.ready.set()
-            self.hub._done(self)
+            self.source.done(self)
             self._release_all()
             self._wake()
 
     async def _load(self) -> str:
-        redis, keys = self.hub.redis, self.hub.keys
+        redis, keys = self.source.redis, self.source.keys
         stream = keys.events(self.match_id)
         # the status comes first: a finished match's terminal event is written with its status,
         # so it is among the events read after it
@@ -95,9 +118,9 @@ class Feed:
             reply = await redis.xrange(stream, "(" + last, "+", count=PAGE)
 
     async def _follow(self, last: str) -> None:
-        stream = self.hub.keys.events(self.match_id)
+        stream = self.source.keys.events(self.match_id)
         while not self.ended:
-            reply = await self.hub.redis.xread({stream: last}, count=PAGE, block=BLOCK_MS)
+            reply = await self.source.redis.xread({stream: last}, count=PAGE, block=BLOCK_MS)
             batch: list[Frame] = []
             for entry_id, fields in entries(reply):
                 frame = Frame.of(decode_entry(entry_id, fields))
@@ -114,9 +137,9 @@ class Feed:
         self.frames.append(frame)
         self.size += frame.size
         self.ended = self.ended or frame.terminal
-        if self.size > self.hub.window_bytes and len(self.frames) > 1:
+        if self.size > self.source.window_bytes and len(self.frames) > 1:
             # drop a quarter at once, so that trimming costs O(1) per event
-            target, drop = self.hub.window_bytes * 3 // 4, 0
+            target, drop = self.source.window_bytes * 3 // 4, 0
             while self.size > target and drop < len(self.frames) - 1:
                 self.size -= self.frames[drop].size
                 drop += 1
@@ -132,7 +155,7 @@ class Feed:
         first = batch[0].key
         released = []
         for sub, deliver in self.pushing.items():
-            last_key = sub._last_key
+            last_key = sub.last_key
             if last_key is None or first > last_key:
                 frames = batch
             else:
@@ -148,14 +171,14 @@ class Feed:
         for sub in released:
             self._release(sub)
 
-    def _release(self, sub: Subscription) -> None:
+    def _release(self, sub: Follower) -> None:
         if self.pushing.pop(sub, None) is not None:
-            sub._released(self.end)
+            sub.released(self.end)
 
     def _release_all(self) -> None:
         pushing, self.pushing = self.pushing, {}
         for sub in pushing:
-            sub._released(self.end)
+            sub.released(self.end)
 
     def _wake(self) -> None:
         waiting, self.waiting = self.waiting, set()

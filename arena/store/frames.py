@@ -37,8 +37,9 @@ def frame_key(entry_id: str) -> EventKey:
 class Frame:
     """One event as spectators receive it: `text` is its JSON (with `id`), made once per node
     and sent as is to every socket. `wire` is where the sending side keeps the frame's bytes on
-    the wire once it has made them (arena/api/ws/spectate.py), so they too are made once per node and live
-    exactly as long as the frame stays in its match's window. Nothing else changes a frame."""
+    the wire once it has made them (arena/api/ws/spectate.py), so they too are made once per
+    node and live exactly as long as the frame stays in its match's window. Nothing else
+    changes a frame."""
 
     id: str
     key: EventKey

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator
 from redis.asyncio import Redis
 
 from arena.errors import ArenaError
-from arena.store.feed import Feed, HubClosed
+from arena.store.feed import Feed, FeedSource, HubClosed
 from arena.store.frames import FRAME_OVERHEAD, EventKey, Frame, event_key
 from arena.store.keys import Keys
 from arena.store.streams import EventLog
@@ -74,6 +74,7 @@ class Hub:
         self.redis, self.keys, self.maxsize = redis, keys, maxsize
         self.window_bytes, self.finished_matches = window_bytes, finished_matches
         self.log = EventLog(redis, keys)
+        self.source = FeedSource(redis, keys, self.log, window_bytes, self._done)
         self.feeds: dict[str, Feed] = {}  # matches followed: loading or live
         self.finished: OrderedDict[str, Feed] = OrderedDict()  # least recently used first
 
@@ -108,7 +109,7 @@ class Hub:
             if feed is not None:
                 self.finished.move_to_end(match_id)
                 return feed
-            feed = self.feeds[match_id] = Feed(self, match_id)
+            feed = self.feeds[match_id] = Feed(self.source, match_id)
         return feed
 
     def _done(self, feed: Feed) -> None:

@@ -46,7 +46,7 @@ Cluster as well as on a single server.
 | `{P}:tournament:<id>:lock`   | string | the scheduler running it (SET NX PX, refreshed)          |
 | `{P}:tournament:<id>:cancel` | string | "1" once a cancel was requested                          |
 | `{P}:match_tournament`       | hash   | match id -> tournament id                                |
-| `P:match:{id}:votes:<turn>`  | hash   | spectator id -> crowd label of the turn (arena.crowd.votes)    |
+| `P:match:{id}:votes:<turn>`  | hash   | spectator id -> crowd label of the turn                  |
 | `P:match:{id}:vote_ips:<turn>`| hash  | keyed IP hash -> spectators voting from it on the turn   |
 | `P:match:{id}:vote_gate:<t>` | string | set for a second after a `votes` event (coalescing);     |
 |                              |        | `vote_due:<t>`: a node will send the trailing one        |
@@ -124,7 +124,6 @@ class Keys:
     @property
     def lb_log(self) -> str:
         return f"{self._global}:lb:log"
-
 
     @property
     def pressure_samples(self) -> str:

@@ -71,7 +71,9 @@ class BoardSamples:
 
     async def add_pressure(self, sample: PressureSample) -> int:
         """Record the sample of a completed pressure match (keyed by match)."""
-        return int(await self._add(keys=self._keys("pressure"), args=[sample.match_id, _dump(sample)]))
+        return int(
+            await self._add(keys=self._keys("pressure"), args=[sample.match_id, _dump(sample)])
+        )
 
     async def repair_log(self, board: Board = "debate") -> None:
         """Rebuild a log that lacks samples the hash holds (stored before the log existed)."""

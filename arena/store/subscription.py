@@ -143,7 +143,11 @@ class Subscription:
         """Stop pushing to this subscriber."""
         self.feed._release(self)
 
-    def _released(self, end: int) -> None:
+    @property
+    def last_key(self) -> EventKey | None:
+        return self._last_key
+
+    def released(self, end: int) -> None:
         self._position = end
         if end > self.feed.base:
             frame = self.feed.frames[end - 1 - self.feed.base]
@@ -162,7 +166,7 @@ class Subscription:
         feed = self.feed
         while self._behind_window():
             try:
-                page = await feed.hub.log.read(self.match_id, after=self.last_id, count=PAGE)
+                page = await feed.source.log.read(self.match_id, after=self.last_id, count=PAGE)
             except ResponseError as exc:
                 if "id" in str(exc).lower():  # "Invalid stream ID ..."
                     raise InvalidEventId(f"{self.last_id!r}: {exc}") from exc

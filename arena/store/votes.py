@@ -232,5 +232,3 @@ class CrowdVotes:
     async def aclose(self) -> None:
         """Wait for the trailing events still due (each at most a second away)."""
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-

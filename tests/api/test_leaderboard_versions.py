@@ -26,9 +26,8 @@ async def play_saved(api: Api, persona: str) -> None:
     record = await api.store.get_match(created["id"])
     assert record is not None
     library = await api.store.personas.match_library(api.library, record.spec)
-    lineup = build_lineup(
-        record.id, record.spec, library, api.app.state.settings, FakeModels(settings=api.app.state.settings)
-    )
+    settings = api.app.state.settings
+    lineup = build_lineup(record.id, record.spec, library, settings, FakeModels(settings=settings))
     await play(api.store, library, record.model_copy(update={"spec": lineup.spec}))
 
 

@@ -1,5 +1,5 @@
-"""A spectator's sending side (arena/api/ws/spectate.py `_Spectator`) with an ASGI send written for the
-test: what happens to a batch the transport cannot take at once."""
+"""A spectator's sending side (arena/api/ws/spectate.py `_Spectator`) with an ASGI send written
+for the test: what happens to a batch the transport cannot take at once."""
 
 from __future__ import annotations
 

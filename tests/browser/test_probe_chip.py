@@ -1,7 +1,7 @@
 """The stance probe's chip on a turn, in chromium: the page's own modules, served from frontend/
 by a route (no arena server needed), fed a target turn and its probe event, with and without
-p(yes) (the embedded model's and OpenAI's probes carry it; tests/engine/test_probe_local.py checks that
-the engine's probe event does)."""
+p(yes) (the embedded model's and OpenAI's probes carry it; tests/engine/test_probe_local.py
+checks that the engine's probe event does)."""
 
 from __future__ import annotations
 

@@ -243,7 +243,8 @@ async def test_every_node_folds_in_the_samples_another_recorded(store: Store) ->
     assert rows["stoic"].matches == 2 and rows["stoic"].mean_holding == 0.8
     assert "rests on 2 matches (fewer than 5)" in rows["stoic"].warnings
     assert any("not calibrated" in w for w in rows["stoic"].warnings)
-    assert [r.persona for r in await Leaderboard(store.samples).rows("persona", judge="nobody")] == []
+    nobody = await Leaderboard(store.samples).rows("persona", judge="nobody")
+    assert [r.persona for r in nobody] == []
 
 
 async def test_samples_stored_before_the_log_existed_are_counted(store: Store) -> None:

@@ -1,4 +1,5 @@
-"""ToF, NoF, MR@k and probe agreement on hand-worked sequences (definitions: arena.stats.sycophancy)."""
+"""ToF, NoF, MR@k and probe agreement on hand-worked sequences (definitions:
+arena.stats.sycophancy)."""
 
 from __future__ import annotations
 

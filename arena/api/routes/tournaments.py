@@ -304,5 +304,3 @@ async def export_tournament(
     return PlainTextResponse(
         matches_jsonl(results), media_type="application/x-ndjson", headers=headers
     )
-
-

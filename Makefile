@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -U pip wheel setuptools
 	@echo "Installing (llama-cpp-python compiles on first install: about 5-10 minutes on 2 cores)..."
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-		$(BIN)/python -m pip install --progress-bar on -e ".[dev]"
+		$(BIN)/python -m pip install --progress-bar on -e ".[dev,docs]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -24,13 +24,22 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/arena serve
 
-test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# The suite runs in parallel (pytest-xdist): its tests wait on servers and sockets more than they
+# compute, so more workers than cores pays. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 4
 
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# format, lint, types, the architecture (import-linter: .importlinter) and module size
 check: $(STAMP)
 	$(BIN)/ruff check arena tests scripts
 	$(BIN)/ruff format --check arena
 	$(BIN)/mypy arena
+	$(BIN)/lint-imports
+	@find arena -name '*.py' | xargs wc -l | awk '$$2 != "total" && $$1 > 400 \
+		{ print $$2 ": " $$1 " lines (the limit is 400): split it by concept"; bad = 1 } \
+		END { exit bad }'
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix arena tests scripts

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from arena.cli.deps import cli_deps
+from arena.cli.output import fail
 from arena.config import Settings
 from arena.domain.personas import Imported
 from arena.errors import ArenaError, CardError
@@ -26,8 +27,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
-    return typer.Exit(code=2)
+    return fail(message, err)
 
 
 def read_paths(paths: list[Path], max_bytes: int) -> list[Imported]:

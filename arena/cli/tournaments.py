@@ -10,34 +10,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.progress import Progress as Bar
 from rich.table import Table
 
 from arena.cli.deps import cli_deps
+from arena.cli.output import console, err, fail
 from arena.config import Settings
 from arena.domain.personas import Library
+from arena.domain.tournaments import TournamentSpec
 from arena.errors import ArenaError
 from arena.models.cache import ModelFactory
 from arena.models.registry import require_available
 from arena.personas.library import load_library
 from arena.tournaments.estimate import Estimate, estimate, load_prices
-from arena.tournaments.spec import TournamentSpec, expand, resolve, total_matches
+from arena.tournaments.spec import expand, resolve, total_matches
 
 if TYPE_CHECKING:  # the store and the runner load only when a tournament runs
     from arena.store import Store
     from arena.tournaments.run import Progress, TournamentRun
 
 tournament_app = typer.Typer(help="Designed experiments: many matches, adjusted ratings, exports.")
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
-    return typer.Exit(code=2)
 
 
 def _split(value: str) -> list[str]:
@@ -129,7 +123,7 @@ def _spec(
         for name in {*spec.models.values(), *spec.judges, *challenger}:
             require_available(name, settings)
     except (ArenaError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     return spec
 
 
@@ -190,14 +184,14 @@ def plan(
     try:
         console.print(_estimate_table(estimate(spec, load_prices(prices))))
     except ArenaError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 def _files(settings: Settings) -> Library:
     try:
         return load_library(settings.personas_dir)
     except ArenaError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 @tournament_app.command("run")
@@ -239,13 +233,13 @@ def run(
     try:
         console.print(_estimate_table(estimate(spec, load_prices(prices))))
     except ArenaError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     from arena.store import StoreError
 
     try:
         status = asyncio.run(_run(spec, settings, deps.models(settings), library, out, in_process))
     except (ArenaError, StoreError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if status != "completed":
         raise typer.Exit(code=1)
 

@@ -13,11 +13,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from arena.domain.tournaments import MatchResult, Slot, TournamentSpec
 from arena.store.keys import Keys
 from arena.store.matches import new_match_id
 from arena.store.types import text_map
-from arena.tournaments.results import MatchResult
-from arena.tournaments.spec import Slot, TournamentSpec
 
 TournamentStatus = Literal["running", "completed", "cancelled", "budget_spent", "failed"]
 ACTIVE_STATUSES = ("running",)

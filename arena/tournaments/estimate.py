@@ -21,8 +21,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from arena.domain.tournaments import TournamentSpec
 from arena.errors import ArenaError
-from arena.tournaments.spec import TournamentSpec, total_matches
+from arena.tournaments.spec import total_matches
 
 TOKENS_PER_WORD = 1.35
 PROMPT_TOKENS = 350

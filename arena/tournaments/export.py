@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arena.domain.samples import judge_set
+from arena.domain.tournaments import MatchResult, Slot
 from arena.leaderboard.rows import GroupBy
 from arena.leaderboard.versions import BoardView, Versions, view_of
 from arena.store import Store
 from arena.store.tournaments import TournamentRecord
 from arena.tournaments.report import figures, pressure_figures, report_md
 from arena.tournaments.results import (
-    MatchResult,
     Ratings,
     leaderboard_csv,
     matches_jsonl,
@@ -27,7 +27,6 @@ from arena.tournaments.results import (
     turns_csv,
 )
 from arena.tournaments.run import Progress, progress, tournaments_of
-from arena.tournaments.spec import Slot
 
 
 @dataclass

@@ -8,14 +8,9 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from arena.domain.tournaments import MatchResult
 from arena.stats.ratings import Rating
-from arena.tournaments.results import (
-    MatchResult,
-    Ratings,
-    heatmap,
-    pressure_heatmap,
-    pressure_leaderboard,
-)
+from arena.tournaments.results import Ratings, heatmap, pressure_heatmap, pressure_leaderboard
 
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 

@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 from arena.domain.events import Event, MatchStarted, TurnCompleted, Verdict
 from arena.domain.plan import plan_turns
 from arena.domain.records import MatchRecord
-from arena.domain.samples import PressureSample, judge_set, pressure_sample_for
+from arena.domain.samples import judge_set, pressure_sample_for
+from arena.domain.tournaments import MatchResult, Slot, TournamentSpec, TurnRow
 from arena.leaderboard.pressure import PressureRow, pressure_rows
 from arena.stats.ratings import (
     MatchScore,
@@ -27,66 +28,11 @@ from arena.stats.ratings import (
     control_comparison,
     held_firmer,
 )
-from arena.tournaments.spec import Slot, TournamentSpec
 
 TURN_COLUMNS = (
     "tournament", "match", "motion", "side", "persona", "opponent", "model", "judge", "turn",
     "kind", "stance", "holding", "engagement", "concessions", "tokens", "scored", "role",
 )  # fmt: skip
-
-
-class TurnRow(BaseModel):
-    """One turn: `tokens` is what its debater's call read and wrote; `concessions` counts the
-    concessions the judges found; `holding` is empty when no judge scored it."""
-
-    tournament: str
-    match: str
-    motion: str
-    side: str
-    persona: str
-    opponent: str
-    model: str
-    judge: str
-    turn: int
-    kind: str
-    stance: str | None
-    holding: float | None
-    engagement: float | None
-    concessions: int
-    tokens: int
-    scored: bool
-    role: str = ""
-
-
-class MatchResult(BaseModel):
-    """One match of a tournament, finished or not (a line of matches.jsonl)."""
-
-    tournament: str
-    match: str
-    slot: int
-    round: int = 0
-    motion: str
-    pro: str
-    con: str
-    pro_model: str
-    con_model: str
-    judge: str
-    status: str
-    pro_holding: float | None = None
-    con_holding: float | None = None
-    tokens_in: int = 0
-    tokens_out: int = 0
-    error: str | None = None
-    tactic: str | None = None
-    target: str | None = None
-    pressure: PressureSample | None = Field(
-        default=None, description="pressure: the target's flip metrics, as the board keeps them"
-    )
-    turns: list[TurnRow] = Field(default_factory=list)
-
-    @property
-    def tokens(self) -> int:
-        return self.tokens_in + self.tokens_out
 
 
 def match_result(

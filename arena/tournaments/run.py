@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from arena.config import Settings
 from arena.domain.personas import Library
+from arena.domain.tournaments import Slot, TournamentSpec
 from arena.errors import ArenaError
 from arena.personas.tactics import Tactics, load_tactics
 from arena.stats.ratings import game_score
@@ -31,7 +32,7 @@ from arena.store.tournaments import (
     lock_token,
 )
 from arena.tournaments.results import match_result
-from arena.tournaments.spec import Slot, TournamentSpec, expand, match_spec, swiss_round
+from arena.tournaments.spec import expand, match_spec, swiss_round
 
 log = logging.getLogger(__name__)
 

@@ -19,114 +19,15 @@ personas; a slot's index is its place in that order and names it for good (resum
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import random
 from collections.abc import Mapping, Sequence
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from arena.config import Settings
 from arena.domain.personas import Library
-from arena.domain.specs import DebaterSpec, MatchSpec, Side, pressure_spec
+from arena.domain.specs import DebaterSpec, MatchSpec, pressure_spec
+from arena.domain.tournaments import Slot, TournamentSpec
 from arena.personas.tactics import Tactics, load_tactics
-
-Design = Literal["round-robin", "gauntlet", "swiss"]
-DESIGNS: tuple[Design, ...] = ("round-robin", "gauntlet", "swiss")
-Format = Literal["debate", "pressure"]
-PRESSURE_FIELDS = {"format", "tactics", "probe", "challenger_model"}
-
-
-class TournamentSpec(BaseModel):
-    """Everything that defines a tournament. `models` maps persona -> model; `model` is the one
-    for every persona not in `models` (default: the persona's own model, else the default).
-    `concurrency` and `budget_tokens` steer the run and are not part of its identity."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    personas: list[str] = Field(min_length=1)
-    motions: list[str] = Field(min_length=1)
-    design: Design = "round-robin"
-    control: str = "assistant"
-    repeats: int = Field(default=1, ge=1, le=20)
-    rounds: int = Field(
-        default=1, ge=1, le=10, description="rebuttal (debate) or pressure rounds of each match"
-    )
-    swiss_rounds: int = Field(default=3, ge=1, le=20)
-    word_limit: int = Field(default=120, ge=20, le=1000)
-    model: str | None = None
-    models: dict[str, str] = Field(default_factory=dict)
-    judges: list[str] = Field(default_factory=list)
-    seed: int = 0
-    concurrency: int = Field(default=2, ge=1, le=64)
-    budget_tokens: int | None = Field(default=None, ge=1)
-    format: Format = "debate"
-    tactics: list[str] = Field(default_factory=list, description="pressure: the tactic ids")
-    probe: bool = Field(default=True, description="pressure: ask the stance probe")
-    challenger_model: str | None = Field(
-        default=None, description="pressure: the model of challengers whose tactic has no lines"
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> TournamentSpec:
-        for name, values in (
-            ("personas", self.personas),
-            ("motions", self.motions),
-            ("tactics", self.tactics),
-        ):
-            dupes = sorted({v for v in values if values.count(v) > 1})
-            if dupes:
-                raise ValueError(f"{name}: each at most once; repeated: {', '.join(dupes)}")
-        if self.format == "pressure":
-            if not self.tactics:
-                raise ValueError("pressure: name at least one tactic")
-            if self.design != "round-robin":
-                raise ValueError(
-                    "pressure: the design is every persona x tactic; leave design at round-robin"
-                )
-            return self
-        if self.tactics or self.challenger_model is not None:
-            raise ValueError("tactics and challenger_model are for format pressure")
-        players = [p for p in self.personas if p != self.control] if self.is_gauntlet else []
-        if self.is_gauntlet and not players:
-            raise ValueError("gauntlet: name at least one persona besides the control")
-        if not self.is_gauntlet and len(self.personas) < 2:
-            raise ValueError(f"{self.design}: name at least two personas")
-        if self.design == "swiss" and self.swiss_rounds > len(self.personas) - 1:
-            raise ValueError(
-                f"swiss: {self.swiss_rounds} rounds need {self.swiss_rounds + 1} personas "
-                "or more (no pair meets twice)"
-            )
-        return self
-
-    @property
-    def is_gauntlet(self) -> bool:
-        return self.design == "gauntlet" and self.format == "debate"
-
-    @property
-    def is_pressure(self) -> bool:
-        return self.format == "pressure"
-
-    def players(self) -> list[str]:
-        """Every persona that plays: in a gauntlet, the control too."""
-        if self.is_gauntlet:
-            return sorted({*self.personas, self.control})
-        return list(self.personas)
-
-    def model_of(self, persona: str) -> str:
-        return self.models.get(persona) or self.model or ""
-
-    def identity(self) -> str:
-        """A hash of what defines the matches: the same spec run again continues the same
-        tournament (whatever its concurrency or budget)."""
-        exclude = {"concurrency", "budget_tokens"}
-        if not self.is_pressure:  # a debate's identity is what it was before pressure existed
-            exclude |= PRESSURE_FIELDS
-        data = self.model_dump(mode="json", exclude=exclude)
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def resolve(spec: TournamentSpec, library: Library, settings: Settings) -> TournamentSpec:
@@ -150,26 +51,6 @@ def resolve(spec: TournamentSpec, library: Library, settings: Settings) -> Tourn
         if any(not tactics.tactic(t).scripted for t in spec.tactics):
             update["challenger_model"] = spec.challenger_model or settings.default_model
     return spec.model_copy(update=update)
-
-
-class Slot(BaseModel):
-    """One match of the schedule."""
-
-    model_config = ConfigDict(frozen=True)
-
-    index: int
-    round: int = Field(default=0, description="swiss round (1..), 0 for other designs")
-    repeat: int = 0
-    motion: str
-    pro: str
-    con: str
-    tactic: str | None = Field(default=None, description="pressure: the challenger's tactic")
-    target: Side | None = Field(default=None, description="pressure: the target's side")
-
-    @property
-    def persona(self) -> str:
-        """Pressure: the target persona."""
-        return self.pro if self.target == "pro" else self.con
 
 
 def _both_sides(pairs: Sequence[tuple[str, str]], spec: TournamentSpec) -> list[tuple[str, ...]]:

@@ -10,10 +10,11 @@ import pytest
 from pydantic import ValidationError
 
 from arena.config import Settings
+from arena.domain.tournaments import TournamentSpec
 from arena.errors import ArenaError
 from arena.personas.library import load_library
 from arena.tournaments.estimate import estimate, load_prices
-from arena.tournaments.spec import TournamentSpec, expand, resolve, swiss_round, total_matches
+from arena.tournaments.spec import expand, resolve, swiss_round, total_matches
 
 LIBRARY_DIR = Path(__file__).resolve().parents[2] / "personas"
 

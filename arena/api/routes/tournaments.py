@@ -21,6 +21,7 @@ from arena.api.validation import ValidatedRoute
 from arena.config import Settings
 from arena.domain.personas import Library
 from arena.domain.samples import judge_set
+from arena.domain.tournaments import Slot, TournamentSpec
 from arena.errors import ArenaError
 from arena.leaderboard.pressure import PressureRow
 from arena.leaderboard.rows import FEW_MATCHES
@@ -39,7 +40,7 @@ from arena.tournaments.results import (
 )
 from arena.tournaments.run import Progress, tournaments_of
 from arena.tournaments.scheduler import Scheduler
-from arena.tournaments.spec import Slot, TournamentSpec, expand, resolve, total_matches
+from arena.tournaments.spec import expand, resolve, total_matches
 
 log = logging.getLogger(__name__)
 

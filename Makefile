@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: run test check format install clean
+.PHONY: run test check format docs install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ check: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix arena tests scripts
 	$(BIN)/ruff format arena
+
+# the documentation site (mkdocs.yml, docs/) into site/; strict: a broken link or anchor fails.
+# NO_MKDOCS_2_WARNING hides the Material theme's notice of its end of life (May 2027).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,12 @@ from pathlib import Path
 
 import pytest
 
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24 set, and rich reads them once when a
+# console is made: the CLI's consoles would then wrap at 80 columns in a worker and not in a
+# plain run. Without them, a console asks again at each print (CliRunner's env applies).
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 from arena.config import Settings
 from arena.store import EmbeddedServer, Store
 from tests.processes import delete_prefix, on_cluster

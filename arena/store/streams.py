@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -106,6 +107,13 @@ class CoalescingSink:
     when `window` seconds have passed since the first of them, or when any other event arrives,
     which bounds a match to about 1/window stream entries per second. Call `flush()` at the end.
 
+    One sink is one attempt at the match. Its write ids are the lease, a nonce of this sink and
+    a sequence number: a command the client retries after a dropped connection is recognised as
+    the same append, and no append of a later attempt (a new sink) ever is. A write that fails
+    breaks the sink for good: every later call raises that error, so nothing of this attempt is
+    written after a write that may be lost (no gap); the caller starts a new attempt from what
+    Redis holds.
+
     `after_append` runs after each write (the store uses it for counters and finishing)."""
 
     def __init__(
@@ -127,8 +135,10 @@ class CoalescingSink:
         self._lock = asyncio.Lock()
         self._timer: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
+        self._broken: BaseException | None = None
         self._closed = False
         self._writes = 0
+        self._nonce = secrets.token_hex(4)
 
     async def __call__(self, event: Event) -> None:
         self._raise_timer_error()
@@ -184,13 +194,23 @@ class CoalescingSink:
     async def _write(self, event: Event) -> None:
         if self._closed:
             raise LeaseLost(f"match {self.match_id}: the sink is closed; nothing more is written")
+        if self._broken is not None:
+            raise self._broken
         self._writes += 1
-        write_id = f"{self.lease}:{self._writes}" if self.lease else ""
-        event_id = await self.log.append(self.match_id, event, self.lease, self.lease_ms, write_id)
+        write_id = f"{self.lease}:{self._nonce}:{self._writes}" if self.lease else ""
+        try:
+            event_id = await self.log.append(
+                self.match_id, event, self.lease, self.lease_ms, write_id
+            )
+        except Exception as exc:
+            self._broken = exc
+            raise
         if self.after_append is not None:
             await self.after_append(event.model_copy(update={"id": event_id}))
 
     def _raise_timer_error(self) -> None:
+        if self._broken is not None:
+            raise self._broken
         if self._error is not None:
             error, self._error = self._error, None
             raise error

@@ -21,6 +21,7 @@ from arena.api.ws import spectate as ws
 from arena.api.ws.heap import heap_policy
 from arena.config import Settings, get_settings
 from arena.leaderboard.board import Leaderboard
+from arena.leaderboard.follow import BoardNotReady
 from arena.models.cache import ModelFactory, Models
 from arena.personas.library import load_library
 from arena.store import Store, StoreError
@@ -106,6 +107,11 @@ async def _store_down(conn: HTTPConnection, exc: Exception) -> JSONResponse | No
     )
 
 
+async def _board_not_ready(conn: HTTPConnection, exc: Exception) -> JSONResponse:
+    retry = getattr(exc, "retry_after", 2)
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(retry)})
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -138,4 +144,6 @@ def create_app(
     store_down = cast(ExceptionHandler, _store_down)
     app.add_exception_handler(RedisError, store_down)
     app.add_exception_handler(StoreError, store_down)
+    # a node building its leaderboard from scratch (no saved state anywhere): 503, retry soon
+    app.add_exception_handler(BoardNotReady, cast(ExceptionHandler, _board_not_ready))
     return app

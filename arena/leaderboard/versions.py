@@ -61,7 +61,7 @@ def counted_versions(last_played: Mapping[str, str], current: Mapping[str, str])
 
 
 def splits(by: GroupBy, versions: Versions) -> bool:
-    """Whether the view needs rows split by version (arena.leaderboard.tally.Tally's `split`)."""
+    """Whether the view needs rows split by version (Tally.rows's `split`)."""
     return by == "persona_version" or versions == "latest"
 
 
@@ -72,7 +72,7 @@ def board_view(
     last_played: Mapping[str, str],
     current: Mapping[str, str],
 ) -> BoardView:
-    """The view of rows from a Tally(by, split=splits(by, versions)) whose persona's last
+    """The view of rows from Tally.rows(by, ..., splits(by, versions)) whose persona's last
     played versions are `last_played`; `current` the library's versions. Rows by
     persona_version always list every version. The rows are changed in place: pass copies."""
     counted = counted_versions(last_played, current)
@@ -94,9 +94,10 @@ def view_of(
     current: Mapping[str, str],
 ) -> BoardView:
     """The view of these samples alone (a tournament's)."""
-    tally = Tally(by, split=splits(by, versions))
+    tally = Tally()
     tally.add(samples)
-    return board_view(by, versions, tally.rows(calibrations), tally.last_played, current)
+    rows = tally.rows(by, calibrations, splits(by, versions))
+    return board_view(by, versions, rows, tally.last_played, current)
 
 
 def _matches(n: int) -> str:

@@ -29,11 +29,14 @@ Cluster as well as on a single server.
 | `{P}:lb:samples`             | hash   | `<match id>:<side>` -> JSON sample of one debater        |
 | `{P}:lb:log`                 | list   | the field of every sample once, in the order recorded:   |
 |                              |        | nodes fold the entries they have not read (by position)  |
+| `{P}:lb:state`, `{P}:pb:state`| hash  | position, state: a board folded up to a log position     |
+|                              |        | (the furthest any node saved): a cold node starts there  |
 | `{P}:pb:samples`             | hash   | match id -> JSON PressureSample (arena.domain.samples)   |
 | `{P}:pb:log`                 | list   | match ids of the pressure samples, in the order recorded |
 | `{P}:judge_accuracy`         | hash   | judge model -> JSON Calibration (judge-eval --record)    |
 | `{P}:personas`               | hash   | saved persona id -> JSON SavedPersona (arena.store.      |
 |                              |        | personas): fields, origin, kept card data, timestamps    |
+| `{P}:personas:rev`           | string | moves on every save: nodes re-read the saved personas    |
 | `{P}:persona_versions:<id>`  | hash   | version (content hash) -> JSON {version, at, persona}:   |
 |                              |        | every version of a persona saved or played               |
 | `{P}:tournaments`            | zset   | every tournament id, score 0 (lexical = creation order)  |
@@ -126,6 +129,14 @@ class Keys:
         return f"{self._global}:lb:log"
 
     @property
+    def lb_state(self) -> str:
+        return f"{self._global}:lb:state"
+
+    @property
+    def pressure_state(self) -> str:
+        return f"{self._global}:pb:state"
+
+    @property
     def pressure_samples(self) -> str:
         return f"{self._global}:pb:samples"
 
@@ -140,6 +151,10 @@ class Keys:
     @property
     def saved_personas(self) -> str:
         return f"{self._global}:personas"
+
+    @property
+    def saved_personas_rev(self) -> str:
+        return f"{self._global}:personas:rev"
 
     def persona_versions(self, persona_id: str) -> str:
         return f"{self._global}:persona_versions:{persona_id}"

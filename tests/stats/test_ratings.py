@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import math
 
 import numpy as np
 import pytest
 
-from arena.domain.samples import Sample
-from arena.leaderboard.board import Leaderboard
-from arena.leaderboard.tally import Tally, leaderboard_rows
-from arena.stats.intervals import BOOTSTRAP_MAX, bootstrap_mean_ci
 from arena.stats.ratings import (
     MatchScore,
     TurnScore,
@@ -22,7 +17,6 @@ from arena.stats.ratings import (
     held_firmer,
     shared_ranks,
 )
-from arena.store import Store
 
 KINDS = ("opening", "opening", "rebuttal", "rebuttal", "closing", "closing")
 PERSONA = {"firm": 0.2, "mid": 0.0, "soft": -0.15, "meek": -0.1}
@@ -198,74 +192,3 @@ def test_control_comparison_pairs_the_same_motion_and_side() -> None:
     assert rated["p"].rank == 1 and rated["q"].rank == 2
     (one_motion,) = control_comparison(games[:2], "assistant", resamples=50)
     assert one_motion.n == 2 and one_motion.estimate == pytest.approx(0.05)
-
-
-# the leaderboard's rows: incremental tallies and the log behind them
-
-
-def board_sample(i: int, persona: str, holding: float, side: str = "pro") -> Sample:
-    return Sample(match_id=f"m{i:05d}", side=side, persona=persona, model="test:m",  # type: ignore[arg-type]
-                  judge="test:judge", turns=3, mean_holding=holding, flipped=holding < 0.3,
-                  firmness=2, stance_changes=0, engagement=0.5, opponent_mean_holding=0.5,
-                  persuasion=0.1)  # fmt: skip
-
-
-def test_a_tally_fed_in_pieces_equals_one_fed_at_once() -> None:
-    rng = np.random.default_rng(2)
-    samples = [board_sample(i, f"p{i % 3}", float(rng.uniform())) for i in range(90)]
-    whole = leaderboard_rows(samples, "persona", {})
-    tally = Tally("persona")
-    for start in range(0, 90, 7):
-        tally.add(samples[start : start + 7])
-        tally.rows({})
-    tally.add(samples[:10])  # seen before: not counted twice
-    assert tally.rows({}) == whole
-    assert {r.matches for r in whole} == {30}
-
-
-def test_the_bootstrap_interval_matches_its_normal_limit_for_many_values() -> None:
-    rng = np.random.default_rng(4)
-    values = list(rng.uniform(size=BOOTSTRAP_MAX))
-    lo, hi = bootstrap_mean_ci(values)
-    half = 1.96 * float(np.std(values, ddof=1)) / math.sqrt(len(values))
-    assert lo == pytest.approx(float(np.mean(values)) - half, abs=2e-3)
-    assert hi == pytest.approx(float(np.mean(values)) + half, abs=2e-3)
-    assert bootstrap_mean_ci([0.5]) == (0.0, 1.0)
-
-
-async def test_every_node_folds_in_the_samples_another_recorded(store: Store) -> None:
-    other = Leaderboard(store.samples)  # a second API node on the same Redis
-    await store.samples.add([board_sample(1, "stoic", 0.9), board_sample(1, "pirate", 0.4, "con")])
-    assert {r.persona for r in await other.rows("persona")} == {"stoic", "pirate"}
-    await store.samples.add([board_sample(2, "stoic", 0.7)])
-    await store.samples.add([board_sample(2, "stoic", 0.7)])  # a worker finishing it again
-    rows = {r.persona: r for r in await Leaderboard(store.samples).rows("persona")}
-    assert rows["stoic"].matches == 2 and rows["stoic"].mean_holding == 0.8
-    assert "rests on 2 matches (fewer than 5)" in rows["stoic"].warnings
-    assert any("not calibrated" in w for w in rows["stoic"].warnings)
-    nobody = await Leaderboard(store.samples).rows("persona", judge="nobody")
-    assert [r.persona for r in nobody] == []
-
-
-async def test_samples_stored_before_the_log_existed_are_counted(store: Store) -> None:
-    old = [board_sample(i, "stoic", 0.6) for i in range(3)]
-    mapping = {f"{s.match_id}:pro": s.model_dump_json() for s in old}
-    await store.redis.hset(store.keys.lb_samples, mapping=mapping)  # type: ignore[arg-type]
-    (row,) = await Leaderboard(store.samples).rows("persona")
-    assert row.matches == 3
-
-
-async def test_large_rows_refresh_their_interval_off_the_request_path(store: Store) -> None:
-    board = Leaderboard(store.samples)
-    for i in range(400):
-        await store.samples.add([board_sample(i, "stoic", 0.5 + 0.1 * (i % 3))])
-    (first,) = await board.rows("persona")  # a new group: computed on the request path
-    assert first.matches == 400 and first.holding_ci[0] < first.mean_holding < first.holding_ci[1]
-    await store.samples.add([board_sample(400, "stoic", 0.0)])
-    (now,) = await board.rows("persona")
-    assert now.matches == 401  # counts and means are current at once
-    refreshing = list(board._refreshing.values())
-    assert refreshing, "a large stale row is refreshed in the background"
-    await asyncio.gather(*refreshing)
-    (fresh,) = await board.rows("persona")
-    assert fresh.holding_ci != first.holding_ci

@@ -8,7 +8,7 @@ import pytest
 from arena.domain.events import Verdict
 from arena.domain.samples import PressureSample
 from arena.domain.specs import Stance
-from arena.leaderboard.pressure import mean_by_round, pressure_rows
+from arena.leaderboard.pressure import pressure_rows
 from arena.stats.sycophancy import (
     Label,
     flip_metrics,
@@ -155,6 +155,9 @@ def test_pressure_rows_aggregate_persona_by_tactic() -> None:
     assert rows[1].flip_ci == (0.2065, 1.0)  # 1 of 1
 
 
-def test_mean_by_round_handles_uneven_and_empty_curves() -> None:
-    assert mean_by_round([[1.0, None], [0.5], [None, None, 0.2]]) == [0.75, None, 0.2]
-    assert mean_by_round([]) == []
+def test_holding_by_round_handles_uneven_and_empty_curves() -> None:
+    curves: list[list[float | None]] = [[1.0, None], [0.5], [None, None, 0.2]]
+    (row,) = pressure_rows([sample(f"m{i}", 3, False, c) for i, c in enumerate(curves)])
+    assert row.holding_by_round == [0.75, None, 0.2]
+    (empty,) = pressure_rows([sample("m", 3, False, [])])
+    assert empty.holding_by_round == []

@@ -18,7 +18,7 @@ import arena
 from arena.api.prometheus import ApiMetrics
 from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments, votes
 from arena.api.ws import spectate as ws
-from arena.api.ws.heap import heap_policy
+from arena.api.ws.heap import freeze_start_up, heap_policy
 from arena.config import Settings, get_settings
 from arena.leaderboard.board import Leaderboard
 from arena.leaderboard.follow import BoardNotReady
@@ -84,6 +84,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
             if app.state.run_worker:
                 await stack.enter_async_context(_worker(app))
+            if settings.gc_freeze_step > 0:
+                freeze_start_up()
+            # watched from here: what serving costs, not what starting did
+            await stack.enter_async_context(metrics.loop.running())
             yield
     finally:
         await app.state.board.aclose()

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from arena.api.loop_watch import LoopWatch
 from arena.store import StoreCounters
 
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -47,6 +48,7 @@ class ApiMetrics:
             registry=self.registry,
         )
         self.open = 0  # spectators connected now; the gauge mirrors it for scrapes
+        self.loop = LoopWatch(self.registry)
 
     def admit(self, limit: int) -> bool:
         """Count a new spectator in, unless `limit` are already connected."""
@@ -68,6 +70,7 @@ class ApiMetrics:
             self.errored.inc()
 
     def render(self, counters: StoreCounters | None) -> bytes:
+        self.loop.publish()
         store = CollectorRegistry()
         store.register(_StoreCollector(counters))
         return generate_latest(self.registry) + generate_latest(store)

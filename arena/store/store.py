@@ -28,6 +28,7 @@ from arena.store.queue import RETRY_AFTER_SECONDS, JobQueue
 from arena.store.samples import BoardSamples
 from arena.store.server import EmbeddedServer
 from arena.store.streams import CoalescingSink, EventLog
+from arena.store.tournaments import Tournaments
 from arena.store.types import QueueFull, StoreError, text_map
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class Store:
         )
         self._transition = redis.register_script(_TRANSITION)
         self.samples = BoardSamples(redis, self.keys)
+        self.tournaments = Tournaments(redis, self.keys)
         self.personas = SavedPersonas(redis, self.keys)
 
     @classmethod

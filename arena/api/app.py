@@ -18,7 +18,7 @@ import arena
 from arena.api.prometheus import ApiMetrics
 from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments, votes
 from arena.api.ws import spectate as ws
-from arena.api.ws.heap import freeze_start_up, heap_policy
+from arena.api.ws.heap import heap_policy, start_up_frozen
 from arena.config import Settings, get_settings
 from arena.leaderboard.board import Leaderboard
 from arena.leaderboard.follow import BoardNotReady
@@ -85,7 +85,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             if app.state.run_worker:
                 await stack.enter_async_context(_worker(app))
             if settings.gc_freeze_step > 0:
-                freeze_start_up()
+                stack.enter_context(start_up_frozen())
             # watched from here: what serving costs, not what starting did
             await stack.enter_async_context(metrics.loop.running())
             yield

@@ -37,8 +37,14 @@ class LeaderboardRow(BaseModel):
     turns: int
     mean_holding: float | None
     holding_ci: Interval
-    flip_rate: float
+    flip_rate: float = Field(
+        description="share of the scored matches in which the persona flipped (SYCON: not "
+        "aligned with its side at some judged turn)"
+    )
     flip_ci: Interval
+    unscored_matches: int = Field(
+        default=0, description="matches with no turn the judge could score: left out of rates"
+    )
     mean_firmness: float
     mean_stance_changes: float
     mean_engagement: float | None

@@ -57,7 +57,8 @@ class Group:
     def add(self, s: Sample) -> None:
         self.matches += 1
         self.turns += s.turns
-        self.flips += s.flipped
+        if s.mean_holding is not None:  # a match the judge never scored is not a hold
+            self.flips += s.flipped
         self.firmness += s.firmness
         self.stance_changes += s.stance_changes
         if s.mean_holding is not None:
@@ -131,7 +132,7 @@ class Tally:
         rows = []
         for (persona, model, version, judge), (g, versions) in self.view_groups(by, split).items():
             accuracy = accuracy_of(judge, calibrations)
-            flip_lo, flip_hi = wilson_interval(g.flips, g.matches)
+            flip_lo, flip_hi = wilson_interval(g.flips, g.holdings)
             lo, hi = mean_interval(g.holdings, g.holding_sum, g.holding_sq)
             rows.append(
                 LeaderboardRow(
@@ -145,7 +146,8 @@ class Tally:
                     turns=g.turns,
                     mean_holding=_mean(g.holding_sum, g.holdings),
                     holding_ci=(round(lo, 4), round(hi, 4)) if g.holdings else FULL_RANGE,
-                    flip_rate=round(g.flips / g.matches, 4),
+                    flip_rate=round(g.flips / g.holdings, 4) if g.holdings else 0.0,
+                    unscored_matches=g.matches - g.holdings,
                     flip_ci=(round(flip_lo, 4), round(flip_hi, 4)),
                     mean_firmness=round(g.firmness / g.matches, 4),
                     mean_stance_changes=round(g.stance_changes / g.matches, 4),

@@ -29,7 +29,8 @@ def pressure_sample(i: int, persona: str, flipped: bool) -> PressureSample:
     return PressureSample(match_id=f"p{i:05d}", persona=persona, model="test:m", tactic="escalate",
                           judge="test:judge", rounds=3, turn_of_flip=1 if flipped else 3,
                           number_of_flip=1 if flipped else 0, flipped=flipped, scored=4,
-                          holding_by_round=[0.9, 0.8, None, 0.7])  # fmt: skip
+                          holding_by_round=[0.9, 0.8, None, 0.7], responses=4,
+                          rounds_held=0 if flipped else 3)  # fmt: skip
 
 
 def test_a_tally_fed_in_pieces_equals_one_fed_at_once_and_survives_a_round_trip() -> None:

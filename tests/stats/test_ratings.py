@@ -147,9 +147,10 @@ def test_game_scores_count_a_near_tie_as_half() -> None:
 
 def test_bradley_terry_matches_the_textbook_odds() -> None:
     # a beats b three times in four: odds 3, so a - b = 400 log10(3) = 190.8 Elo, centred on 1000
+    # (the maximum-likelihood fit; the prior shrinks so few games toward the average)
     games = [MatchScore(f"g{i}", "m", "a", "b", 0.9, 0.3) for i in range(3)]
     games.append(MatchScore("g3", "m", "a", "b", 0.3, 0.9))
-    rated = by_persona(held_firmer(games, resamples=200))
+    rated = by_persona(held_firmer(games, prior_sd=None))
     half = 200 * math.log10(3)
     assert rated["a"].estimate == pytest.approx(1000 + half, abs=0.5)
     assert rated["b"].estimate == pytest.approx(1000 - half, abs=0.5)
@@ -158,7 +159,7 @@ def test_bradley_terry_matches_the_textbook_odds() -> None:
 
 def test_bradley_terry_ties_count_half_and_recover_true_strengths() -> None:
     ties = [MatchScore(f"t{i}", "m", "a", "b", 0.8, 0.8) for i in range(4)]
-    assert {r.estimate for r in held_firmer(ties, resamples=50)} == {1000.0}
+    assert {r.estimate for r in held_firmer(ties)} == {1000.0}
     rng = np.random.default_rng(5)
     strength = {"x": 1.0, "y": 0.0, "z": -1.0}
     games = []
@@ -167,11 +168,57 @@ def test_bradley_terry_ties_count_half_and_recover_true_strengths() -> None:
         p = 1 / (1 + math.exp(strength[b] - strength[a]))
         won = rng.random() < p
         games.append(MatchScore(f"g{i}", "m", a, b, 0.9 if won else 0.2, 0.2 if won else 0.9))
-    rated = by_persona(held_firmer(games, resamples=200))
+    rated = by_persona(held_firmer(games))
     for name, s in strength.items():
         elo = 1000 + 400 * s / math.log(10)
         assert rated[name].ci[0] <= elo <= rated[name].ci[1], rated[name]
     assert [rated[n].rank for n in ("x", "y", "z")] == [1, 2, 3]
+
+
+def bt_round_robin(strengths: list[float], rng: np.random.Generator) -> list[MatchScore]:
+    """One match per ordered pair, won by Bradley-Terry odds of the true strengths."""
+    games = []
+    for i, a in enumerate(strengths):
+        for j, b in enumerate(strengths):
+            if i != j:
+                won = rng.random() < 1 / (1 + math.exp(b - a))
+                games.append(MatchScore(f"g{len(games)}", "m", f"p{i}", f"p{j}",
+                                        0.9 if won else 0.2, 0.2 if won else 0.9))  # fmt: skip
+    return games
+
+
+def test_an_unbeaten_persona_gets_a_finite_rating_and_an_interval_that_says_so() -> None:
+    # p0 wins all six of its games in a 4-persona round robin
+    games = bt_round_robin([9.0, 0.0, 0.0, 0.0], np.random.default_rng(1))
+    assert all(g.pro_holding > g.con_holding for g in games if g.pro == "p0")
+    assert all(g.con_holding > g.pro_holding for g in games if g.con == "p0")
+    top = by_persona(held_firmer(games))["p0"]
+    assert 1100 < top.estimate < 1500  # finite, and not thousands of Elo above the rest
+    assert top.ci[1] - top.ci[0] > 300  # six games cannot pin it down
+    unbounded = by_persona(held_firmer(games, prior_sd=None))["p0"]
+    assert unbounded.estimate > 2000  # without the prior the estimate runs off
+
+
+def test_bradley_terry_intervals_cover_the_true_ratings_in_small_round_robins() -> None:
+    # the issue's setting: 4 personas, one match per ordered pair; true log-strengths drawn
+    # with the spread the prior is meant for (sd 1): coverage >= 90%, unbeaten personas too
+    rng = np.random.default_rng(20261207)
+    covered = total = unbeaten_covered = unbeaten = 0
+    for _ in range(400):
+        strengths = rng.normal(0.0, 1.0, 4)
+        games = bt_round_robin(list(strengths), rng)
+        rated = by_persona(held_firmer(games))
+        true = 1000 + 400 * (strengths - strengths.mean()) / math.log(10)
+        for i in range(4):
+            name = f"p{i}"
+            ok = rated[name].ci[0] <= true[i] <= rated[name].ci[1]
+            covered += ok
+            total += 1
+            if rated[name].raw == 1.0:
+                unbeaten += 1
+                unbeaten_covered += ok
+    assert covered / total >= 0.90, covered / total
+    assert unbeaten >= 30 and unbeaten_covered / unbeaten >= 0.90, (unbeaten_covered, unbeaten)
 
 
 def test_control_comparison_pairs_the_same_motion_and_side() -> None:

@@ -14,7 +14,7 @@ def metrics(pro: str, con: str, pro_holding: float, con_holding: float) -> Match
     def side(s: str, persona: str, holding: float, flipped: bool) -> DebaterMetrics:
         return DebaterMetrics(
             side=s, persona=persona, model=f"test:{s}", turns=3, scored_turns=3,
-            mean_holding=holding, min_holding=holding, flip_turn=4 if flipped else None,
+            mean_holding=holding, min_holding=holding, switch_turn=4 if flipped else None,
             turns_of_firmness=3, stance_changes=1 if flipped else 0, mean_engagement=0.5,
         )  # fmt: skip
 

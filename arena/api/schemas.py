@@ -11,7 +11,7 @@ from arena.domain.events import Probe, Verdict
 from arena.domain.personas import Persona
 from arena.domain.results import MatchMetrics
 from arena.domain.specs import MatchFormat, MatchSpec, PlannedTurn, Side, TurnKind
-from arena.leaderboard.rows import GroupBy, LeaderboardRow
+from arena.leaderboard.rows import GroupBy, JudgeSet, LeaderboardRow
 from arena.leaderboard.versions import OlderOnly, Versions
 from arena.models.registry import MAX_MODEL_NAME, MODEL_NAME_CHARS, MODEL_NAME_PATTERN
 
@@ -265,3 +265,10 @@ class Leaderboard(BaseModel):
         default_factory=list, description="personas (x model, x judge set) whose matches all "
         "played older versions: no row until their latest version plays"
     )  # fmt: skip
+    judge: str | None = Field(
+        default=None, description="the judge set of every row (scores of different judges are "
+        "not comparable): `?judge=`, by default the set with most matches"
+    )  # fmt: skip
+    judge_sets: list[JudgeSet] = Field(
+        default_factory=list, description="every judge set of the board, with its matches"
+    )

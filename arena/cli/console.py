@@ -78,7 +78,9 @@ def metrics_table(metrics: MatchMetrics) -> Table:
             str(m.turns_of_firmness),
             str(m.stance_changes),
             _fmt(m.mean_engagement),
-            "-" if flip is None else f"{flip.turn_of_flip}/{flip.responses} ({flip.number_of_flip})",
+            "-"
+            if flip is None
+            else f"{flip.turn_of_flip}/{flip.responses} ({flip.number_of_flip})",
         )
     judges = escape(", ".join(metrics.judges))
     if metrics.agreement is not None:

@@ -54,7 +54,8 @@ async def test_every_node_folds_in_the_samples_another_recorded(store: Store) ->
     await store.samples.add([board_sample(2, "stoic", 0.7)])  # a worker finishing it again
     rows = {r.persona: r for r in await Leaderboard(store.samples).rows("persona")}
     assert rows["stoic"].matches == 2 and rows["stoic"].mean_holding == 0.8
-    assert "rests on 2 matches (fewer than 5)" in rows["stoic"].warnings
+    assert "provisional: rests on 2 matches (fewer than 5), not ranked" in rows["stoic"].warnings
+    assert rows["stoic"].rank is None and rows["stoic"].provisional
     assert any("not calibrated" in w for w in rows["stoic"].warnings)
     again = {r.persona: r for r in await other.rows("persona")}
     assert again["stoic"].matches == 2  # the node that saw the first sample counts it once

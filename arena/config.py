@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     api_token: str | None = None
+    # the largest request body, in bytes (a 413 beyond it); a persona import has its own limit,
+    # 4 x persona_file_max_bytes (arena/api/limits.py)
+    max_body_bytes: int = Field(default=2**20, ge=1)
     worker_concurrency: int = 2
     queue_max: int = 100
     heartbeat_seconds: float = 5.0

@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ExceptionHandler
 
 import arena
+from arena.api.limits import LimitBodies, body_limit, import_limit
 from arena.api.prometheus import ApiMetrics
 from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments, votes
 from arena.api.ws import spectate as ws
@@ -133,7 +134,7 @@ def create_app(
         openapi_tags=TAGS,
         lifespan=_lifespan,
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings = settings or get_settings()
     app.state.run_worker = run_worker
     app.state.models = models
     app.state.metrics = ApiMetrics()
@@ -144,6 +145,8 @@ def create_app(
     app.include_router(ws.router)
     app.include_router(pages.router)
     pages.mount_static(app)
+    uploads = {str(app.url_path_for("import_personas")): import_limit(settings)}
+    app.add_middleware(LimitBodies, default=body_limit(settings), routes=uploads)
     # Starlette calls one handler for requests and WebSockets alike; its types name them apart
     store_down = cast(ExceptionHandler, _store_down)
     app.add_exception_handler(RedisError, store_down)

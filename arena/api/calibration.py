@@ -19,12 +19,10 @@ from arena.api.schemas import ChallengerCreate, MatchCreate
 from arena.config import Settings
 from arena.domain.claims import Claim
 from arena.domain.personas import Library
-from arena.domain.specs import CalibrationSpec, MatchSpec, calibration_side
+from arena.domain.specs import DEFAULT_TACTIC, CalibrationSpec, MatchSpec, calibration_side
 from arena.models.cache import ModelFactory
 from arena.personas.library import load_claims
 from arena.personas.tactics import load_tactics
-
-DEFAULT_TACTIC = {"pressure": "disagree", "evidence": "evidence"}
 
 
 def _error(loc: list[Any], msg: str, kind: str, value: Any = None) -> dict[str, Any]:

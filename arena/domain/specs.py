@@ -24,6 +24,8 @@ MatchFormat = Literal["debate", "pressure", "calibration"]
 Start = Literal["right", "wrong"]
 # pressure: no new information (social tactics); evidence: new, correct information
 ChallengeKind = Literal["pressure", "evidence"]
+# the tactic a calibration match uses when none is named: the scripted one of the kind
+DEFAULT_TACTIC: dict[ChallengeKind, str] = {"pressure": "disagree", "evidence": "evidence"}
 
 
 # who speaks a turn: a debater (debate), the target or the challenger (pressure)

@@ -113,3 +113,23 @@ async def test_evidence_moves_a_false_start_progressively_and_the_board_shows_it
     stoic = await eventually(row, timeout=10, message="no calibration row for stoic")
     assert stoic["progressive"]["k"] == 1 and stoic["progressive"]["n"] == 1
     assert stoic["openness"] == 1.0 and stoic["resistance"] is None  # no pressure trial yet
+
+
+async def test_a_calibration_tournament_is_planned_with_its_claims_and_starts(
+    make_api: MakeApi,
+) -> None:
+    api = await make_api(models=FakeModels())
+    body = {"design": "calibration", "personas": ["stoic"], "claim_sample": 4,
+            "model": "test:target", "judges": ["test:judge"]}  # fmt: skip
+    plan = await api.client.post("/api/tournaments/plan", json=body)
+    assert plan.status_code == 200, plan.text
+    found = plan.json()
+    assert found["spec"]["format"] == "calibration" and len(found["spec"]["claims"]) == 4
+    assert found["total_matches"] == 1 * 4 * 2 * 2 == len(found["schedule"])
+    assert {(s["start"], s["tactic"]) for s in found["schedule"]} == {
+        ("right", "disagree"), ("right", "evidence"), ("wrong", "disagree"), ("wrong", "evidence"),
+    }  # fmt: skip
+    bad = await api.client.post("/api/tournaments/plan", json={**body, "tactics": ["authority"]})
+    assert bad.status_code == 422 and "one tactic of each kind" in bad.text
+    mixed = await api.client.post("/api/tournaments/plan", json={**body, "motions": ["ai-art"]})
+    assert mixed.status_code == 422 and "leave out motions" in mixed.text

@@ -23,12 +23,14 @@ from arena.domain.personas import Library
 from arena.domain.samples import judge_set
 from arena.domain.tournaments import Slot, TournamentRequest, TournamentSpec
 from arena.errors import ArenaError
+from arena.leaderboard.calibration import CalibrationRow
 from arena.leaderboard.pressure import PressureRow
 from arena.leaderboard.rows import FEW_MATCHES
 from arena.models.cache import ModelFactory
 from arena.stats.ratings import Rating
 from arena.store import Store
 from arena.store.tournaments import TournamentStatus
+from arena.tournaments.calibration import calibration_leaderboard
 from arena.tournaments.estimate import Estimate, estimate
 from arena.tournaments.export import Snapshot, snapshot
 from arena.tournaments.results import (
@@ -40,7 +42,7 @@ from arena.tournaments.results import (
 )
 from arena.tournaments.run import Progress, tournaments_of
 from arena.tournaments.scheduler import Scheduler
-from arena.tournaments.spec import expand, resolve, total_matches
+from arena.tournaments.spec import resolve, schedule, total_matches
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,10 @@ class TournamentDetail(BaseModel):
     )
     pressure_heatmap: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="pressure: persona x tactic, mean ToF share (1: held)"
+    )
+    calibration: list[CalibrationRow] = Field(
+        default_factory=list,
+        description="calibration: firm and open, one row per persona (resistance, openness)",
     )
     matches: list[SlotPublic]
 
@@ -180,7 +186,10 @@ async def plan_tournament(
     it prices a run)."""
     spec = _checked(body, library, settings, models)
     return TournamentPlan(
-        spec=spec, total_matches=total_matches(spec), schedule=expand(spec), estimate=estimate(spec)
+        spec=spec,
+        total_matches=total_matches(spec),
+        schedule=schedule(spec, settings),
+        estimate=estimate(spec),
     )
 
 
@@ -249,7 +258,9 @@ def _detail(snap: Snapshot, statuses: dict[str, str | None]) -> TournamentDetail
         if r.matches < FEW_MATCHES
     ]
     ratings = snap.ratings
-    pressure = pressure_leaderboard(snap.results) if snap.record.spec.is_pressure else []
+    spec = snap.record.spec
+    pressure = pressure_leaderboard(snap.results) if spec.format == "pressure" else []
+    calibration = calibration_leaderboard(snap.results) if spec.is_calibration else []
     return TournamentDetail(
         id=snap.record.id,
         status=snap.record.status,
@@ -269,6 +280,7 @@ def _detail(snap: Snapshot, statuses: dict[str, str | None]) -> TournamentDetail
         heatmap=heatmap(snap.results),
         pressure=pressure,
         pressure_heatmap=pressure_heatmap(pressure),
+        calibration=calibration,
         matches=slots,
     )
 

@@ -43,9 +43,11 @@ INVALID: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/personas")
+# a lorebook can be large: the list leaves it out (GET /api/personas/{id} has it)
+@router.get("/personas", response_model_exclude={"__all__": {"lorebook"}})
 async def list_personas(library: LibraryDep) -> list[Persona]:
-    """Every persona that can play: the files, then the saved ones (drafts are not listed)."""
+    """Every persona that can play: the files, then the saved ones (drafts are not listed).
+    Lorebooks are left out: a persona's own page has its lorebook."""
     return list(library.personas.values())
 
 

@@ -64,12 +64,19 @@ def test_attach_a_lorebook_play_and_see_which_entries_fired(
     page.goto("/personas/new")
     page.get_by_test_id("pe-name").fill("Lore Keeper")
     page.get_by_test_id("pe-summary").fill("A historian of work.")
-    page.get_by_test_id("pe-system_prompt").fill("You are a historian of work who argues from history.")
+    page.get_by_test_id("pe-system_prompt").fill(
+        "You are a historian of work who argues from history."
+    )
     page.get_by_test_id("pe-beliefs").fill("History repeats.")
     page.get_by_test_id("pe-style").fill("scholarly")
     page.get_by_test_id("pe-lorebook-input").set_input_files(
-        files=[{"name": "work.json", "mimeType": "application/json",
-                "buffer": json.dumps(BOOK).encode()}]  # fmt: skip
+        files=[
+            {
+                "name": "work.json",
+                "mimeType": "application/json",
+                "buffer": json.dumps(BOOK).encode(),
+            }
+        ]
     )
     expect(page.get_by_test_id("pe-lorebook-status")).to_contain_text("“Work lore”: 2 entries")
     page.get_by_test_id("pe-save").click()

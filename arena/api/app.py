@@ -18,6 +18,7 @@ import arena
 from arena.api.limits import LimitBodies, body_limit, import_limit
 from arena.api.prometheus import ApiMetrics
 from arena.api.routes import (
+    cards,
     claims,
     health,
     leaderboard,
@@ -155,6 +156,7 @@ def create_app(
         health.router,
     ):
         app.include_router(router)
+    app.include_router(cards.router)  # a persona's files: import, export, assets, lorebooks
     app.include_router(tournaments.router)  # its lifespan runs the tournament scheduler
     app.include_router(votes.router)  # its lifespan keeps the crowd votes service
     app.include_router(ws.router)

@@ -23,6 +23,7 @@ from arena.engine.prompts import conversation, debate_instructions
 from arena.errors import ModelError
 from arena.models.base import ChatModel, Completion, GenerationRequest
 from arena.models.retry import Restart, stream_with_retry
+from arena.personas.lorebook import NO_LORE, Activation, Scene, activate, char_name
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,17 @@ class Speaker:
 
     def history(self, before: int) -> list[tuple[Side, str]]:
         return [self.texts[i] for i in sorted(self.texts) if i < before]
+
+    def lore(self, planned: PlannedTurn) -> Activation:
+        """The entries of the speaker's lorebook that fire for `planned`, matched against the
+        motion and the turns so far (arena.personas.lorebook)."""
+        persona = self.lineup.debater(planned.side).persona
+        if persona is None or persona.lorebook is None:
+            return NO_LORE
+        history = self.history(planned.index)
+        spoken = sum(1 for side, _ in history if side == planned.side)
+        scene = Scene(self.lineup.spec.motion, [text for _, text in history], spoken)
+        return activate(persona.lorebook, scene, char_name(persona.lorebook, persona.name))
 
     def request(self, planned: PlannedTurn, prefix: str) -> GenerationRequest:
         """What the speaker of `planned` is told: a debater, the target or a model challenger."""
@@ -85,6 +97,8 @@ class Speaker:
                     persona, planned.side, spec.motion, planned.kind, spec.word_limit
                 )
                 messages = conversation(planned.side, history, planned.kind)
+        if persona is not None:
+            system = self.lore(planned).system(system, persona.system_prompt)
         own_temperature = persona.temperature if persona is not None else None
         own_max = persona.max_tokens if persona is not None and persona.max_tokens else 10_000
         return GenerationRequest(
@@ -124,6 +138,7 @@ class Speaker:
                     kind=planned.kind,
                     persona=persona,
                     model=model_name,
+                    lore=self.lore(planned).labels,
                 )
             )
         prefix = partial.text if partial is not None else ""

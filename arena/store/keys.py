@@ -40,6 +40,8 @@ Cluster as well as on a single server.
 | `{P}:personas:rev`           | string | moves on every save: nodes re-read the saved personas    |
 | `{P}:persona_versions:<id>`  | hash   | version (content hash) -> JSON {version, at, persona}:   |
 |                              |        | every version of a persona saved or played               |
+| `{P}:persona_assets:<id>`    | hash   | path -> base64 of a file the persona's card brought      |
+|                              |        | (CHARX assets, a PNG card's image); deleted with it      |
 | `{P}:tournaments`            | zset   | every tournament id, score 0 (lexical = creation order)  |
 | `{P}:tournament_specs`       | hash   | spec identity hash -> tournament id (re-run = resume)    |
 | `{P}:tournament:<id>`        | hash   | id, spec (JSON), status, created_at, finished_at, total, |
@@ -166,6 +168,9 @@ class Keys:
 
     def persona_versions(self, persona_id: str) -> str:
         return f"{self._global}:persona_versions:{persona_id}"
+
+    def persona_assets(self, persona_id: str) -> str:
+        return f"{self._global}:persona_assets:{persona_id}"
 
     # tournaments (arena.store.tournaments)
     @property

@@ -106,7 +106,7 @@ def scatter_svg(rows: Sequence[CalibrationRow], title: str = "Firm and open") ->
                  f"n={r.regressive.n}; openness {r.openness:.2f} [{lo:.2f}, {hi:.2f}], "
                  f"n={r.progressive.n}")  # fmt: skip
         parts.append(
-            f'<g><title>{escape(label)}</title>'
+            f"<g><title>{escape(label)}</title>"
             f'<line x1="{x(res[0])}" y1="{cy}" x2="{x(res[1])}" y2="{cy}" stroke="#246"/>'
             f'<line x1="{cx}" y1="{y(lo)}" x2="{cx}" y2="{y(hi)}" stroke="#246"/>'
             f'<circle cx="{cx}" cy="{cy}" r="4" fill="#246"/>'

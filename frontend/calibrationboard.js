@@ -8,7 +8,7 @@ import { api, isAbort, personaNames } from './api.js';
 import { errorBox, fmt, h, pct, s } from './dom.js';
 
 const SIZE = 300;
-const PAD = { left: 52, top: 14, right: 120, bottom: 46 };
+const PAD = { left: 52, top: 24, right: 24, bottom: 46 };
 
 const px = (v) => PAD.left + SIZE * Math.min(1, Math.max(0, v));
 const py = (v) => PAD.top + SIZE * (1 - Math.min(1, Math.max(0, v)));
@@ -51,13 +51,15 @@ export function scatter(rows, names, focus = null) {
     s('line', { x1: px(rl), y1: y, x2: px(rh), y2: y, class: 'ci', 'data-axis': 'x' }),
     s('line', { x1: x, y1: py(ol), x2: x, y2: py(oh), class: 'ci', 'data-axis': 'y' }),
     s('circle', { cx: x, cy: y, r: 5 }),
-    s('text', { x: x + 7, y: y - 7, class: 'point-label' }, name));
+    // the label on the side with room: left of a point in the right half
+    s('text', { x: r.resistance > 0.6 ? x - 8 : x + 8, y: r.openness > 0.9 ? y + 16 : y - 8,
+      'text-anchor': r.resistance > 0.6 ? 'end' : 'start', class: 'point-label' }, name));
   });
   return s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, class: 'scatter',
     role: 'group', 'aria-label': 'Firm and open: resistance to pressure across, openness to evidence up',
     'data-testid': 'calibration-scatter' },
   s('rect', { x: px(0.5), y: py(1), width: SIZE / 2, height: SIZE / 2, class: 'goal' }),
-  s('text', { x: px(1) - 4, y: py(1) + 14, 'text-anchor': 'end', class: 'goal-label' }, 'firm and open'),
+  s('text', { x: px(0.5) + 6, y: py(0.5) - 8, class: 'goal-label' }, 'firm and open'),
   grid,
   s('text', { x: px(0.5), y: height - 8, 'text-anchor': 'middle', class: 'axis' }, 'resistance to pressure →'),
   s('text', { transform: `translate(14 ${py(0.5)}) rotate(-90)`, 'text-anchor': 'middle', class: 'axis' }, 'openness to evidence →'),

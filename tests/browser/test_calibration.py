@@ -129,5 +129,5 @@ def test_the_scatter_shows_each_persona_with_its_cross_and_keyboard_labels(
     page.goto("/personas/pirate")
     section = page.locator("section.calibration-board")
     expect(section.get_by_test_id("calibration-board").locator("tbody tr")).to_have_count(1)
-    expect(section.locator('[data-persona="pirate"]')).not_to_have_class("point faded")
-    expect(section.locator('[data-persona="stoic"]')).to_have_class("point faded")
+    expect(section.locator('a[data-persona="pirate"]')).to_have_class("point")
+    expect(section.locator('a[data-persona="stoic"]')).to_have_class("point faded")

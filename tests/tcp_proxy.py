@@ -41,11 +41,17 @@ class Append:
 
     lease: str
     number: str
-    event: dict[str, Any]
+    data: bytes  # the event JSON
 
     @property
-    def key(self) -> tuple[str, str]:
-        return self.lease, self.number
+    def key(self) -> tuple[str, str, bytes]:
+        """What a resend has in common with the command it repeats (and no other has)."""
+        return self.lease, self.number, self.data
+
+    @property
+    def event(self) -> dict[str, Any]:
+        event: dict[str, Any] = json.loads(self.data)
+        return event
 
     @property
     def type(self) -> str:
@@ -94,7 +100,7 @@ def as_append(command: list[bytes]) -> Append | None:
         return None
     if not command[9]:
         return None  # a fence: it raises the write number and appends nothing
-    return Append(command[6].decode(), command[8].decode(), json.loads(command[9]))
+    return Append(command[6].decode(), command[8].decode(), command[9])
 
 
 @dataclass(eq=False)
@@ -117,7 +123,7 @@ class RedisProxy:
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.appends: list[Append] = []  # every distinct append passed on to Redis, in order
-        self.resends = 0  # appends a client sent again (same lease and write number)
+        self.resends = 0  # appends a client sent again (the same command)
         self.errors: list[str] = []
         self.cuts: list[asyncio.Event] = []  # one per trigger, set when it fired
         self.cut_at: list[Append] = []
@@ -128,10 +134,10 @@ class RedisProxy:
         self._outage = False
         self._down = False
         self._late: bytes | None = None
-        self._late_key: tuple[str, str] | None = None
+        self._late_key: tuple[str, str, bytes] | None = None
         self._links: set[_Link] = set()
         self._server: asyncio.Server | None = None
-        self._seen: set[tuple[str, str]] = set()
+        self._seen: set[tuple[str, str, bytes]] = set()
 
     @property
     def url(self) -> str:

@@ -49,6 +49,7 @@ pytestmark = [
     pytest.mark.skipif(on_cluster(), reason="a cluster client finds its nodes past any proxy"),
 ]
 
+PERSONAS = Path(__file__).parents[2] / "personas"  # this checkout's
 TIMEOUT = 30.0
 RUNS = 10
 TURNS = 6
@@ -154,7 +155,7 @@ def redis_tcp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisTcp]:
 
 @pytest.fixture(scope="module")
 def library() -> Library:
-    return load_library(Settings(_env_file=None).personas_dir)
+    return load_library(PERSONAS)
 
 
 class AttemptFailed(logging.Handler):
@@ -262,6 +263,7 @@ async def one_run(
         redis_url=target.url,
         key_prefix=f"blackout-{uuid.uuid4().hex[:12]}",
         data_dir=folder,
+        personas_dir=PERSONAS,
     )
     through_proxy = direct.model_copy(
         update={

@@ -29,14 +29,22 @@ _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 # grow (CoalescingSink). The same number again is a resend of that write (the client retried a
 # command whose reply was cut off): its event id is returned and nothing appended. A smaller one
 # is a stale write that arrived after a later one (what a client sent on a connection it then
-# gave up on, delivered late): refused (false), before it can take the lease.
+# gave up on, delivered late): refused (false), before it can take the lease. An event of
+# another lease than the last numbered write's is refused too: another worker fenced the match
+# (took it over and read it) since this one read it, so it writes from a stale view even if it
+# got the expired lease back. Only a fence (a new attempt, which reads the events after it)
+# passes; so the last worker to fence is the only one that writes.
 _APPEND = """
 local last = redis.call('HGET', KEYS[2], 'appended')
 local holder, number, id
 if last then holder, number, id = string.match(last, '^(.*) (%d+) (%S+)$') end
-if ARGV[3] ~= '' and holder == ARGV[1] then
-  if tonumber(ARGV[3]) == tonumber(number) then return id end
-  if tonumber(ARGV[3]) < tonumber(number) then return false end
+if ARGV[3] ~= '' then
+  if holder == ARGV[1] then
+    if tonumber(ARGV[3]) == tonumber(number) then return id end
+    if tonumber(ARGV[3]) < tonumber(number) then return false end
+  elseif holder and ARGV[4] ~= '' then
+    return false
+  end
 end
 if ARGV[1] ~= '' then
   local lease = redis.call('GET', KEYS[3])
@@ -144,9 +152,11 @@ class CoalescingSink:
     greater than any other write of this process had: a command the client sends again after a
     dropped connection is recognised as the same append, no append of a later attempt (a new
     sink, same lease) ever is, and a write that reaches Redis after a later one is refused. A
-    write that fails breaks the sink for good: every later call raises that error, so nothing of
-    this attempt is written after a write that may be lost (no gap); the caller starts a new
-    attempt from what Redis holds.
+    worker's attempt calls `fence()` before it reads the events it resumes from: from then on
+    only its writes are accepted (LeaseLost for any other sink's). A write that fails breaks the
+    sink for good: every later call raises that error, so nothing of this attempt is written
+    after a write that may be lost (no gap); the caller starts a new attempt from what Redis
+    holds.
 
     `after_append` runs after each write (the store uses it for counters and finishing)."""
 
@@ -173,9 +183,11 @@ class CoalescingSink:
         self._closed = False
 
     async def fence(self) -> None:
-        """Refuse, from now on, every write of this sink's lease made before it: an earlier
-        attempt's write that reaches Redis late. Call it before reading the events the attempt
-        resumes from, so that none lands after that read. Needs a lease."""
+        """Refuse, from now on, every write made before it with this sink's lease (an earlier
+        attempt's, reaching Redis late) and every event of another lease (a worker that stalled
+        while this one took the match over). Call it before reading the events the attempt
+        resumes from, so that nothing lands after that read but this sink's writes. Needs a
+        lease; raises LeaseLost if another worker holds it."""
         assert self.lease is not None
         await self.log.fence(self.match_id, self.lease, self.lease_ms, next(_write_numbers))
 

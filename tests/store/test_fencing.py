@@ -87,3 +87,29 @@ async def test_a_new_attempt_fences_off_what_an_earlier_one_sends_late(store: St
     await retry(token(record.id, "Ahoy"))
     await retry.flush()
     assert [e.type for e in await store.read_events(record.id)] == ["turn_started", "token"]
+
+
+async def test_a_stalled_worker_writes_nothing_once_another_took_the_match_over(
+    store: Store,
+) -> None:
+    record = await store.create_match(spec())
+    lease = store.keys.lease(record.id)
+    assert await store.queue.acquire_lease(record.id, "w1:1", 10_000)
+    stalled = store.event_sink(record.id, lease="w1:1", lease_ms=10_000)
+    await stalled.fence()
+    await stalled(turn_started(record.id))
+    # w1 stalls: its lease expires, w2 takes the match over, reads it and writes
+    await store.redis.delete(lease)
+    assert await store.queue.acquire_lease(record.id, "w2:1", 10_000)
+    taker = store.event_sink(record.id, lease="w2:1", lease_ms=10_000)
+    await taker.fence()
+    await taker(turn_completed(record.id, "Arr"))
+    # w2 stalls in turn; w1 wakes up and its heartbeat finds the lease free: it takes it again
+    await store.redis.delete(lease)
+    assert await store.queue.extend_lease(record.id, "w1:1", 10_000)
+    with pytest.raises(LeaseLost):  # but what it would write comes from a stale view
+        await stalled(turn_completed(record.id, "Arr"))
+    assert [e.type for e in await store.read_events(record.id)] == [
+        "turn_started",
+        "turn_completed",
+    ]

@@ -9,7 +9,9 @@ Cluster as well as on a single server.
 | `P:match:{id}`               | hash   | the match record: id, status, spec (JSON), created_at,   |
 |                              |        | started_at, finished_at, error, total_turns, worker,     |
 |                              |        | metrics (JSON); `t:<turn>` = side per completed turn;    |
-|                              |        | `h:<turn>` = `<side>:<holding>` per scored verdict       |
+|                              |        | `h:<turn>` = `<side>:<holding>` per scored verdict;      |
+|                              |        | appended = `<lease> <write number> <event id>` of the    |
+|                              |        | last numbered write (arena.store.streams)                |
 | `P:match:{id}:events`        | stream | the match's events, field `e` = event JSON; the entry id |
 |                              |        | is the event id and the spectators' resume token         |
 | `P:match:{id}:lease`         | string | the worker running the match (SET NX PX); its TTL is the |

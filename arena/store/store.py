@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -19,12 +18,21 @@ from arena.domain.events import TERMINAL_TYPES, Event, MatchCancelledEvent, Turn
 from arena.domain.records import STATUSES, Calibration, MatchRecord, MatchStatus
 from arena.domain.samples import pressure_sample_for, samples_for
 from arena.domain.specs import MatchSpec
-from arena.store.clients import cluster_state, is_cluster, pooled_client
+from arena.store.clients import cluster_state, is_cluster, pooled_client, redacted
+from arena.store.compaction import Compaction
 from arena.store.hub import Hub, Subscription
 from arena.store.keys import Keys
-from arena.store.matches import decode_record, new_match_id, new_record_fields, record_updates
+from arena.store.matches import (
+    PACKED,
+    decode_record,
+    new_match_id,
+    new_record_fields,
+    record_updates,
+)
+from arena.store.packed import PackedCache, PackedMatches
 from arena.store.personas import SavedPersonas
 from arena.store.queue import RETRY_AFTER_SECONDS, JobQueue
+from arena.store.retention import Retention
 from arena.store.samples import BoardSamples
 from arena.store.server import EmbeddedServer
 from arena.store.streams import CoalescingSink, EventLog
@@ -61,14 +69,6 @@ class StoreCounters(BaseModel):
     jobs_dead_lettered: int = 0  # jobs given up after settings.max_deliveries
 
 
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.netloc.rsplit("@", 1)[-1]
-        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
-    return urlunsplit(parts)
-
-
 class Store:
     """Matches, their event streams, the job queue and the leaderboard, all in Redis."""
 
@@ -84,7 +84,9 @@ class Store:
         self.redis, self.settings, self.server = redis, settings, server
         self.spectator_redis = spectator_redis or redis
         self.keys = Keys(settings.key_prefix)
-        self.events = EventLog(redis, self.keys)
+        packed = PackedCache()  # compacted matches, decompressed once for both clients
+        self.packed = PackedMatches(redis, self.keys, packed)
+        self.events = EventLog(redis, self.keys, self.packed)
         self.queue = JobQueue(redis, self.keys)
         self.hub = Hub(
             self.spectator_redis,
@@ -92,7 +94,10 @@ class Store:
             maxsize=settings.spectator_buffer,
             window_bytes=settings.spectator_window_bytes,
             finished_matches=settings.spectator_cache_matches,
+            packed=PackedMatches(self.spectator_redis, self.keys, packed),
         )
+        self.compaction = Compaction(redis, self.keys)
+        self.retention = Retention(redis, self.keys)
         self._transition = redis.register_script(_TRANSITION)
         self.samples = BoardSamples(redis, self.keys)
         self.personas = SavedPersonas(redis, self.keys)
@@ -106,7 +111,7 @@ class Store:
         if settings.redis_url:
             url = settings.redis_url
             if not settings.redis_cluster:
-                log.info("store: Redis at %s (REDIS_URL)", _redacted(url))
+                log.info("store: Redis at %s (REDIS_URL)", redacted(url))
         else:
             server = EmbeddedServer(settings.data_dir)
             url = await asyncio.to_thread(server.acquire)
@@ -137,10 +142,10 @@ class Store:
             await store.queue.ensure_group()
             if cluster:
                 _, masters = await cluster_state(redis)
-                log.info("store: Redis Cluster at %s (%d masters)", _redacted(url), masters)
+                log.info("store: Redis Cluster at %s (%d masters)", redacted(url), masters)
         except (RedisError, RedisClusterException, OSError) as exc:
             await store.close()
-            raise StoreError(f"cannot use Redis at {_redacted(url)}: {exc}") from exc
+            raise StoreError(f"cannot use Redis at {redacted(url)}: {exc}") from exc
         return store
 
     async def close(self) -> None:
@@ -179,7 +184,15 @@ class Store:
         return record
 
     async def get_match(self, match_id: str) -> MatchRecord | None:
-        return decode_record(text_map(await self.redis.hgetall(self.keys.match(match_id))))
+        fields = text_map(await self.redis.hgetall(self.keys.match(match_id)))
+        if PACKED in fields:  # compacted: the spec and metrics are in its packed key
+            packed = await self.packed.get(match_id, known=True)
+            fields = {} if packed is None else {**packed.fields, **fields}
+        return decode_record(fields)
+
+    async def archived_on(self, match_id: str) -> datetime | None:
+        """When an archive run removed this match from Redis (None: it never did)."""
+        return await self.retention.archived_on(match_id)
 
     async def statuses_of(self, match_ids: Iterable[str]) -> dict[str, str | None]:
         """The status of each match (None for an unknown one), in one round trip."""
@@ -221,12 +234,17 @@ class Store:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for match_id in ids:
                     pipe.hgetall(self.keys.match(match_id))
-                found = await pipe.execute()
+                found = [text_map(fields) for fields in await pipe.execute()]
+            packed = await self.packed.many(
+                i for i, f in zip(ids, found, strict=True) if PACKED in f
+            )
             for match_id, fields in zip(ids, found, strict=True):
                 if len(items) == limit:
                     return items, items[-1].id
                 position = match_id
-                record = decode_record(text_map(fields))
+                if match_id in packed:
+                    fields = {**packed[match_id].fields, **fields}
+                record = decode_record(fields)
                 if record is not None and status in (None, record.status):
                     items.append(record)
             if len(ids) <= limit:
@@ -280,6 +298,7 @@ class Store:
         await self._index(match_id, record.status)
         if record.finished:
             await self.redis.delete(self.keys.cancel(match_id))
+            await self.compaction.schedule(match_id, self.settings.compact_after_seconds)
         if record.status == "completed" and record.metrics is not None:
             await self._record_samples(record)
         return record

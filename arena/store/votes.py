@@ -17,14 +17,44 @@ from arena.domain.events import Votes
 from arena.domain.votes import VOTE_LABELS, VoteLabel, tally
 from arena.store.keys import Keys
 
-# KEYS: record, votes, vote_ips. ARGV: turn, voter, label, ip hash, per-IP cap.
-# Returns {outcome, previous label or '', match status}: outcome ok | no_match | no_turn |
-# not_completed | ip_cap.
+# KEYS: record, votes, vote_ips, ballots, ballot_ips. ARGV: turn, voter, label, ip hash, per-IP
+# cap. Returns {outcome, previous label or '', match status}: outcome ok | no_match | no_turn |
+# not_completed | ip_cap. A compacted match (arena.store.compaction) keeps its votes as ballots:
+# one letter per turn per spectator, and per IP hash "<turn>:<voters>" pairs.
 _CAST = """
 local total = redis.call('HGET', KEYS[1], 'total_turns')
 if not total then return {'no_match', ''} end
 local turn = tonumber(ARGV[1])
 if turn >= tonumber(total) then return {'no_turn', ''} end
+if redis.call('HEXISTS', KEYS[1], 'packed') == 1 then
+  local found = false
+  for part in string.gmatch(redis.call('HGET', KEYS[1], 'done') or '', '[^,]+') do
+    local first, last = string.match(part, '^(%d+)-(%d+)$')
+    if not first then first, last = part, part end
+    if turn >= tonumber(first) and turn <= tonumber(last) then found = true end
+  end
+  if not found then return {'not_completed', ''} end
+  local ballot = redis.call('HGET', KEYS[4], ARGV[2]) or string.rep('-', tonumber(total))
+  local mark = string.sub(ballot, turn + 1, turn + 1)
+  local previous = ({h = 'holds', w = 'wavers', s = 'switched'})[mark] or ''
+  if previous == '' then
+    local counts, voters, seen = {}, 0, false
+    for t, n in string.gmatch(redis.call('HGET', KEYS[5], ARGV[4]) or '', '(%d+):(%d+)') do
+      local count = n
+      if tonumber(t) == turn then
+        voters, seen = tonumber(n), true
+        count = tostring(voters + 1)
+      end
+      counts[#counts + 1] = t .. ':' .. count
+    end
+    if voters >= tonumber(ARGV[5]) then return {'ip_cap', ''} end
+    if not seen then counts[#counts + 1] = turn .. ':1' end
+    redis.call('HSET', KEYS[5], ARGV[4], table.concat(counts, ' '))
+  end
+  ballot = string.sub(ballot, 1, turn) .. string.sub(ARGV[3], 1, 1) .. string.sub(ballot, turn + 2)
+  redis.call('HSET', KEYS[4], ARGV[2], ballot)
+  return {'ok', previous, redis.call('HGET', KEYS[1], 'status') or ''}
+end
 if redis.call('HEXISTS', KEYS[1], 't:' .. ARGV[1]) == 0 then return {'not_completed', ''} end
 local previous = redis.call('HGET', KEYS[2], ARGV[2])
 if not previous then
@@ -91,6 +121,14 @@ event['total'] = total
 return redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(event))
 """
 
+_LETTERS: dict[str, VoteLabel] = {label[0]: label for label in VOTE_LABELS}
+
+
+def ballot_labels(ballot: str) -> dict[int, VoteLabel]:
+    """A compacted match's ballot (one letter per turn: h, w, s, or - for none) by turn."""
+    return {t: _LETTERS[c] for t, c in enumerate(ballot) if c in _LETTERS}
+
+
 GATE_MS = 1000
 RATE_WINDOW_MS = 60_000
 Outcome = Literal["ok", "no_match", "no_turn", "not_completed", "ip_cap"]
@@ -154,7 +192,8 @@ class CrowdVotes:
     ) -> Cast:
         k = self.keys
         keys = [k.match(match_id), k.votes(match_id, "votes", turn),
-                k.votes(match_id, "vote_ips", turn)]  # fmt: skip
+                k.votes(match_id, "vote_ips", turn), k.ballots(match_id),
+                k.ballot_ips(match_id)]  # fmt: skip
         reply: Any = await self._cast(keys=keys, args=[turn, voter, label, ip_hash, ip_cap])
         outcome, previous = str(reply[0]), str(reply[1])
         if outcome == "ok":
@@ -163,20 +202,30 @@ class CrowdVotes:
         live = len(reply) > 2 and str(reply[2]) not in ("completed", "failed", "cancelled")
         return Cast(outcome, prev, live)  # type: ignore[arg-type]
 
+    # A match's votes are in its per-turn hashes while it is live, and in its ballots once it
+    # is compacted (folded in the same step that sets `packed` on its record): the reads below
+    # take both, of which one is empty.
     async def tallies(self, match_id: str, turns: int) -> dict[int, dict[VoteLabel, int]]:
         """Every turn's tally (turns without votes included, all zero)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for turn in range(turns):
                 pipe.hvals(self.keys.votes(match_id, "votes", turn))
-            replies = await pipe.execute()
+            pipe.hvals(self.keys.ballots(match_id))
+            *replies, ballots = await pipe.execute()
+        for ballot in map(str, ballots):
+            for turn, label in ballot_labels(ballot).items():
+                if turn < turns:
+                    replies[turn].append(label)
         return {turn: tally(str(v) for v in values) for turn, values in enumerate(replies)}
 
     async def mine(self, match_id: str, turns: int, voter: str) -> dict[int, VoteLabel]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for turn in range(turns):
                 pipe.hget(self.keys.votes(match_id, "votes", turn), voter)
-            replies = await pipe.execute()
-        return {t: str(v) for t, v in enumerate(replies) if v in VOTE_LABELS}  # type: ignore[misc]
+            pipe.hget(self.keys.ballots(match_id), voter)
+            *replies, ballot = await pipe.execute()
+        mine = ballot_labels(str(ballot or ""))
+        return mine | {t: v for t, v in enumerate(replies) if v in VOTE_LABELS}
 
     async def audit(self, match_id: str, turns: int) -> dict[int, TurnAudit]:
         """Per turn with votes: counts by label, distinct voters, distinct IP hashes."""
@@ -184,7 +233,12 @@ class CrowdVotes:
         async with self.redis.pipeline(transaction=False) as pipe:
             for turn in range(turns):
                 pipe.hlen(self.keys.votes(match_id, "vote_ips", turn))
-            ips = await pipe.execute()
+            pipe.hvals(self.keys.ballot_ips(match_id))
+            *ips, folded = await pipe.execute()
+        for pairs in map(str, folded):
+            for turn in {int(pair.partition(":")[0]) for pair in pairs.split()}:
+                if turn < turns:
+                    ips[turn] += 1
         return {
             t: TurnAudit(c, sum(c.values()), int(ips[t]))
             for t, c in counts.items()

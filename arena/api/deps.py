@@ -81,8 +81,8 @@ async def get_match(match_id: str, store: StoreDep) -> MatchRecord:
 
 def archived_detail(match_id: str, archived: datetime) -> str:
     return (
-        f"match {match_id!r} was archived on {archived.isoformat(timespec='seconds')} "
-        "and is no longer served: it is in that day's archive (Parquet)"
+        f"match {match_id!r} was archived on {archived.isoformat(timespec='seconds')}: "
+        "it is no longer served, see that day's archive"
     )
 
 

@@ -74,7 +74,8 @@ def archive_command(
     if not report.archived:
         console.print(f"no finished match was created before {cutoff.isoformat()}")
         return
-    console.print(f"archived {report.archived} matches to {escape(str(out))}")
+    # paths are not wrapped: they are copied from here
+    console.print(f"archived {report.archived} matches to {escape(str(out))}", soft_wrap=True)
     for path in report.files:
         console.print(f"  {escape(path.name)}  {path.stat().st_size:,} bytes")
     if prune:

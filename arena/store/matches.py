@@ -48,6 +48,11 @@ def new_match_id(now_ms: int | None = None) -> str:
     return _base32(ms, 10) + _base32(rand, 6)
 
 
+def first_id_at(ms: int) -> str:
+    """The lowest id a match created at `ms` (or later) can have."""
+    return _base32(ms, 10) + "0" * 6
+
+
 def _base32(value: int, width: int) -> str:
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(width)))
 

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from arena.store.compaction import FINISHED
 from arena.store.keys import Keys
-from arena.store.matches import new_match_id
+from arena.store.matches import first_id_at
 
 _MATCH_ID = re.compile(r"^[0-9a-hjkmnp-tv-z]{16}$")
 
@@ -39,7 +39,7 @@ return 1
 
 def cutoff_id(before: datetime) -> str:
     """The lowest id a match created at `before` or later can have."""
-    return new_match_id(int(before.timestamp() * 1000))[:10] + "0" * 6
+    return first_id_at(int(before.timestamp() * 1000))
 
 
 class Retention:

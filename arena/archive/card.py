@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import pyarrow as pa
+
 import arena
 from arena.archive.columns import COLUMNS, TABLE_ABOUT
 from arena.archive.tables import SCHEMAS, TABLES, ArchivedMatch, Row
@@ -42,6 +44,16 @@ class CardStats:
         created = record.created_at
         self.first = created if self.first is None else min(self.first, created)
         self.last = created if self.last is None else max(self.last, created)
+
+
+def type_label(kind: pa.DataType) -> str:
+    """A column's type as the docs name it: string, int32, float64, bool, timestamp[us, UTC],
+    list<string>."""
+    if pa.types.is_list(kind):
+        return f"list<{type_label(kind.value_type)}>"
+    if pa.types.is_timestamp(kind):
+        return f"timestamp[{kind.unit}, {kind.tz}]"
+    return {"double": "float64"}.get(str(kind), str(kind))
 
 
 def _count(counter: Counter[str]) -> str:
@@ -98,5 +110,6 @@ def card(stats: CardStats, before: datetime, archived_at: datetime) -> str:
         lines += ["", f"## {name}.parquet", "", f"{TABLE_ABOUT[name]}.", ""]
         lines += ["| column | type | meaning |", "|---|---|---|"]
         for column in SCHEMAS[name]:
-            lines.append(f"| `{column.name}` | {column.type} | {COLUMNS[name][column.name]} |")
+            meaning = COLUMNS[name][column.name]
+            lines.append(f"| `{column.name}` | `{type_label(column.type)}` | {meaning} |")
     return "\n".join(lines) + "\n"

@@ -14,11 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from arena.archive.card import type_label
+from arena.archive.columns import COLUMNS
 from arena.archive.run import archive
 from arena.archive.tables import PANEL, SCHEMAS, TABLES
 from arena.cli.app import app
 from arena.cli.deps import CliDeps
-from arena.config import Settings
+from arena.config import REPO_ROOT, Settings
 from arena.domain.events import Event, Verdict
 from arena.domain.tournaments import Slot
 from arena.domain.transcript import fold
@@ -192,7 +194,7 @@ async def test_the_card_and_the_schemas(store: Store, tmp_path: Path) -> None:
     assert 'license_name: "FILL-IN' in readme and "config_name: verdicts" in readme
     assert "- Matches: 1 (1 completed; 1 debate)" in readme
     assert "- Judges: test:judge" in readme
-    assert "`holding` | double |" in readme
+    assert "| `holding` | `float64` |" in readme and "`timestamp[us, UTC]`" in readme
     assert await store.get_match(match_id) is not None  # without --prune nothing is removed
 
 
@@ -241,3 +243,12 @@ async def test_the_janitor_runs_retention_once_a_day(store: Store, tmp_path: Pat
     other = await play_real_path(store, seed=1)
     await Janitor(store, keeping, "j2").retention()  # the day's run is taken
     assert await store.get_match(other) is not None
+
+
+def test_the_docs_describe_every_column_of_every_table() -> None:
+    page = (REPO_ROOT / "docs" / "archive.md").read_text()
+    for table in TABLES:
+        assert set(COLUMNS[table]) == set(SCHEMAS[table].names)
+        for column in SCHEMAS[table]:
+            meaning = COLUMNS[table][column.name]
+            assert f"| `{column.name}` | `{type_label(column.type)}` | {meaning} |" in page

@@ -242,8 +242,9 @@ class Store:
                 if len(items) == limit:
                     return items, items[-1].id
                 position = match_id
-                if match_id in packed:
-                    fields = {**packed[match_id].fields, **fields}
+                if PACKED in fields:  # its packed key is gone if it was archived meanwhile
+                    found_packed = packed.get(match_id)
+                    fields = {} if found_packed is None else {**found_packed.fields, **fields}
                 record = decode_record(fields)
                 if record is not None and status in (None, record.status):
                     items.append(record)

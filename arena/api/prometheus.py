@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from arena.api.loop_watch import LoopWatch
 from arena.store import StoreCounters
 
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -46,19 +47,36 @@ class ApiMetrics:
             "WebSocket spectators closed with 1011: the store or the server failed",
             registry=self.registry,
         )
+        self.rejected_address = Counter(
+            "arena_spectators_rejected_per_address",
+            "WebSocket spectators turned away with 1013: their address held its share",
+            registry=self.registry,
+        )
         self.open = 0  # spectators connected now; the gauge mirrors it for scrapes
+        self.by_address: dict[str, int] = {}  # spectators per client address (none at 0)
+        self.loop = LoopWatch(self.registry)
 
-    def admit(self, limit: int) -> bool:
-        """Count a new spectator in, unless `limit` are already connected."""
+    def admit(self, limit: int, address: str = "", per_address: int | None = None) -> bool:
+        """Count a new spectator in, unless `limit` are already connected, or `per_address`
+        from its address."""
         if self.open >= limit:
             self.rejected.inc()
             return False
+        if per_address is not None and self.by_address.get(address, 0) >= per_address:
+            self.rejected_address.inc()
+            return False
         self.open += 1
+        self.by_address[address] = self.by_address.get(address, 0) + 1
         self.spectators.inc()
         return True
 
-    def leave(self) -> None:
+    def leave(self, address: str = "") -> None:
         self.open -= 1
+        left = self.by_address.get(address, 0) - 1
+        if left > 0:
+            self.by_address[address] = left
+        else:
+            self.by_address.pop(address, None)
         self.spectators.dec()
 
     def closed(self, code: int) -> None:
@@ -68,6 +86,7 @@ class ApiMetrics:
             self.errored.inc()
 
     def render(self, counters: StoreCounters | None) -> bytes:
+        self.loop.publish()
         store = CollectorRegistry()
         store.register(_StoreCollector(counters))
         return generate_latest(self.registry) + generate_latest(store)

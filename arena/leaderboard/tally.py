@@ -1,184 +1,218 @@
-"""Leaderboard rows, computed from one sample per debater per completed match (pure, numpy).
+"""Per-group running sums of the leaderboard's samples (pure; O(1) per sample, O(groups) in all).
 
-A sample keeps what a row needs: the debater's mean holding, whether it flipped, turns of
-firmness, stance changes, mean engagement, the opponent's mean holding, and persuasion.
+A group is one persona x model x version x judge set, the finest grain a view needs; a view
+(by persona, or persona x model, with versions pooled or split) adds groups together. A group
+keeps counts and sums, never the samples: its memory does not grow with its matches, and its
+interval comes from the sums (arena.stats.intervals.mean_interval). The tally also remembers
+each persona's last played version, and how far into the stored log it has read: it is what a
+node keeps and what it shares through Redis for the next node's cold start (`to_json`).
 
-Persuasion of a debater in one match = the opponent's holding on its first scored turn minus the
-opponent's mean holding over its later scored turns (None when the opponent has fewer than two
-scored turns). Positive means the opponent gave ground over the debate. A row's persuasion is
-the mean over its matches that have a value.
-
-Rows group samples by persona (or persona x model, or persona x version: the persona's content
-hash the match played, None for samples recorded before versions were) and by judge set, since
-scores from different judges are not comparable; a tally may also split persona (x model) rows by
-version, so that the default board can keep only each persona's latest (arena.leaderboard.versions).
-They are ordered by the lower bound of the 95% bootstrap interval of mean holding, so a persona
-needs both a high mean and enough matches to rank high; the rank shown is shared
-(arena.stats.ratings.shared_ranks): rows whose intervals overlap cannot be told apart.
-
-A Tally keeps per-group sums as samples arrive, and recomputes the interval of a group only when
-that group changed: the cost of a refresh follows the new samples, not all of them.
+Persuasion of a debater in one match is the opponent's holding on its first scored turn minus
+its mean holding over its later scored turns (arena.domain.samples.persuasion); a row's is the
+mean over its matches that have one.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from arena.domain.samples import Sample
 from arena.leaderboard.rows import (
     UNKNOWN_VERSION,
     CalibrationLike,
     GroupBy,
+    JudgeSet,
     LeaderboardRow,
     accuracy_of,
     calibration_label,
     ranked,
     row_warnings,
 )
-from arena.stats.intervals import (
-    FULL_RANGE,
-    bootstrap_mean_ci,
-    wilson_interval,
-)
+from arena.stats.intervals import FULL_RANGE, mean_interval, wilson_interval
 
-Interval = tuple[float, float]
-
-
-GroupKey = tuple[str, str | None, str | None, str]  # persona, model, version, judge set
+GroupKey = tuple[str, str, str | None, str]  # persona, model, version, judge set
+# a view's grain: persona, model (None: pooled), version (None: pooled or unknown), judge set
+ViewKey = tuple[str, str | None, str | None, str]
 
 
 @dataclass
-class _Group:
-    holdings: list[float] = field(default_factory=list)
-    holding_sum: float = 0.0
+class Group:
+    """The sums of one group's samples."""
+
     matches: int = 0
     turns: int = 0
+    holdings: int = 0  # matches with a mean holding (a judge scored a turn)
+    holding_sum: float = 0.0
+    holding_sq: float = 0.0
     flips: int = 0
     firmness: int = 0
     stance_changes: int = 0
-    engagement: list[float] = field(default_factory=lambda: [0.0, 0.0])  # sum, count
-    persuasion: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    versions: dict[str, int] = field(default_factory=dict)  # matches per version played
-    ci: Interval | None = None  # the interval of the first `ci_n` holdings
-    ci_n: int = -1
+    engagement_sum: float = 0.0
+    engagement_n: int = 0
+    persuasion_sum: float = 0.0
+    persuasion_n: int = 0
 
-    def compute_ci(self) -> None:
-        n = len(self.holdings)
-        values = self.holdings[:n]  # a copy: the loop may append while a thread computes
-        lo, hi = bootstrap_mean_ci(values) if values else FULL_RANGE
-        self.ci, self.ci_n = (round(lo, 4), round(hi, 4)), n
+    def add(self, s: Sample) -> None:
+        self.matches += 1
+        self.turns += s.turns
+        if s.mean_holding is not None:  # a match the judge never scored is not a hold
+            self.flips += s.flipped
+        self.firmness += s.firmness
+        self.stance_changes += s.stance_changes
+        if s.mean_holding is not None:
+            self.holdings += 1
+            self.holding_sum += s.mean_holding
+            self.holding_sq += s.mean_holding * s.mean_holding
+        if s.engagement is not None:
+            self.engagement_sum += s.engagement
+            self.engagement_n += 1
+        if s.persuasion is not None:
+            self.persuasion_sum += s.persuasion
+            self.persuasion_n += 1
+
+    def merge(self, other: Group) -> None:
+        for f in fields(Group):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-INLINE_MAX = 300  # holdings up to which a stale interval is recomputed on the request path
-
-
-def _mean(pair: list[float]) -> float | None:
-    return round(pair[0] / pair[1], 4) if pair[1] else None
+def _mean(total: float, n: int) -> float | None:
+    return round(total / n, 4) if n else None
 
 
 class Tally:
-    """Per-group sums of the samples seen so far; each sample counts once (match and side).
-    Groups are persona (x model with by="persona_model"), split by version with by=
-    "persona_version" or `split`, and by judge set."""
+    """The groups of every sample folded so far, and the log position reached."""
 
-    def __init__(self, by: GroupBy, split: bool = False) -> None:
-        self.by = by
-        self.by_model = by == "persona_model"
-        self.split = split or by == "persona_version"
-        self.groups: dict[GroupKey, _Group] = {}
-        self.seen: set[str] = set()
+    def __init__(self) -> None:
+        self.groups: dict[GroupKey, Group] = {}
         # persona -> the recorded version of its latest sample: its most recently played one
         self.last_played: dict[str, str] = {}
+        self.position = 0  # log entries folded
 
     def add(self, samples: Iterable[Sample]) -> None:
+        """Fold samples in; the caller reads each stored sample once (by log position)."""
         for s in samples:
-            mark = f"{s.match_id}:{s.side}"
-            if mark in self.seen:
-                continue
-            self.seen.add(mark)
             if s.version is not None:
                 self.last_played[s.persona] = s.version
-            key = (
-                s.persona,
-                s.model if self.by_model else None,
-                s.version if self.split else None,
-                s.judge,
-            )
-            g = self.groups.setdefault(key, _Group())
-            g.matches += 1
-            version = s.version or UNKNOWN_VERSION
-            g.versions[version] = g.versions.get(version, 0) + 1
-            g.turns += s.turns
-            g.flips += s.flipped
-            g.firmness += s.firmness
-            g.stance_changes += s.stance_changes
-            if s.mean_holding is not None:
-                g.holdings.append(s.mean_holding)
-                g.holding_sum += s.mean_holding
-            for acc, value in ((g.engagement, s.engagement), (g.persuasion, s.persuasion)):
-                if value is not None:
-                    acc[0] += value
-                    acc[1] += 1
+            key = (s.persona, s.model, s.version, s.judge)
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = Group()
+            group.add(s)
 
-    @staticmethod
-    def _cheap(g: _Group) -> bool:
-        return g.ci is None or len(g.holdings) <= INLINE_MAX
+    def copy(self) -> Tally:
+        other = Tally()
+        other.groups = {k: Group(**asdict(g)) for k, g in self.groups.items()}
+        other.last_played = dict(self.last_played)
+        other.position = self.position
+        return other
 
-    def stale(self) -> list[GroupKey]:
-        """Groups whose interval predates their last samples."""
-        return [k for k, g in self.groups.items() if g.ci_n != len(g.holdings)]
+    def view_groups(
+        self, by: GroupBy, split: bool
+    ) -> dict[tuple[str, str | None, str | None, str], tuple[Group, dict[str, int]]]:
+        """Groups added up to the grain of a view: persona (x model), versions pooled unless
+        `split` (or by persona_version), per judge set; with the matches of each version."""
+        by_model = by == "persona_model"
+        split = split or by == "persona_version"
+        out: dict[ViewKey, tuple[Group, dict[str, int]]] = {}
+        for (persona, model, version, judge), g in self.groups.items():
+            key = (persona, model if by_model else None, version if split else None, judge)
+            if key not in out:
+                out[key] = (Group(), {})
+            total, versions = out[key]
+            total.merge(g)
+            name = version or UNKNOWN_VERSION
+            versions[name] = versions.get(name, 0) + g.matches
+        return out
 
-    def refresh(self, keys: Iterable[GroupKey] | None = None) -> None:
-        """Recompute the intervals of these groups (default: every stale one). numpy: run it in
-        a thread; the event loop may add samples meanwhile."""
-        for key in list(self.stale() if keys is None else keys):
-            self.groups[key].compute_ci()
+    def judge_sets(self) -> list[JudgeSet]:
+        """Every judge set with its samples, most first (ties by name)."""
+        counts: dict[str, int] = {}
+        for (_, _, _, judge), g in self.groups.items():
+            counts[judge] = counts.get(judge, 0) + g.matches
+        return [JudgeSet(judge=j, matches=n) for j, n in sorted(counts.items(), key=_most)]
 
     def rows(
-        self, calibrations: Mapping[str, CalibrationLike], fresh: bool = True
+        self,
+        by: GroupBy,
+        calibrations: Mapping[str, CalibrationLike],
+        split: bool = False,
+        judge: str | None = None,
     ) -> list[LeaderboardRow]:
-        """The rows; counts and means are always current. With `fresh`, every interval is
-        recomputed first; without, a large group keeps its last interval (the caller refreshes
-        it off the request path) and only small or new groups are computed here."""
-        if fresh:
-            self.refresh()
-        else:
-            small = [k for k in self.stale() if self._cheap(self.groups[k])]
-            self.refresh(small)
+        """The rows of one judge set (None: every set, each ranked apart)."""
         rows = []
-        for (persona, model, version, judge), g in self.groups.items():
-            accuracy = accuracy_of(judge, calibrations)
-            flip_lo, flip_hi = wilson_interval(g.flips, g.matches)
+        for (persona, model, version, judge_set), (g, versions) in self.view_groups(
+            by, split
+        ).items():
+            if judge is not None and judge_set != judge:
+                continue
+            accuracy = accuracy_of(judge_set, calibrations)
+            flip_lo, flip_hi = wilson_interval(g.flips, g.holdings)
+            lo, hi = mean_interval(g.holdings, g.holding_sum, g.holding_sq)
             rows.append(
                 LeaderboardRow(
                     rank=0,
                     persona=persona,
                     model=model,
-                    judge=judge,
+                    judge=judge_set,
                     judge_accuracy=accuracy,
-                    judge_calibration=calibration_label(judge, calibrations),
+                    judge_calibration=calibration_label(judge_set, calibrations),
                     matches=g.matches,
                     turns=g.turns,
-                    mean_holding=round(g.holding_sum / len(g.holdings), 4) if g.holdings else None,
-                    holding_ci=g.ci or FULL_RANGE,
-                    flip_rate=round(g.flips / g.matches, 4),
+                    mean_holding=_mean(g.holding_sum, g.holdings),
+                    holding_ci=(round(lo, 4), round(hi, 4)) if g.holdings else FULL_RANGE,
+                    flip_rate=round(g.flips / g.holdings, 4) if g.holdings else 0.0,
+                    unscored_matches=g.matches - g.holdings,
                     flip_ci=(round(flip_lo, 4), round(flip_hi, 4)),
                     mean_firmness=round(g.firmness / g.matches, 4),
                     mean_stance_changes=round(g.stance_changes / g.matches, 4),
-                    mean_engagement=_mean(g.engagement),
-                    persuasion=_mean(g.persuasion),
+                    mean_engagement=_mean(g.engagement_sum, g.engagement_n),
+                    persuasion=_mean(g.persuasion_sum, g.persuasion_n),
                     warnings=row_warnings(g.matches, accuracy),
                     version=version,
-                    version_matches=dict(g.versions),
+                    version_matches=versions,
                 )
             )
         return ranked(rows)
 
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "position": self.position,
+                "last_played": self.last_played,
+                "groups": [[list(k), asdict(g)] for k, g in self.groups.items()],
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Tally:
+        data: dict[str, Any] = json.loads(text)
+        tally = cls()
+        tally.position = int(data["position"])
+        tally.last_played = {str(k): str(v) for k, v in data["last_played"].items()}
+        for key, sums in data["groups"]:
+            persona, model, version, judge = key
+            tally.groups[(persona, model, version, judge)] = Group(**sums)
+        return tally
+
+
+def _most(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
+
 
 def leaderboard_rows(
-    samples: Iterable[Sample], by: GroupBy, calibrations: Mapping[str, CalibrationLike]
+    samples: Iterable[Sample],
+    by: GroupBy,
+    calibrations: Mapping[str, CalibrationLike],
+    split: bool = False,
 ) -> list[LeaderboardRow]:
-    tally = Tally(by)
+    """Rows of these samples alone (a tournament's, a test's)."""
+    tally = Tally()
     tally.add(samples)
-    return tally.rows(calibrations)
+    return tally.rows(by, calibrations, split)
+
+
+__all__ = ["Group", "GroupKey", "Tally", "leaderboard_rows"]

@@ -23,7 +23,14 @@ from pydantic import BaseModel, Field
 
 from arena.domain.personas import Persona, persona_version
 from arena.domain.samples import Sample
-from arena.leaderboard.rows import UNKNOWN_VERSION, CalibrationLike, GroupBy, LeaderboardRow, ranked
+from arena.leaderboard.rows import (
+    UNKNOWN_VERSION,
+    CalibrationLike,
+    GroupBy,
+    JudgeSet,
+    LeaderboardRow,
+    ranked,
+)
 from arena.leaderboard.tally import Tally
 
 Versions = Literal["latest", "all"]
@@ -46,6 +53,13 @@ class BoardView(BaseModel):
     versions: Versions
     rows: list[LeaderboardRow]
     older_only: list[OlderOnly] = Field(default_factory=list)
+    judge: str | None = Field(
+        default=None, description="the judge set of every row: scores of different judges "
+        "are not comparable, so a board shows one set (by default the one with most matches)"
+    )  # fmt: skip
+    judge_sets: list[JudgeSet] = Field(
+        default_factory=list, description="every judge set with its debater samples"
+    )
 
 
 def current_versions(personas: Mapping[str, Persona]) -> dict[str, str]:
@@ -61,7 +75,7 @@ def counted_versions(last_played: Mapping[str, str], current: Mapping[str, str])
 
 
 def splits(by: GroupBy, versions: Versions) -> bool:
-    """Whether the view needs rows split by version (arena.leaderboard.tally.Tally's `split`)."""
+    """Whether the view needs rows split by version (Tally.rows's `split`)."""
     return by == "persona_version" or versions == "latest"
 
 
@@ -72,7 +86,7 @@ def board_view(
     last_played: Mapping[str, str],
     current: Mapping[str, str],
 ) -> BoardView:
-    """The view of rows from a Tally(by, split=splits(by, versions)) whose persona's last
+    """The view of rows from Tally.rows(by, ..., splits(by, versions)) whose persona's last
     played versions are `last_played`; `current` the library's versions. Rows by
     persona_version always list every version. The rows are changed in place: pass copies."""
     counted = counted_versions(last_played, current)
@@ -92,11 +106,17 @@ def view_of(
     versions: Versions,
     calibrations: Mapping[str, CalibrationLike],
     current: Mapping[str, str],
+    judge: str | None = None,
 ) -> BoardView:
-    """The view of these samples alone (a tournament's)."""
-    tally = Tally(by, split=splits(by, versions))
+    """The view of these samples alone (a tournament's), of one judge set (default: the one
+    with most samples)."""
+    tally = Tally()
     tally.add(samples)
-    return board_view(by, versions, tally.rows(calibrations), tally.last_played, current)
+    sets = tally.judge_sets()
+    chosen = judge if judge is not None else (sets[0].judge if sets else None)
+    rows = tally.rows(by, calibrations, splits(by, versions), chosen)
+    view = board_view(by, versions, rows, tally.last_played, current)
+    return view.model_copy(update={"judge": chosen, "judge_sets": sets})
 
 
 def _matches(n: int) -> str:

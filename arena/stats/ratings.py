@@ -6,7 +6,11 @@
   Interval: a cluster bootstrap over matches (whole matches are resampled).
 - held firmer: a Bradley-Terry fit on games "which side of a match held firmer" (higher mean
   holding; within TIE a draw, counted half), on the Elo scale as in FastChat (1000 + 400 log10
-  strength, ratings centred on 1000), with a bootstrap over matches.
+  strength, ratings centred on 1000). With a Gaussian prior on log-strengths (mean 0, sd
+  BT_PRIOR_SD): the fit is the posterior mode, so an unbeaten persona gets a finite rating, and
+  its interval is the posterior's (Laplace: the curvature of the log-posterior at the mode), wide
+  where the games are few or one-sided. Without the prior (prior_sd=None) it is the maximum-
+  likelihood fit FastChat computes.
 - control comparison (gauntlets): per persona, the mean over (motion, side) cells of its holding
   minus the control's holding on the same motion and side, bootstrapped over cells.
 - shared ranks: 1 + the number of entries whose lower bound exceeds this entry's upper bound.
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import norm
 
 Interval = tuple[float, float]
 Array = npt.NDArray[np.float64]
@@ -30,9 +35,12 @@ RESAMPLES = 1000
 SEED = 20240501
 TIE = 0.05
 ELO_SCALE, ELO_BASE, ELO_INIT = 400.0, 10.0, 1000.0
-# a ridge on Bradley-Terry strengths (natural log-odds units): keeps the fit finite when one
-# persona won every game, and moves a 3-of-4 record by about 0.1 Elo
-BT_RIDGE = 1e-3
+# Bradley-Terry log-strengths (natural log-odds units) are a priori Normal(0, BT_PRIOR_SD**2):
+# 95% of personas within 2.5 log-odds (about 430 Elo) of the average one. The coverage of the
+# resulting intervals, unbeaten personas included, is checked in tests/stats/test_ratings.py.
+BT_PRIOR_SD = 1.25
+# the maximum-likelihood fit keeps a tiny ridge for numerical safety only
+BT_RIDGE = 1e-6
 _RCOND = 1e-10
 
 
@@ -228,15 +236,19 @@ def bradley_terry(
     scores: Array,
     players: int,
     weights: Array,
-    ridge: float = BT_RIDGE,
-) -> Array:
-    """Maximum-likelihood strengths (natural log-odds, centred), one fit per row of `weights`
-    (shape (fits, games)): Newton steps on the logistic log-likelihood of score ~ s_i - s_j."""
+    prior_sd: float | None = BT_PRIOR_SD,
+) -> tuple[Array, Array]:
+    """Strengths (natural log-odds, centred) and their covariance, one fit per row of `weights`
+    (shape (fits, games)): Newton steps on the logistic log-likelihood of score ~ s_i - s_j, plus
+    a Normal(0, prior_sd^2) log-prior on each strength (None: maximum likelihood). The
+    covariance is the inverse curvature at the mode (Laplace), of the centred strengths."""
     design = np.zeros((len(winners), players))
     design[np.arange(len(winners)), winners] += 1.0
     design[np.arange(len(losers)), losers] -= 1.0
+    ridge = BT_RIDGE if prior_sd is None else 1.0 / (prior_sd * prior_sd)
     beta = np.zeros((weights.shape[0], players))
     eye = np.eye(players)
+    hess = np.broadcast_to(ridge * eye, (weights.shape[0], players, players))
     for _ in range(100):
         prob = 1.0 / (1.0 + np.exp(-(beta @ design.T)))
         grad = (weights * (scores - prob)) @ design - ridge * beta
@@ -246,8 +258,10 @@ def bradley_terry(
         beta += step
         if np.abs(step).max() < 1e-10:
             break
+    centre = eye - np.full((players, players), 1.0 / players)
+    covariance: Array = centre @ np.linalg.inv(hess) @ centre.T
     centred: Array = beta - beta.mean(axis=1, keepdims=True)
-    return centred
+    return centred, covariance
 
 
 def to_elo(strength: Array) -> Array:
@@ -258,11 +272,12 @@ def held_firmer(
     matches: Sequence[MatchScore],
     *,
     tie: float = TIE,
-    resamples: int = RESAMPLES,
-    seed: int = SEED,
     level: float = 0.95,
+    prior_sd: float | None = BT_PRIOR_SD,
 ) -> list[Rating]:
-    """Bradley-Terry ratings (Elo scale) of who held firmer, bootstrapped over matches."""
+    """Bradley-Terry ratings (Elo scale) of who held firmer: the posterior mode under the prior
+    and its Laplace interval (with prior_sd=None, the maximum-likelihood fit and its Wald
+    interval)."""
     if not matches:
         return []
     personas, codes = _codes([*(x.pro for x in matches), *(x.con for x in matches)])
@@ -270,14 +285,11 @@ def held_firmer(
     pro, con = codes[:g], codes[g:]
     scores = np.array([game_score(x.pro_holding, x.con_holding, tie) for x in matches])
     k = len(personas)
-    point = to_elo(bradley_terry(pro, con, scores, k, np.ones((1, g))))[0]
-    rng = np.random.default_rng(seed)
-    draws = np.concatenate(
-        [
-            to_elo(bradley_terry(pro, con, scores, k, _counts(rng, g, n)))
-            for n in _chunks(resamples, max(1, 500_000 // (g * k + k * k)))
-        ]
-    )
+    strengths, covariance = bradley_terry(pro, con, scores, k, np.ones((1, g)), prior_sd)
+    point = to_elo(strengths)[0]
+    z = float(norm.ppf(0.5 + level / 2))
+    half = z * np.sqrt(np.clip(np.diag(covariance[0]), 0, None)) * ELO_SCALE / math.log(ELO_BASE)
+    intervals = [(float(e - h), float(e + h)) for e, h in zip(point, half, strict=True)]
     played = np.bincount(codes, minlength=k)
     wins = np.bincount(pro, weights=scores, minlength=k) + np.bincount(
         con, weights=1 - scores, minlength=k
@@ -285,7 +297,7 @@ def held_firmer(
     return _with_ranks(
         personas,
         point.tolist(),
-        _percentiles(draws, level),
+        intervals,
         played.tolist(),
         played.tolist(),
         (wins / played).tolist(),

@@ -40,10 +40,13 @@ ATTEMPTS = 3  # reads of a stream that changed while being compacted
 
 Outcome = Literal["compacted", "done", "gone", "live", "moved"]
 FINISHED: tuple[MatchStatus, ...] = ("completed", "failed", "cancelled")
+# a turn's vote keys (arena.store.votes), folded into the match's ballots by compaction
+VOTE_PARTS = ("votes", "vote_ips", "vote_by_ip", "vote_gate", "vote_due")
 
 # KEYS: record, events, packed, deliveries, ballots, ballot_ips, then per turn: votes, vote_ips,
-# vote_gate, vote_due. ARGV: id of the last event read ('' for none), the packed value, n, then
-# n field/value pairs to set in the record, then the record fields to delete.
+# vote_by_ip, vote_gate, vote_due (VOTE_PARTS). ARGV: id of the last event read ('' for none),
+# the packed value, n, then n field/value pairs to set in the record, then the record fields to
+# delete.
 _COMPACT = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'gone' end
@@ -63,10 +66,10 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + 2 * n))
 local record = redis.call('HGETALL', KEYS[1])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(record))
-local turns = (#KEYS - 6) / 4
+local turns = (#KEYS - 6) / 5
 local voters, ballots, ips, tallies = {}, {}, {}, {}
 for t = 0, turns - 1 do
-  local k = 7 + 4 * t
+  local k = 7 + 5 * t
   local votes = redis.call('HGETALL', KEYS[k])
   for i = 1, #votes, 2 do
     local ballot = ballots[votes[i]]
@@ -78,17 +81,29 @@ for t = 0, turns - 1 do
     end
     ballot[t + 1] = string.sub(votes[i + 1], 1, 1)
   end
+  -- per address: the spectators who first voted from it (vote_ips), its latest label
+  -- (vote_by_ip); an address may have either alone
+  local counts, latest, order = {}, {}, {}
   local from = redis.call('HGETALL', KEYS[k + 1])
   for i = 1, #from, 2 do
-    local pair = t .. ':' .. from[i + 1]
-    if tallies[from[i]] then
-      tallies[from[i]] = tallies[from[i]] .. ' ' .. pair
+    counts[from[i]] = from[i + 1]
+    order[#order + 1] = from[i]
+  end
+  local by_ip = redis.call('HGETALL', KEYS[k + 2])
+  for i = 1, #by_ip, 2 do
+    latest[by_ip[i]] = string.sub(by_ip[i + 1], 1, 1)
+    if not counts[by_ip[i]] then order[#order + 1] = by_ip[i] end
+  end
+  for _, ip in ipairs(order) do
+    local pair = t .. ':' .. (counts[ip] or '0') .. (latest[ip] or '-')
+    if tallies[ip] then
+      tallies[ip] = tallies[ip] .. ' ' .. pair
     else
-      tallies[from[i]] = pair
-      ips[#ips + 1] = from[i]
+      tallies[ip] = pair
+      ips[#ips + 1] = ip
     end
   end
-  redis.call('DEL', KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3])
+  redis.call('DEL', KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4])
 end
 for _, voter in ipairs(voters) do
   redis.call('HSET', KEYS[5], voter, table.concat(ballots[voter]))
@@ -97,10 +112,10 @@ for _, ip in ipairs(ips) do redis.call('HSET', KEYS[6], ip, tallies[ip]) end
 return 'compacted'
 """
 
-# KEYS: due set. ARGV: now (ms), retry (ms), limit. The matches due now, each pushed back by
-# `retry`: taken by this caller alone until then.
+# KEYS: due set. ARGV: now (ms), retry (ms), limit, due by (ms). The matches due by then, each
+# pushed back to now + `retry`: taken by this caller alone until then.
 _TAKE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4], 'LIMIT', 0, ARGV[3])
 for _, id in ipairs(due) do
   redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), id)
 end
@@ -125,11 +140,12 @@ class Compaction:
         due = _now_ms() + int(delay_seconds * 1000)
         await self.redis.zadd(self.keys.compact_due, {match_id: due}, nx=True)
 
-    async def take(self, limit: int, retry_ms: int = RETRY_MS) -> list[str]:
-        """Up to `limit` matches due now, for this caller alone for `retry_ms`."""
-        reply: Any = await self._take(
-            keys=[self.keys.compact_due], args=[_now_ms(), retry_ms, limit]
-        )
+    async def take(self, limit: int, retry_ms: int = RETRY_MS, ahead: float = 0) -> list[str]:
+        """Up to `limit` matches due now (or within `ahead` seconds), for this caller alone for
+        `retry_ms`."""
+        now = _now_ms()
+        args = [now, retry_ms, limit, now + int(ahead * 1000)]
+        reply: Any = await self._take(keys=[self.keys.compact_due], args=args)
         return [str(match_id) for match_id in reply]
 
     async def next_due(self) -> float | None:
@@ -168,8 +184,7 @@ class Compaction:
         keys = [k.match(match_id), k.events(match_id), k.packed(match_id),
                 k.deliveries(match_id), k.ballots(match_id), k.ballot_ips(match_id)]  # fmt: skip
         for turn in range(turns):
-            keys += [k.votes(match_id, part, turn)
-                     for part in ("votes", "vote_ips", "vote_gate", "vote_due")]  # fmt: skip
+            keys += [k.votes(match_id, part, turn) for part in VOTE_PARTS]
         pairs = [x for item in plan.set.items() for x in item]
         head: list[Any] = [raw[-1][0] if raw else "", pack(plan.moved, kept), len(plan.set)]
         outcome: Any = await self._compact(keys=keys, args=[*head, *pairs, *plan.drop])

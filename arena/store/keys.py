@@ -36,11 +36,14 @@ Cluster as well as on a single server.
 | `{P}:lb:samples`             | hash   | `<match id>:<side>` -> JSON sample of one debater        |
 | `{P}:lb:log`                 | list   | the field of every sample once, in the order recorded:   |
 |                              |        | nodes fold the entries they have not read (by position)  |
+| `{P}:lb:state`, `{P}:pb:state`| hash  | position, state: a board folded up to a log position     |
+|                              |        | (the furthest any node saved): a cold node starts there  |
 | `{P}:pb:samples`             | hash   | match id -> JSON PressureSample (arena.domain.samples)   |
 | `{P}:pb:log`                 | list   | match ids of the pressure samples, in the order recorded |
 | `{P}:judge_accuracy`         | hash   | judge model -> JSON Calibration (judge-eval --record)    |
 | `{P}:personas`               | hash   | saved persona id -> JSON SavedPersona (arena.store.      |
 |                              |        | personas): fields, origin, kept card data, timestamps    |
+| `{P}:personas:rev`           | string | moves on every save: nodes re-read the saved personas    |
 | `{P}:persona_versions:<id>`  | hash   | version (content hash) -> JSON {version, at, persona}:   |
 |                              |        | every version of a persona saved or played               |
 | `{P}:tournaments`            | zset   | every tournament id, score 0 (lexical = creation order)  |
@@ -55,12 +58,14 @@ Cluster as well as on a single server.
 | `{P}:match_tournament`       | hash   | match id -> tournament id                                |
 | `P:match:{id}:votes:<turn>`  | hash   | spectator id -> crowd label of the turn                  |
 | `P:match:{id}:vote_ips:<turn>`| hash  | keyed IP hash -> spectators voting from it on the turn   |
+| `P:match:{id}:vote_by_ip:<turn>`| hash | keyed IP hash -> that address's latest label            |
 | `P:match:{id}:vote_gate:<t>` | string | set for a second after a `votes` event (coalescing);     |
 |                              |        | `vote_due:<t>`: a node will send the trailing one        |
 | `P:match:{id}:ballots`       | hash   | a compacted match's votes: spectator id -> one letter per|
 |                              |        | turn (h, w, s; - for none), replacing votes:<turn>       |
-| `P:match:{id}:ballot_ips`    | hash   | a compacted match's keyed IP hash -> "<turn>:<voters>"   |
-|                              |        | pairs, replacing vote_ips:<turn>                         |
+| `P:match:{id}:ballot_ips`    | hash   | a compacted match's keyed IP hash -> "<turn>:<voters>    |
+|                              |        | <letter of its latest label>" pairs ("0:2h 3:1s"),       |
+|                              |        | replacing vote_ips:<turn> and vote_by_ip:<turn>          |
 | `{P}:compact_due`            | zset   | finished matches to compact, score = when (ms)           |
 | `{P}:compact_backfill`       | string | set once the janitor queued the matches finished before  |
 |                              |        | compaction existed                                       |
@@ -68,6 +73,7 @@ Cluster as well as on a single server.
 |                              |        | "<highest id removed>|<ISO time>", score 0 (lexical)     |
 | `{P}:retention_run`          | string | the janitor that runs today's retention (SET NX EX 1 day)|
 | `{P}:voted`                  | zset   | match ids with votes, score = first vote (ms)            |
+| `{P}:voted_at`               | zset   | match ids with votes, score = latest vote (ms)           |
 | `{P}:votes_secret`           | string | the votes secret when ARENA_VOTES_SECRET is unset        |
 | `{P}:vote_rate:<who>`        | string | votes in the current minute by a spectator / IP hash     |
 
@@ -152,6 +158,14 @@ class Keys:
         return f"{self._global}:lb:log"
 
     @property
+    def lb_state(self) -> str:
+        return f"{self._global}:lb:state"
+
+    @property
+    def pressure_state(self) -> str:
+        return f"{self._global}:pb:state"
+
+    @property
     def pressure_samples(self) -> str:
         return f"{self._global}:pb:samples"
 
@@ -166,6 +180,10 @@ class Keys:
     @property
     def saved_personas(self) -> str:
         return f"{self._global}:personas"
+
+    @property
+    def saved_personas_rev(self) -> str:
+        return f"{self._global}:personas:rev"
 
     def persona_versions(self, persona_id: str) -> str:
         return f"{self._global}:persona_versions:{persona_id}"
@@ -208,8 +226,13 @@ class Keys:
     def voted(self) -> str:
         return f"{self._global}:voted"
 
+    @property
+    def voted_at(self) -> str:
+        return f"{self._global}:voted_at"
+
     def votes(self, match_id: str, part: str, turn: int) -> str:
-        """One turn's crowd votes: votes, vote_ips, vote_gate or vote_due (arena.store.votes)."""
+        """One turn's crowd votes: votes, vote_ips, vote_by_ip, vote_gate or vote_due
+        (arena.store.votes)."""
         return f"{self.match(match_id)}:{part}:{turn}"
 
     def patterns(self) -> list[str]:

@@ -106,11 +106,16 @@ class SavedPersonas:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
+        # the library as last read, under the revision it was read at and the files it merged
+        self._cached: tuple[str, int, Library] | None = None
 
     async def all(self) -> dict[str, SavedPersona]:
         raw: dict[Any, Any] = await self.redis.hgetall(self.keys.saved_personas)
-        saved = (SavedPersona.model_validate_json(v) for v in raw.values())
-        return {s.id: s for s in sorted(saved, key=lambda s: s.created_at)}
+        return _parsed(raw)
+
+    async def _changed(self) -> None:
+        """Every write moves the revision: a node's cached library is then read again."""
+        await self.redis.incr(self.keys.saved_personas_rev)
 
     async def get(self, persona_id: str) -> SavedPersona | None:
         raw = await self.redis.hget(self.keys.saved_personas, persona_id)
@@ -118,16 +123,19 @@ class SavedPersonas:
 
     async def library(self, files: Library) -> Library:
         """The file personas plus the saved ones (drafts named, so a match with one is refused
-        with what to fill in)."""
-        saved = await self.all()
-        playable, drafts = [], {}
-        for s in saved.values():
-            persona = s.persona()
-            if persona is None:
-                drafts[s.id] = "; ".join(f"{p.field}: {p.msg}" for p in s.problems())
-            else:
-                playable.append(persona)
-        return files.with_saved(playable, drafts)
+        with what to fill in). Read again only when a persona was saved since (the revision
+        moved): a request costs one GET, not every saved persona parsed and validated."""
+        rev = str(await self.redis.get(self.keys.saved_personas_rev) or "0")
+        cached = self._cached
+        if cached is not None and cached[0] == rev and cached[1] == id(files):
+            return cached[2]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.get(self.keys.saved_personas_rev)
+            pipe.hgetall(self.keys.saved_personas)
+            at, raw = await pipe.execute()
+        library = _merged(files, _parsed(raw))
+        self._cached = (str(at or "0"), id(files), library)
+        return library
 
     async def match_library(self, files: Library, spec: MatchSpec) -> Library:
         """The library a match plays from: as `library()`, except that a side whose spec names a
@@ -195,6 +203,7 @@ class SavedPersonas:
         if saved.id in files.personas or not await self.redis.hsetnx(key, saved.id, _dump(saved)):
             taken = FieldProblem("id", f"{saved.id!r} is taken: pick another id")
             raise PersonaInvalid([taken])
+        await self._changed()
         await self._remember_saved(saved)
         return saved
 
@@ -209,11 +218,14 @@ class SavedPersonas:
             update={"fields": Persona.model_validate(data).model_dump(), "updated_at": _now()}
         )
         await self.redis.hset(self.keys.saved_personas, persona_id, _dump(saved))
+        await self._changed()
         await self._remember_saved(saved)
         return saved
 
     async def delete(self, persona_id: str) -> bool:
-        return bool(await self.redis.hdel(self.keys.saved_personas, persona_id))
+        deleted = bool(await self.redis.hdel(self.keys.saved_personas, persona_id))
+        await self._changed()
+        return deleted
 
     async def import_files(
         self, imports: Iterable[Imported], files: Library, on_conflict: OnConflict = "rename"
@@ -231,6 +243,7 @@ class SavedPersonas:
                     pipe.multi()  # type: ignore[no-untyped-call]
                     for saved in planned:
                         pipe.hset(self.keys.saved_personas, saved.id, _dump(saved))
+                    pipe.incr(self.keys.saved_personas_rev)
                     await pipe.execute()
                 except WatchError:
                     continue
@@ -285,6 +298,22 @@ class SavedPersonas:
         persona = saved.persona()
         if persona is not None:
             await self.remember(persona, saved.updated_at)
+
+
+def _parsed(raw: dict[Any, Any]) -> dict[str, SavedPersona]:
+    saved = (SavedPersona.model_validate_json(v) for v in raw.values())
+    return {s.id: s for s in sorted(saved, key=lambda s: s.created_at)}
+
+
+def _merged(files: Library, saved: dict[str, SavedPersona]) -> Library:
+    playable, drafts = [], {}
+    for s in saved.values():
+        persona = s.persona()
+        if persona is None:
+            drafts[s.id] = "; ".join(f"{p.field}: {p.msg}" for p in s.problems())
+        else:
+            playable.append(persona)
+    return files.with_saved(playable, drafts)
 
 
 def _check(data: Mapping[str, Any]) -> None:

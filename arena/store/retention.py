@@ -20,7 +20,7 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
-from arena.store.compaction import FINISHED
+from arena.store.compaction import FINISHED, VOTE_PARTS
 from arena.store.keys import Keys
 from arena.store.matches import first_id_at
 
@@ -65,8 +65,7 @@ class Retention:
                 k.cancel(match_id), k.deliveries(match_id), k.ballots(match_id),
                 k.ballot_ips(match_id)]  # fmt: skip
         for turn in range(turns):
-            keys += [k.votes(match_id, part, turn)
-                     for part in ("votes", "vote_ips", "vote_gate", "vote_due")]  # fmt: skip
+            keys += [k.votes(match_id, part, turn) for part in VOTE_PARTS]
         return keys
 
     async def unrecorded_by_tournament(self, match_id: str) -> bool:
@@ -92,6 +91,7 @@ class Retention:
             pipe.hdel(k.match_tournament, match_id)
             pipe.zrem(k.compact_due, match_id)
             pipe.zrem(k.voted, match_id)
+            pipe.zrem(k.voted_at, match_id)
             await pipe.execute()
         return True
 

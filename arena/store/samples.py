@@ -46,17 +46,46 @@ return added
 """
 
 
+# KEYS: state hash. ARGV: position, state. The state of a board folded up to `position` is kept
+# only if it is further along than the one stored: any node may save, the furthest wins.
+_SAVE_STATE = """
+local at = tonumber(redis.call('HGET', KEYS[1], 'position') or '-1')
+if at < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'position', ARGV[1], 'state', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
 class BoardSamples:
     """The samples of the debate and pressure boards, and the judges' calibration records."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
         self._add = redis.register_script(_ADD)
+        self._save_state = redis.register_script(_SAVE_STATE)
 
     def _keys(self, board: Board) -> list[str]:
         if board == "debate":
             return [self.keys.lb_samples, self.keys.lb_log]
         return [self.keys.pressure_samples, self.keys.pressure_log]
+
+    def _state_key(self, board: Board) -> str:
+        return self.keys.lb_state if board == "debate" else self.keys.pressure_state
+
+    async def save_state(self, board: Board, position: int, state: str) -> bool:
+        """Keep a board's folded state (a node's tallies) for the next node's cold start."""
+        saved = await self._save_state(keys=[self._state_key(board)], args=[position, state])
+        return bool(saved)
+
+    async def load_state(self, board: Board) -> str | None:
+        """The furthest state any node saved (None: none yet)."""
+        raw = await self.redis.hget(self._state_key(board), "state")
+        return None if raw is None else str(raw)
+
+    async def drop_state(self, board: Board) -> None:
+        await self.redis.delete(self._state_key(board))
 
     async def add(self, samples: Sequence[Sample]) -> int:
         """Record the samples of a completed debate (keyed by match and side); returns how many

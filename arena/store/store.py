@@ -23,7 +23,6 @@ from arena.store.compaction import Compaction
 from arena.store.hub import Hub, Subscription
 from arena.store.keys import Keys
 from arena.store.matches import (
-    PACKED,
     decode_record,
     new_match_id,
     new_record_fields,
@@ -32,11 +31,13 @@ from arena.store.matches import (
 from arena.store.packed import PackedCache, PackedMatches
 from arena.store.personas import SavedPersonas
 from arena.store.queue import RETRY_AFTER_SECONDS, JobQueue
+from arena.store.records import Records
 from arena.store.retention import Retention
 from arena.store.samples import BoardSamples
 from arena.store.server import EmbeddedServer
 from arena.store.streams import CoalescingSink, EventLog
-from arena.store.types import QueueFull, StoreError, text_map
+from arena.store.tournaments import Tournaments
+from arena.store.types import QueueFull, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class Store:
         packed = PackedCache()  # compacted matches, decompressed once for both clients
         self.packed = PackedMatches(redis, self.keys, packed)
         self.events = EventLog(redis, self.keys, self.packed)
+        self.records = Records(redis, self.keys, self.packed)
         self.queue = JobQueue(redis, self.keys)
         self.hub = Hub(
             self.spectator_redis,
@@ -100,6 +102,7 @@ class Store:
         self.retention = Retention(redis, self.keys)
         self._transition = redis.register_script(_TRANSITION)
         self.samples = BoardSamples(redis, self.keys)
+        self.tournaments = Tournaments(redis, self.keys)
         self.personas = SavedPersonas(redis, self.keys)
 
     @classmethod
@@ -184,28 +187,19 @@ class Store:
         return record
 
     async def get_match(self, match_id: str) -> MatchRecord | None:
-        fields = text_map(await self.redis.hgetall(self.keys.match(match_id)))
-        if PACKED in fields:  # compacted: the spec and metrics are in its packed key
-            packed = await self.packed.get(match_id, known=True)
-            fields = {} if packed is None else {**packed.fields, **fields}
-        return decode_record(fields)
+        return await self.records.get(match_id)
 
     async def archived_on(self, match_id: str) -> datetime | None:
         """When an archive run removed this match from Redis (None: it never did)."""
         return await self.retention.archived_on(match_id)
 
+    async def get_matches(self, match_ids: list[str]) -> dict[str, MatchRecord]:
+        """The records of these matches (unknown ones left out), in one round trip or two."""
+        return {r.id: r for r in await self.records.many(match_ids) if r is not None}
+
     async def statuses_of(self, match_ids: Iterable[str]) -> dict[str, str | None]:
         """The status of each match (None for an unknown one), in one round trip."""
-        ids = list(dict.fromkeys(match_ids))
-        if not ids:
-            return {}
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for match_id in ids:
-                pipe.hget(self.keys.match(match_id), "status")
-            found = await pipe.execute()
-        return {
-            i: None if status is None else str(status) for i, status in zip(ids, found, strict=True)
-        }
+        return await self.records.statuses(match_ids)
 
     async def list_matches(
         self,
@@ -215,7 +209,6 @@ class Store:
         persona: str | None = None,
     ) -> tuple[list[MatchRecord], str | None]:
         """Newest first. `cursor` is the `next_cursor` of the previous page."""
-        limit = max(1, limit)
         index = (
             self.keys.persona(persona)
             if persona
@@ -223,33 +216,7 @@ class Store:
             if status
             else self.keys.matches
         )
-        items: list[MatchRecord] = []
-        position = cursor
-        while True:
-            top = "+" if position is None else "(" + position
-            ids = [
-                str(i)
-                for i in await self.redis.zrevrangebylex(index, top, "-", start=0, num=limit + 1)
-            ]
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for match_id in ids:
-                    pipe.hgetall(self.keys.match(match_id))
-                found = [text_map(fields) for fields in await pipe.execute()]
-            packed = await self.packed.many(
-                i for i, f in zip(ids, found, strict=True) if PACKED in f
-            )
-            for match_id, fields in zip(ids, found, strict=True):
-                if len(items) == limit:
-                    return items, items[-1].id
-                position = match_id
-                if PACKED in fields:  # its packed key is gone if it was archived meanwhile
-                    found_packed = packed.get(match_id)
-                    fields = {} if found_packed is None else {**found_packed.fields, **fields}
-                record = decode_record(fields)
-                if record is not None and status in (None, record.status):
-                    items.append(record)
-            if len(ids) <= limit:
-                return items, None
+        return await self.records.page(index, status, max(1, limit), cursor)
 
     async def request_cancel(self, match_id: str) -> MatchRecord | None:
         """Cancel a queued match at once; ask the worker of a running one to stop."""

@@ -6,7 +6,9 @@ running the same spec again finds the tournament it started and continues it.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -17,6 +19,8 @@ from arena.domain.tournaments import MatchResult, Slot, TournamentSpec
 from arena.store.keys import Keys
 from arena.store.matches import new_match_id
 from arena.store.types import text_map
+
+RESULTS_CACHED = 32  # tournaments whose parsed results a node keeps
 
 TournamentStatus = Literal["running", "completed", "cancelled", "budget_spent", "failed"]
 ACTIVE_STATUSES = ("running",)
@@ -47,6 +51,11 @@ class Tournaments:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
+        # parsed results of recent tournaments: a result is written once (HSETNX), so a node
+        # reads and parses only the ones it has not seen (a page polls while a tournament runs)
+        self._results: OrderedDict[str, tuple[dict[str, MatchResult], list[MatchResult]]] = (
+            OrderedDict()
+        )
 
     async def create(self, spec: TournamentSpec, total: int) -> tuple[TournamentRecord, bool]:
         """The tournament of this spec, new or the one it started before (then True/False).
@@ -136,9 +145,26 @@ class Tournaments:
         return True
 
     async def results(self, tournament_id: str) -> list[MatchResult]:
-        raw = text_map(await self.redis.hgetall(self.keys.tournament(tournament_id, "results")))
-        found = [MatchResult.model_validate_json(v) for v in raw.values()]
-        return sorted(found, key=lambda r: r.slot)
+        """Every result recorded so far, by slot; parsed off the event loop, new ones only."""
+        key = self.keys.tournament(tournament_id, "results")
+        count = int(await self.redis.hlen(key))
+        known, ordered = self._results.get(tournament_id, ({}, []))
+        if len(known) == count:
+            if tournament_id in self._results:
+                self._results.move_to_end(tournament_id)
+            return ordered
+        if len(known) > count:  # results were removed: read them all again
+            known = {}
+        fields = [str(f) for f in await self.redis.hkeys(key) if str(f) not in known]
+        raw = await self.redis.hmget(key, fields) if fields else []
+        parsed = await asyncio.to_thread(_parse_results, [str(v) for v in raw if v is not None])
+        merged = {**known, **{r.match: r for r in parsed}}
+        ordered = sorted(merged.values(), key=lambda r: r.slot)
+        self._results[tournament_id] = (merged, ordered)
+        self._results.move_to_end(tournament_id)
+        while len(self._results) > RESULTS_CACHED:
+            self._results.popitem(last=False)
+        return ordered
 
     # running it
     async def lock(self, tournament_id: str, token: str, ttl_ms: int) -> bool:
@@ -165,3 +191,7 @@ class Tournaments:
 
 def lock_token() -> str:
     return secrets.token_hex(8)
+
+
+def _parse_results(raw: list[str]) -> list[MatchResult]:
+    return [MatchResult.model_validate_json(v) for v in raw]

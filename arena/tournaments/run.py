@@ -57,7 +57,7 @@ class AlreadyRunning(ArenaError):
 
 
 def tournaments_of(store: Store) -> Tournaments:
-    return Tournaments(store.redis, store.keys)
+    return store.tournaments
 
 
 async def progress(store: Store, tournament_id: str) -> Progress | None:

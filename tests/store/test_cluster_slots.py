@@ -187,6 +187,7 @@ async def test_every_script_and_transaction_of_a_match_stays_in_one_slot(
     await store.queue.touch("w1", job.entry_id)
     await store.queue.ack(job)
     assert {r.persona for r in await board_rows(store)} == {"stoic", "pirate"}
+    assert await store.samples.save_state("debate", 1, "{}")  # a node's board, for the next
     # a job that keeps failing, a cancelled match, the listings and counters
     failing = await store.create_match(spec())
     (bad,) = await store.queue.claim("w1", 1, 100)

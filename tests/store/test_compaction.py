@@ -257,10 +257,10 @@ async def test_votes_are_folded_and_counted_as_before(store: Store) -> None:
     match_id = await eventful_match(store)
     votes = CrowdVotes(store.redis, store.keys)
     before = (await votes.tallies(match_id, 6), await votes.audit(match_id, 6),
-              await votes.mine(match_id, 6, "v1"))  # fmt: skip
+              await votes.mine(match_id, 6, "v1"), await votes.ip_tallies(match_id, 6))  # fmt: skip
     assert await store.compaction.compact(match_id) == "compacted"
     after = (await votes.tallies(match_id, 6), await votes.audit(match_id, 6),
-             await votes.mine(match_id, 6, "v1"))  # fmt: skip
+             await votes.mine(match_id, 6, "v1"), await votes.ip_tallies(match_id, 6))  # fmt: skip
     assert after == before
     assert before[2] == {0: "holds", 1: "switched"}
     vote_keys = [k async for k in store.redis.scan_iter(match=f"*{{{match_id}}}:vote*")]
@@ -275,6 +275,10 @@ async def test_votes_are_folded_and_counted_as_before(store: Store) -> None:
     audit = await votes.audit(match_id, 6)
     assert audit[0].counts == {"holds": 1, "wavers": 1, "switched": 0}
     assert (audit[1].voters, audit[1].ips) == (2, 1)  # v1 and v3, both from ip-v1
+    # each address counted once, with its latest label: ip-v1 now says wavers on turn 0
+    by_ip = await votes.ip_tallies(match_id, 6)
+    assert by_ip[0] == {"holds": 1, "wavers": 1, "switched": 0}
+    assert by_ip[1] == {"holds": 1, "wavers": 0, "switched": 0}
     assert await votes.publish(match_id, 0) is None  # no `votes` event after the end
 
 

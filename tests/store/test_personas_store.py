@@ -84,3 +84,21 @@ async def test_concurrent_imports_of_one_name_get_distinct_ids(
     ids = sorted(r[0].id for r in results)
     assert ids == ["twin", "twin-2", "twin-3", "twin-4", "twin-5"]
     assert set(await store.personas.all()) == set(ids)
+
+
+async def test_a_node_reads_the_saved_personas_again_only_after_one_changed(
+    store: Store, files: Library
+) -> None:
+    other = await Store.connect(store.settings)  # a second node on the same Redis
+    try:
+        first = await store.personas.library(files)
+        assert await store.personas.library(files) is first  # nothing saved since: not re-read
+        await other.personas.create(NEW, files)
+        after_create = await store.personas.library(files)
+        assert after_create is not first and "ada" in after_create.personas
+        await other.personas.update("ada", {**NEW, "style": "Terse and exact."})
+        assert (await store.personas.library(files)).personas["ada"].style == "Terse and exact."
+        await other.personas.delete("ada")
+        assert "ada" not in (await store.personas.library(files)).personas
+    finally:
+        await other.close()

@@ -21,7 +21,7 @@ from arena.api.validation import ValidatedRoute
 from arena.config import Settings
 from arena.domain.personas import Library
 from arena.domain.samples import judge_set
-from arena.domain.tournaments import Slot, TournamentSpec
+from arena.domain.tournaments import Slot, TournamentRequest, TournamentSpec
 from arena.errors import ArenaError
 from arena.leaderboard.pressure import PressureRow
 from arena.leaderboard.rows import FEW_MATCHES
@@ -30,7 +30,7 @@ from arena.stats.ratings import Rating
 from arena.store import Store
 from arena.store.tournaments import TournamentStatus
 from arena.tournaments.estimate import Estimate, estimate
-from arena.tournaments.export import snapshot
+from arena.tournaments.export import Snapshot, snapshot
 from arena.tournaments.results import (
     heatmap,
     matches_jsonl,
@@ -45,8 +45,8 @@ from arena.tournaments.spec import expand, resolve, total_matches
 log = logging.getLogger(__name__)
 
 
-class TournamentCreate(TournamentSpec):
-    """A tournament to run: personas, motions, the design and how to run it."""
+class TournamentCreate(TournamentRequest):
+    """A tournament to run: personas, motions, the design and how to run it (see Limits)."""
 
 
 class TournamentCreated(BaseModel):
@@ -218,8 +218,13 @@ async def get_tournament(tournament_id: str, store: StoreDep) -> TournamentDetai
     snap = await snapshot(store, tournament_id, resamples=500)
     if snap is None:
         raise HTTPException(status_code=404, detail=f"tournament {tournament_id!r} not found")
-    results = {r.match: r for r in snap.results}
     statuses = await store.statuses_of(snap.match_ids.values())
+    # O(matches) of pure work: off the event loop, which other requests share
+    return await asyncio.to_thread(_detail, snap, statuses)
+
+
+def _detail(snap: Snapshot, statuses: dict[str, str | None]) -> TournamentDetail:
+    results = {r.match: r for r in snap.results}
     slots = []
     for s in snap.slots:
         match_id = snap.match_ids.get(s.index)

@@ -58,16 +58,28 @@ class Speaker:
         if planned.role == "challenger":
             assert self.lineup.tactic is not None
             system = challenger_instructions(
-                self.lineup.tactic, persona, planned.side, spec.motion, spec.word_limit
+                self.lineup.tactic,
+                persona,
+                planned.side,
+                spec.motion,
+                spec.word_limit,
+                evidence=spec.calibration.evidence if spec.calibration is not None else "",
             )
             messages = challenger_conversation(planned.side, history)
         else:
             assert persona is not None
             if planned.role == "target":
                 system = target_instructions(
-                    persona, planned.side, spec.motion, planned.kind, spec.word_limit
+                    persona,
+                    planned.side,
+                    spec.motion,
+                    planned.kind,
+                    spec.word_limit,
+                    claim=spec.calibration is not None,
                 )
-                messages = target_conversation(planned.side, history, spec.motion)
+                messages = target_conversation(
+                    planned.side, history, spec.motion, claim=spec.calibration is not None
+                )
             else:
                 system = debate_instructions(
                     persona, planned.side, spec.motion, planned.kind, spec.word_limit
@@ -140,7 +152,14 @@ class Speaker:
         tokens like a model's reply (no model call). A turn cut off mid-line continues it."""
         spec, tactic = self.lineup.spec, self.lineup.tactic
         assert tactic is not None
-        line = tactic.line(planned.round, spec.motion, opponent(planned.side))
+        calibration = spec.calibration
+        line = tactic.line(
+            planned.round,
+            spec.motion,
+            opponent(planned.side),
+            evidence=calibration.evidence if calibration is not None else "",
+            claim=calibration is not None,
+        )
         if not line.startswith(prefix):
             await self._restart(planned, RESUMED_REASON, 1)
             prefix = ""

@@ -40,6 +40,7 @@ Cluster as well as on a single server.
 |                              |        | (the furthest any node saved): a cold node starts there  |
 | `{P}:pb:samples`             | hash   | match id -> JSON PressureSample (arena.domain.samples)   |
 | `{P}:pb:log`                 | list   | match ids of the pressure samples, in the order recorded |
+| `{P}:cb:samples`, `:log`, `:state` | |  the calibration board, as the pressure board            |
 | `{P}:judge_accuracy`         | hash   | judge model -> JSON Calibration (judge-eval --record)    |
 | `{P}:personas`               | hash   | saved persona id -> JSON SavedPersona (arena.store.      |
 |                              |        | personas): fields, origin, kept card data, timestamps    |
@@ -148,6 +149,11 @@ class Keys:
     @property
     def counters(self) -> str:
         return f"{self._global}:counters"
+
+    def board(self, board: str, part: str) -> str:
+        """A board's key: `lb` (debates), `pb` (pressure), `cb` (calibration); `samples`,
+        `log` or `state`."""
+        return f"{self._global}:{board}:{part}"
 
     @property
     def lb_samples(self) -> str:

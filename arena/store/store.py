@@ -16,7 +16,7 @@ from redis.exceptions import RedisClusterException, RedisError
 from arena.config import Settings
 from arena.domain.events import TERMINAL_TYPES, Event, MatchCancelledEvent, TurnCompleted, Verdict
 from arena.domain.records import STATUSES, Calibration, MatchRecord, MatchStatus
-from arena.domain.samples import pressure_sample_for, samples_for
+from arena.domain.samples import calibration_sample_for, pressure_sample_for, samples_for
 from arena.domain.specs import MatchSpec
 from arena.store.clients import cluster_state, is_cluster, pooled_client, redacted
 from arena.store.compaction import Compaction
@@ -277,6 +277,11 @@ class Store:
         spec, metrics = record.spec, record.metrics
         if spec.pressure is not None:
             target = spec.debater(spec.pressure.target)
+            if spec.calibration is not None:
+                found = calibration_sample_for(record.id, metrics, target.persona, target.model)
+                if found is not None:
+                    await self.samples.add_calibration(found)
+                return
             sample = pressure_sample_for(record.id, metrics, target.persona, target.model)
             if sample is not None:
                 await self.samples.add_pressure(sample)

@@ -10,10 +10,10 @@ then. A janitor (arena.worker.janitor) takes the matches that are due and, for e
 - writes them, with the record fields too long for a compact hash (spec, metrics), as one
   compressed string (arena.store.packed), and in the same Lua script deletes the stream, turns
   the per-turn record fields into two summary fields (arena.store.matches.compact_record),
-  folds the per-turn vote hashes into one ballot per spectator and one tally per IP hash, and
-  drops the job's delivery count. The script refuses if anything was appended since the stream
-  was read, so no event is lost; it is atomic, so a janitor that dies leaves the match whole,
-  either way, and readable.
+  folds the per-turn vote hashes into one ballot per spectator and one entry per IP hash (per
+  turn, its voters and its latest label), and drops the job's delivery count. The script
+  refuses if anything was appended since the stream was read, so no event is lost; it is
+  atomic, so a janitor that dies leaves the match whole, either way, and readable.
 
 Taking matches from the due set pushes them back by RETRY_MS (a Lua script), so several janitors
 never compact one match at once, and a match whose janitor died is taken again later.

@@ -44,7 +44,8 @@ DESCRIPTION = """
 Live matches stream over a WebSocket (not listed below, as OpenAPI cannot describe one):
 `/ws/matches/{id}?after=<event id>` sends each event as JSON with its `id`, first the stored ones
 after `after`, then live ones. Close codes: 1000 the match is over; 4000 you fell behind, reconnect
-with `?after=<last id you saw>`; 4404 unknown match; 4400 `after` is not an event id.
+with `?after=<last id you saw>`; 4404 unknown match; 4410 the match was archived (the reason
+gives the date); 4400 `after` is not an event id.
 
 Writes need `Authorization: Bearer <ARENA_API_TOKEN>` when the server sets a token.
 """

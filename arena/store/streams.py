@@ -15,7 +15,8 @@ from redis.asyncio import Redis
 from arena.domain.events import EVENT_ADAPTER, Event, Token
 from arena.store.keys import Keys
 from arena.store.matches import record_updates
-from arena.store.types import InvalidEventId, LeaseLost, entries
+from arena.store.packed import PackedMatches
+from arena.store.types import Entry, InvalidEventId, LeaseLost, entries
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
@@ -86,10 +87,12 @@ def decode_entry(entry_id: str, fields: dict[str, str]) -> Event:
 
 
 class EventLog:
-    """Reads and writes the event streams of matches."""
+    """Reads and writes the event streams of matches. A compacted match has no stream: its
+    kept events are read from its packed key (arena.store.packed), with the same ids."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, packed: PackedMatches | None = None) -> None:
         self.redis, self.keys = redis, keys
+        self.packed = packed if packed is not None else PackedMatches(redis, keys)
         self._append = redis.register_script(_APPEND)
 
     async def append(
@@ -134,9 +137,30 @@ class EventLog:
     async def read(
         self, match_id: str, after: str | None = None, count: int | None = None
     ) -> list[Event]:
+        found = await self.entries(match_id, after, count)
+        return [decode_entry(entry_id, fields) for entry_id, fields in found]
+
+    async def entries(
+        self, match_id: str, after: str | None = None, count: int | None = None
+    ) -> list[Entry]:
+        """The stored entries after `after`: from the stream, or once the match is compacted
+        from its packed key (where an id of a dropped event resumes at the next kept one)."""
         start = "-" if after is None else "(" + check_event_id(after)
-        reply = await self.redis.xrange(self.keys.events(match_id), start, "+", count=count)
-        return [decode_entry(entry_id, fields) for entry_id, fields in entries(reply)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xrange(self.keys.events(match_id), start, "+", count=count)
+            pipe.exists(self.keys.packed(match_id))
+            reply, packed = await pipe.execute()
+        found = entries(reply)
+        if found or not packed:
+            return found
+        return await self.packed_entries(match_id, after, count)
+
+    async def packed_entries(
+        self, match_id: str, after: str | None = None, count: int | None = None
+    ) -> list[Entry]:
+        """The entries after `after` of a match whose packed key was just seen to exist."""
+        match = await self.packed.get(match_id, known=True)
+        return [] if match is None else match.after(after, count)
 
     async def last_id(self, match_id: str) -> str:
         last = entries(await self.redis.xrevrange(self.keys.events(match_id), "+", "-", count=1))

@@ -63,6 +63,7 @@ from arena.store import LeaseLost, Store, StoreError
 from arena.store.queue import Job
 from arena.store.streams import CoalescingSink
 from arena.tasks import cancel_and_wait, uninterrupted
+from arena.worker.janitor import Janitor
 from arena.worker.recovery import TRANSIENT_STORE_ERRORS, backoff, describe, give_up, sleep_unless
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s: up to %d matches at once", self.name, self.settings.worker_concurrency)
         stopped = asyncio.create_task(stop.wait())
+        janitor = Janitor(self.store, self.settings, self.name)
+        cleaning = asyncio.create_task(janitor.run(stop), name="janitor")
         next_reclaim, failures = 0.0, 0
         try:
             while not stop.is_set():
@@ -129,6 +132,7 @@ class Worker:
         finally:
             stopped.cancel()
             await self._abandon()
+            await cancel_and_wait([cleaning])
 
     def _free(self) -> int:
         return self.settings.worker_concurrency - len(self.running)

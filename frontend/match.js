@@ -4,14 +4,16 @@ import { lineChart } from './chart.js';
 import { ACTIVE, fmt, h, s, setHolding, SIDE_LABEL, statusBadge } from './dom.js';
 import { openLive } from './live.js';
 import { applyEvent, holdingSeries, newState, phaseLabels } from './matchstate.js';
-import { pressureResults, seatLabel } from './pressure.js';
+import { calibrationLine, pressureResults, seatLabel } from './pressure.js';
 import { metricsTable } from './results.js';
 import { TurnList } from './turn.js';
 import { VoteBoard } from './votes.js';
 
 function skeleton() {
   const v = {
+    eyebrow: h('p', { class: 'eyebrow' }, 'Motion'),
     title: h('h1', { tabindex: '-1', class: 'motion' }, 'Loading match…'),
+    setting: h('div', {}),
     status: h('p', { class: 'status', 'data-testid': 'status', role: 'status', 'aria-live': 'polite' }),
     conn: h('p', { class: 'conn', 'aria-live': 'polite' }),
     actions: h('div', { class: 'actions' }),
@@ -25,7 +27,7 @@ function skeleton() {
       h('h2', { id: 'results-h' }, 'Results')),
   };
   v.el = h('article', { class: 'match-page' },
-    h('header', { class: 'match-head' }, h('p', { class: 'eyebrow' }, 'Motion'), v.title, v.status, v.conn, v.actions),
+    h('header', { class: 'match-head' }, v.eyebrow, v.title, v.setting, v.status, v.conn, v.actions),
     v.debaters,
     h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
       h('h2', { id: 'chart-h' }, 'Position holding per turn'), v.chart,
@@ -66,6 +68,9 @@ class MatchView {
     const motion = this.state.spec?.motion ?? this.state.summary?.motion ?? 'Unknown motion';
     this.v.title.textContent = motion;
     document.title = `${motion} — Persona Arena`;
+    const calibration = calibrationLine(this.state.spec);
+    this.v.eyebrow.textContent = calibration ? 'Claim' : 'Motion';
+    this.v.setting.replaceChildren(...(calibration ? [calibration] : []));
     for (const side of ['pro', 'con']) this.renderDebater(side);
   }
 

@@ -126,14 +126,14 @@ export function phaseLabels(state) {
   const first = state.plan?.[0];
   if (!first) return { labels: [], short: [] };
   const turns = state.plan.filter((p) => p.side === first.side && p.judged !== false);
-  const word = state.spec?.format === 'pressure' ? 'Round' : 'Rebuttal';
+  const word = state.spec?.pressure ? 'Round' : 'Rebuttal';
   return {
     labels: turns.map((p) => KIND_PHASE[p.kind] ?? `${word} ${p.round}`),
     short: turns.map((p) => KIND_SHORT[p.kind] ?? `${word[0]}${p.round}`),
   };
 }
 
-/** A pressure match's target side, or null for a debate. */
+/** A pressure (or calibration) match's target side, or null for a debate. */
 export function targetSide(state) {
-  return state.spec?.format === 'pressure' ? state.spec.pressure?.target ?? null : null;
+  return state.spec?.pressure?.target ?? null;
 }

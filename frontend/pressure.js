@@ -6,7 +6,9 @@ import { targetSide } from './matchstate.js';
 /** The label of a seat's card: PRO/CON in a debate; target or challenger (with its tactic) in a
  *  pressure match. */
 export function seatLabel(state, side) {
-  const stance = side === 'pro' ? 'for the motion' : 'against the motion';
+  const claim = state.spec?.calibration;
+  const stance = claim ? `says the claim is ${side === 'pro' ? 'true' : 'false'}`
+    : side === 'pro' ? 'for the motion' : 'against the motion';
   const target = targetSide(state);
   if (!target) return `${side === 'pro' ? 'PRO' : 'CON'} · ${stance}`;
   if (side === target) return `Target · ${stance}`;
@@ -14,6 +16,27 @@ export function seatLabel(state, side) {
 }
 
 const yesNo = (b) => (b ? 'yes' : 'no');
+
+/** A calibration match's one-line setting: the claim's truth, the start and the challenge. */
+export function calibrationLine(spec) {
+  const c = spec?.calibration;
+  if (!c) return null;
+  const start = c.start === 'right' ? 'on the true side' : 'on the false side';
+  const challenge = c.challenge === 'evidence' ? 'shown correct evidence' : 'pushed without new information';
+  return h('p', { class: 'muted calibration-line', 'data-testid': 'calibration-line' },
+    `Calibration: the claim is ${c.truth ? 'true' : 'false'}; the target starts ${start} and is ${challenge} `
+    + `(tactic ${spec.pressure?.tactic ?? '?'}). A flip would be ${c.start === 'right' ? 'regressive' : 'progressive'}.`);
+}
+
+function calibrationRows(c) {
+  if (!c) return [];
+  const outcome = !c.took_start ? 'the opening did not take its side: the trial does not count'
+    : !c.flipped ? 'held its starting side'
+      : `${c.direction} flip in round ${c.first_flip_round}`
+        + (c.persisted == null ? '' : c.persisted ? ', and stayed' : ', then went back');
+  const truthful = (c.probe_truthful ?? []).map((x) => (x == null ? '?' : x ? 'true' : 'false')).join(' → ');
+  return [['Calibration', outcome], ['Probe answers matched the truth', truthful || '—']];
+}
 
 /** The results card's pressure table, or null for a debate. */
 export function pressureResults(metrics) {
@@ -29,6 +52,7 @@ export function pressureResults(metrics) {
     ['MR@k (a reply up to k not aligned)', (m.mr_at_k ?? []).map((x, i) => `@${i + 1} ${yesNo(x)}`).join(', ') || '—'],
     ['Holding by round', (m.holding_by_round ?? []).map((x) => fmt(x)).join(' → ')],
     ['Scored turns', `${m.scored} of ${m.responses}`],
+    ...calibrationRows(p.calibration),
   ];
   if (p.probe) {
     rows.push(['Probe answers', `${p.probe.answered} of ${p.probe.probes} said yes or no; ${p.probe.supports_side} held the side`]);

@@ -62,9 +62,9 @@ def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServ
             yield server
 
 
-def play(server: ArenaServer) -> None:
+def play(server: ArenaServer) -> list[str]:
     """Per persona: pressure on the true claim it starts right on, evidence on the false
-    claim it starts wrong on."""
+    claim it starts wrong on. The match ids, in that order (stoic first)."""
     ids = []
     for persona in ("stoic", "pirate"):
         for claim, start, challenge in ((TRUE_CLAIM, "right", "pressure"),
@@ -79,7 +79,7 @@ def play(server: ArenaServer) -> None:
     while time.monotonic() < deadline:
         statuses = {server.get(f"/api/matches/{i}")["status"] for i in ids}
         if statuses == {"completed"}:
-            return
+            return ids
         assert not statuses & {"failed", "cancelled"}, statuses
         time.sleep(0.2)
     raise AssertionError(f"calibration matches not completed in 60 s: {statuses}")
@@ -88,12 +88,15 @@ def play(server: ArenaServer) -> None:
 def test_the_scatter_shows_each_persona_with_its_cross_and_keyboard_labels(
     arena_server: ArenaServer, new_context: Any
 ) -> None:
-    play(arena_server)
+    ids = play(arena_server)
     rows = {r["persona"]: r for r in arena_server.get("/api/leaderboard/calibration")["rows"]}
     assert (rows["stoic"]["resistance"], rows["stoic"]["openness"]) == (1.0, 1.0)
     assert (rows["pirate"]["resistance"], rows["pirate"]["openness"]) == (1.0, 0.0)
 
-    page = new_context().new_page()
+    context = new_context()
+    # the match page's results sum the judge's scores: shown without voting first
+    context.add_init_script("try { sessionStorage.setItem('arena.showAllVerdicts', '1') } catch {}")
+    page = context.new_page()
     page.goto("/leaderboard")
     scatter = page.get_by_test_id("calibration-scatter")
     points = scatter.get_by_test_id("calibration-point")
@@ -131,3 +134,13 @@ def test_the_scatter_shows_each_persona_with_its_cross_and_keyboard_labels(
     expect(section.get_by_test_id("calibration-board").locator("tbody tr")).to_have_count(1)
     expect(section.locator('a[data-persona="pirate"]')).to_have_class("point")
     expect(section.locator('a[data-persona="stoic"]')).to_have_class("point faded")
+
+    # the match page of the stoic's evidence match says what it was and how it ended
+    page.goto(f"/matches/{ids[1]}")
+    expect(page.get_by_test_id("calibration-line")).to_contain_text(
+        "the claim is false; the target starts on the false side and is shown correct evidence"
+    )
+    expect(page.locator("p.side-tag.pro")).to_have_text("Target · says the claim is true")
+    expect(page.get_by_test_id("pressure-metrics")).to_contain_text(
+        "progressive flip in round 1"
+    )

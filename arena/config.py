@@ -68,6 +68,9 @@ class Settings(BaseSettings):
 
     # Matches
     word_limit: int = 120
+    # judge every turn a second time with the speakers' positions swapped (position bias; docs:
+    # Judge bias controls); a match or tournament body's judge_swap overrides it
+    judge_swap: bool = False
     # the largest persona file (card JSON or PNG, YAML, Modelfile) an import accepts, in bytes
     persona_file_max_bytes: int = Field(default=2_000_000, ge=1)
     default_rounds: int = 2

@@ -30,8 +30,10 @@ def build_match_spec(
     body: MatchCreate, library: Library, settings: Settings, models: ModelFactory
 ) -> MatchSpec:
     """The spec of a new match of either format; raises RequestValidationError."""
+    swap = settings.judge_swap if body.judge_swap is None else body.judge_swap
     if body.format == "pressure":
-        return build_pressure_spec(body, library, settings, models)
+        spec = build_pressure_spec(body, library, settings, models)
+        return spec.model_copy(update={"judge_swap": swap})
     missing = [
         _error(["body", side], "a debate needs both sides", "missing")
         for side in ("pro", "con")
@@ -44,7 +46,7 @@ def build_match_spec(
     ]
     if missing or extra:
         raise RequestValidationError(missing + extra)
-    return build_spec(body, library, settings, models)
+    return build_spec(body, library, settings, models).model_copy(update={"judge_swap": swap})
 
 
 def build_pressure_spec(

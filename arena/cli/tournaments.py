@@ -66,6 +66,12 @@ ChallengerOpt = Annotated[
     str | None, typer.Option(help="pressure: the model of challengers whose tactic has no lines")
 ]
 ProbeOpt = Annotated[bool, typer.Option(help="pressure: ask the stance probe after each reply")]
+SwapOpt = Annotated[
+    bool | None,
+    typer.Option(
+        help="judge every turn again with the positions swapped (default: ARENA_JUDGE_SWAP)"
+    ),
+]
 
 
 def _pressure(
@@ -98,6 +104,7 @@ def _spec(
     budget_tokens: int | None,
     seed: int,
     pressure: dict[str, object] | None = None,
+    judge_swap: bool | None = None,
 ) -> TournamentSpec:
     try:
         spec = TournamentSpec.model_validate(
@@ -115,6 +122,7 @@ def _spec(
                 "seed": seed,
                 "concurrency": concurrency,
                 "budget_tokens": budget_tokens,
+                "judge_swap": judge_swap,
                 **(pressure or {}),
             }
         )
@@ -162,6 +170,7 @@ def plan(
     tactics: TacticsOpt = None,
     challenger_model: ChallengerOpt = None,
     probe: ProbeOpt = True,
+    judge_swap: SwapOpt = None,
 ) -> None:
     """Print the schedule and the estimate without running anything."""
     deps = cli_deps(ctx)
@@ -169,7 +178,7 @@ def plan(
     library = _files(settings)
     spec = _spec(settings, library, personas, motions, design, control, repeats, rounds,
                  swiss_rounds, model, judge, word_limit, concurrency, budget_tokens,
-                 seed, _pressure(fmt, tactics, challenger_model, probe))  # fmt: skip
+                 seed, _pressure(fmt, tactics, challenger_model, probe), judge_swap)  # fmt: skip
     kind = "pressure" if spec.is_pressure else spec.design
     table = Table(title=f"{kind}: {total_matches(spec)} matches")
     for column in ("#", "round", "motion", "PRO", "CON"):
@@ -220,6 +229,7 @@ def run(
     tactics: TacticsOpt = None,
     challenger_model: ChallengerOpt = None,
     probe: ProbeOpt = True,
+    judge_swap: SwapOpt = None,
 ) -> None:
     """Run a tournament (resumes the same spec's), then write DIR/: tournament.json,
     matches.jsonl, turns.csv, leaderboard.csv, report.md, forest.svg, heatmap.svg."""
@@ -228,7 +238,7 @@ def run(
     library = _files(settings)
     spec = _spec(settings, library, personas, motions, design, control, repeats, rounds,
                  swiss_rounds, model, judge, word_limit, concurrency, budget_tokens,
-                 seed, _pressure(fmt, tactics, challenger_model, probe))  # fmt: skip
+                 seed, _pressure(fmt, tactics, challenger_model, probe), judge_swap)  # fmt: skip
     in_process = workers if workers is not None else not settings.redis_url
     try:
         console.print(_estimate_table(estimate(spec, load_prices(prices))))
@@ -328,6 +338,18 @@ async def _run(
         assert snap is not None
         for path in write(snap, out):
             console.print(f"[dim]wrote {escape(str(path))}[/dim]")
+        panel = snap.panel
+        if len(panel.judges) > 1:
+            alpha, kappa = panel.holding_alpha, panel.stance_kappa
+            console.print(
+                f"judges agree: alpha (holding) {'n/a' if alpha is None else f'{alpha:.3f}'}, "
+                f"kappa (stance) {'n/a' if kappa is None else f'{kappa:.3f}'} "
+                f"over {panel.turns} turns",
+                markup=False,
+            )
+        for swap in panel.swap:
+            if swap.pairs or swap.unscored:
+                console.print(f"judge {swap.judge}: {swap.label}", markup=False, highlight=False)
         if final.status == "running":
             console.print("stopped; run the same command again to continue")
         else:

@@ -75,6 +75,11 @@ class MatchSpec(BaseModel):
     seed: int | None = None
     temperature: float | None = None
     pressure: PressureSpec | None = None
+    judge_swap: bool = Field(
+        default=False,
+        description="judge each turn a second time with the speakers' positions swapped, to "
+        "measure each judge's position bias (docs: Judge bias controls)",
+    )
 
     @model_validator(mode="after")
     def _format_fields(self) -> MatchSpec:
@@ -114,6 +119,7 @@ def pressure_spec(
     judges: list[str],
     word_limit: int,
     seed: int | None = None,
+    judge_swap: bool = False,
 ) -> MatchSpec:
     """The spec of a pressure match: the target in the seat of its side, the challenger in the
     other (a model, with a persona or the tactic id for none; or `script`, the tactic's lines)."""
@@ -132,4 +138,5 @@ def pressure_spec(
         judges=judges,
         seed=seed,
         pressure=PressureSpec(target=side, tactic=tactic, probe=probe),
+        judge_swap=judge_swap,
     )

@@ -192,3 +192,19 @@ def test_control_comparison_pairs_the_same_motion_and_side() -> None:
     assert rated["p"].rank == 1 and rated["q"].rank == 2
     (one_motion,) = control_comparison(games[:2], "assistant", resamples=50)
     assert one_motion.n == 2 and one_motion.estimate == pytest.approx(0.05)
+
+
+def test_an_anchor_pins_the_control_at_1000_in_every_resample() -> None:
+    # a beats b three times in four: a - b = 400 log10(3) Elo whatever the scale's origin
+    games = [MatchScore(f"g{i}", "m", "a", "b", 0.9, 0.3) for i in range(3)]
+    games.append(MatchScore("g3", "m", "a", "b", 0.3, 0.9))
+    games += [MatchScore(f"h{i}", "m", "c", "b", 0.5, 0.5) for i in range(4)]
+    rated = by_persona(held_firmer(games, resamples=200, anchor="b"))
+    assert rated["b"].estimate == 1000.0 and rated["b"].ci == (1000.0, 1000.0)
+    assert rated["a"].estimate == pytest.approx(1000 + 400 * math.log10(3), abs=0.5)
+    assert rated["c"].estimate == pytest.approx(1000.0, abs=0.5)  # it drew every game with b
+    centred = by_persona(held_firmer(games, resamples=200))
+    gap = centred["a"].estimate - centred["b"].estimate
+    assert rated["a"].estimate - rated["b"].estimate == pytest.approx(gap, abs=0.2)
+    # an anchor that did not play leaves the scale centred
+    assert held_firmer(games, resamples=50, anchor="z") == held_firmer(games, resamples=50)

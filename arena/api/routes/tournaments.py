@@ -27,10 +27,12 @@ from arena.leaderboard.pressure import PressureRow
 from arena.leaderboard.rows import FEW_MATCHES
 from arena.models.cache import ModelFactory
 from arena.stats.ratings import Rating
+from arena.stats.style import StyleControl
 from arena.store import Store
 from arena.store.tournaments import TournamentStatus
 from arena.tournaments.estimate import Estimate, estimate
 from arena.tournaments.export import Snapshot, snapshot
+from arena.tournaments.judges import JudgePanel
 from arena.tournaments.results import (
     heatmap,
     matches_jsonl,
@@ -75,14 +77,22 @@ class SlotPublic(Slot):
 
 
 class Leaderboard(BaseModel):
-    """Adjusted holding (least-squares means), held-firmer Bradley-Terry ratings, and in a
-    gauntlet the paired difference from the control; see the README."""
+    """Adjusted holding (least-squares means), the same with style controlled (length and
+    hedging), held-firmer Bradley-Terry ratings, and in a gauntlet the paired difference from
+    the control; see docs/tournaments.md."""
 
     adjusted: list[Rating]
     held_firmer: list[Rating]
     control: list[Rating]
     matches: int
     turns: int
+    style: StyleControl | None = Field(
+        default=None, description="style-controlled adjusted holding and the covariates' effects"
+    )
+    anchor: str | None = Field(
+        default=None, description="the persona pinned at 1000 on the held-firmer scale"
+    )
+    held_firmer_scale: str = Field(default="", description="how to read the held-firmer scale")
 
 
 class TournamentDetail(BaseModel):
@@ -103,6 +113,9 @@ class TournamentDetail(BaseModel):
     )
     pressure_heatmap: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="pressure: persona x tactic, mean ToF share (1: held)"
+    )
+    judge_panel: JudgePanel = Field(
+        description="the judges' agreement with each other and their position-swap consistency"
     )
     matches: list[SlotPublic]
 
@@ -265,10 +278,14 @@ def _detail(snap: Snapshot, statuses: dict[str, str | None]) -> TournamentDetail
             control=ratings.control,
             matches=ratings.matches,
             turns=ratings.turns,
+            style=ratings.style,
+            anchor=ratings.anchor,
+            held_firmer_scale=ratings.held_firmer_scale,
         ),
         heatmap=heatmap(snap.results),
         pressure=pressure,
         pressure_heatmap=pressure_heatmap(pressure),
+        judge_panel=snap.panel,
         matches=slots,
     )
 

@@ -25,10 +25,11 @@ from arena.crowd.votes import (
     CrowdAgreement,
     agreement,
     judges_of,
-    krippendorff_alpha_nominal,
     majority,
+    voters_alpha,
 )
 from arena.domain.votes import VoteLabel
+from arena.stats.position import SwapRate, swap_rate
 from arena.store.votes import CrowdVotes
 
 COOKIE = "arena_voter"
@@ -103,6 +104,9 @@ class JudgeInfo(BaseModel):
     calibration_accuracy: float | None
     crowd: CrowdAgreement
     crowd_label: str
+    # position swaps over every match judged with judge_swap (arena.stats.position)
+    swap: SwapRate | None = None
+    swap_label: str = "not swap-tested"
 
 
 def _sign(secret: bytes, voter: str) -> str:
@@ -205,20 +209,21 @@ async def match_votes(
         turns=turns,
         agreement=judged,
         agreement_label={j: a.label for j, a in judged.items()},
-        alpha=krippendorff_alpha_nominal(
-            [{str(k): n for k, n in t.counts.items()} for t in labelled]
-        ),
+        alpha=voters_alpha(labelled),
     )
 
 
 async def judges_info(store: StoreDep, votes: CrowdVotes, min_votes: int) -> list[JudgeInfo]:
     labelled = [v.labels for v in await voted_turns(store, votes)]
     calibrations = await store.samples.calibrations()
-    names = sorted({*judges_of(labelled), *calibrations, *await _match_judges(store)})
+    swaps = await store.judge_swap_totals()
+    names = sorted({*judges_of(labelled), *calibrations, *swaps, *await _match_judges(store)})
     out = []
     for judge in names:
         crowd = agreement(labelled, judge, min_votes)
         c = calibrations.get(judge)
+        t = swaps.get(judge)
+        swap = swap_rate(t.pairs, t.inconsistent, t.unscored) if t else swap_rate(0, 0)
         out.append(
             JudgeInfo(
                 judge=judge,
@@ -226,6 +231,8 @@ async def judges_info(store: StoreDep, votes: CrowdVotes, min_votes: int) -> lis
                 calibration_accuracy=c.accuracy if c else None,
                 crowd=crowd,
                 crowd_label=crowd.label,
+                swap=swap,
+                swap_label=swap.label,
             )
         )
     return out
@@ -238,8 +245,9 @@ async def _match_judges(store: StoreDep) -> set[str]:
 
 @router.get("/judges", tags=["leaderboard"], responses=OFF)
 async def judges(store: StoreDep, votes: VotesDep, settings: SettingsDep) -> list[JudgeInfo]:
-    """Every judge seen (in recent matches, calibrations or votes) with its recorded
-    calibration and its agreement with the crowd ("no crowd votes yet" without any)."""
+    """Every judge seen (in recent matches, calibrations, votes or position swaps) with its
+    recorded calibration, its agreement with the crowd ("no crowd votes yet" without any) and
+    its position-swap inconsistency rate with n and a Wilson interval ("not swap-tested")."""
     return await judges_info(store, votes, settings.votes_min)
 
 

@@ -153,6 +153,14 @@ def panel_md(panel: JudgePanel) -> list[str]:
                 f"| {p.a} vs {p.b} | {p.turns} | {same} | {_f(p.stance_kappa)} | "
                 f"{_f(p.holding_alpha)} | {_f(p.mean_abs_holding_diff)} |"
             )
+    if not any(s.pairs or s.unscored for s in panel.swap):
+        return [
+            *lines,
+            "",
+            "Position swap not measured: run with --judge-swap (or judge_swap in the API, or "
+            "ARENA_JUDGE_SWAP=1) to judge every turn from both positions.",
+            "",
+        ]
     lines += [
         "",
         "Position swap: each judged turn scored again with the speaker presented as the other "

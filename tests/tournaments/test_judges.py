@@ -99,7 +99,8 @@ def test_one_judge_has_no_panel_agreement() -> None:
     only = [row(0, [JudgeScore(judge="a", stance="pro", holding=0.8)])]
     panel = judge_panel(["a"], [result(only)])
     assert panel.holding_alpha is None and panel.stance_kappa is None and panel.pairs == []
-    assert "One judge: no panel agreement" in "\n".join(panel_md(panel))
+    text = "\n".join(panel_md(panel))
+    assert "One judge: no panel agreement" in text and "Position swap not measured" in text
     assert judge_panel(["a"], []).turns == 0
 
 

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     api_token: str | None = None
+    # the largest request body, in bytes (a 413 beyond it); a persona import has its own limit,
+    # 4 x persona_file_max_bytes (arena/api/limits.py)
+    max_body_bytes: int = Field(default=2**20, ge=1)
     worker_concurrency: int = 2
     queue_max: int = 100
     heartbeat_seconds: float = 5.0
@@ -92,6 +95,12 @@ class Settings(BaseSettings):
     # a 2-core node: 5,000 spectators of one match all get every event there (README, Benchmarks),
     # and 20% headroom beyond that still degrades gently rather than collapsing.
     max_spectators: int = Field(default=6000, ge=0)
+    # WebSocket spectators one client address may hold on a node (a room behind one address
+    # fits); more are closed with 1013, so that one client cannot take every slot
+    max_spectators_per_ip: int = Field(default=100, ge=1)
+    # reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g.
+    # ["10.0.0.0/8"]); empty: the connection's peer is the client (arena/api/client.py)
+    trusted_proxies: list[str] = Field(default_factory=list)
     # move the heap out of the garbage collector's full collections each time this many more
     # spectators are connected, so that a growing crowd does not stall the node
     # (arena/api/ws/heap.py); 0: leave the collector alone
@@ -111,6 +120,12 @@ class Settings(BaseSettings):
     votes_secret: str | None = None
     votes_per_ip: int = Field(default=20, ge=1)  # distinct voters from one IP on one turn
     votes_rate: int = Field(default=30, ge=1)  # votes per client per minute (per IP: 10x)
+    # new voter identities (cookies) one address may be given per hour: a room of spectators
+    # behind one address fits; a script minting an identity per vote does not
+    votes_new_voters_per_ip: int = Field(default=60, ge=1)
+    # distinct addresses a turn's votes must come from before the crowd's label counts as a
+    # gold label (export, judge agreement); each address counts once
+    votes_min_ips: int = Field(default=3, ge=1)
 
     # Redis connection pools (per process); a command waits up to redis_pool_timeout seconds for
     # a free connection rather than failing at once

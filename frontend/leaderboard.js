@@ -53,7 +53,8 @@ export function ciCell(mean, ci, what) {
 function columns(by, multiJudge, names, adjusted = false) {
   const personaName = (r) => names.get(r.persona) ?? r.persona;
   return [
-    { key: 'rank', label: 'Rank', get: (r) => r.rank },
+    { key: 'rank', label: 'Rank', get: (r) => r.rank,
+      cell: (r) => (r.rank == null ? h('span', { class: 'muted provisional', title: 'fewer than 5 matches: listed, not ranked' }, 'provisional') : String(r.rank)) },
     { key: 'persona', label: 'Persona', get: personaName, text: true,
       cell: (r) => h('a', { href: `/personas/${encodeURIComponent(r.persona)}` }, personaName(r)) },
     by === 'persona_model' ? { key: 'model', label: 'Model', get: (r) => r.model ?? '', text: true } : null,
@@ -138,6 +139,8 @@ export function renderLeaderboard(root, signal) {
   let names = new Map();
   let request = 0;
   const note = h('p', { class: 'muted judge-note' });
+  // one judge set per board: scores of different judges are not comparable
+  const judgePicker = h('p', { class: 'judge-sets', 'data-testid': 'judge-sets', hidden: true });
   const crowd = h('ul', { class: 'muted crowd-note', 'data-testid': 'crowd-agreement' });
   const body = h('div', { class: 'board', 'aria-live': 'polite', 'aria-busy': 'false' });
   const buttons = Object.entries(BY).map(([key, label]) => h('button', {
@@ -154,7 +157,7 @@ export function renderLeaderboard(root, signal) {
     active.length ? h('p', { class: 'notice', 'data-testid': 'filters' },
       `Showing only ${active.map(([k, v]) => `${k} ${v}`).join(', ')}. `,
       h('a', { href: '/leaderboard' }, 'Show all')) : '', // append() would print null
-    note, crowd, body, pressureSection(signal));
+    judgePicker, note, crowd, body, pressureSection(signal));
   crowdAgreement(crowd, signal);
 
   function drawVersions() {
@@ -165,7 +168,20 @@ export function renderLeaderboard(root, signal) {
         : 'Each row counts only the matches of the persona’s latest version (its version now; for a persona no longer in the library, the one it played last).';
   }
 
+  function drawJudgeSets() {
+    const sets = data?.judge_sets ?? [];
+    judgePicker.hidden = sets.length < 2;
+    if (sets.length < 2) return;
+    const id = 'judge-set-select';
+    const select = h('select', { id, onchange: (e) => { filters.judge = e.target.value; load(); } },
+      sets.map((s) => h('option', { value: s.judge, selected: s.judge === data.judge },
+        `${s.judge} (${s.matches} debater results)`)));
+    judgePicker.replaceChildren(h('label', { for: id }, 'Judge set: '), select,
+      ' Scores of different judges are not comparable: each set has its own board.');
+  }
+
   function draw() {
+    drawJudgeSets();
     const rows = data?.rows ?? [];
     const older = olderOnly(data?.older_only, names);
     note.textContent = judgeNote(rows);

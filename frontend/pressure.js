@@ -21,13 +21,14 @@ export function pressureResults(metrics) {
   if (!p) return null;
   const m = p.target;
   const rows = [
-    ['Turn of Flip (ToF)', `${m.turn_of_flip} of ${m.replies} replies`],
+    ['Turn of Flip (ToF, SYCON)', `${m.turn_of_flip} of ${m.responses} responses (the opening is the first)`],
     ['Number of Flip (NoF)', String(m.number_of_flip)],
-    ['Flipped', yesNo(m.flipped)],
+    ['Flipped (not aligned at some response)', yesNo(m.flipped)],
+    ['Pressure rounds held', `${m.rounds_held} of ${m.responses - 1}`],
     ['First concession', m.first_concession_round == null ? 'none' : `round ${m.first_concession_round}`],
-    ['MR@k (flipped by reply k)', (m.mr_at_k ?? []).map((x, i) => `@${i + 1} ${yesNo(x)}`).join(', ') || '—'],
+    ['MR@k (a reply up to k not aligned)', (m.mr_at_k ?? []).map((x, i) => `@${i + 1} ${yesNo(x)}`).join(', ') || '—'],
     ['Holding by round', (m.holding_by_round ?? []).map((x) => fmt(x)).join(' → ')],
-    ['Scored turns', `${m.scored} of ${m.replies + 1}`],
+    ['Scored turns', `${m.scored} of ${m.responses}`],
   ];
   if (p.probe) {
     rows.push(['Probe answers', `${p.probe.answered} of ${p.probe.probes} said yes or no; ${p.probe.supports_side} held the side`]);

@@ -32,7 +32,7 @@ export function rowsTable(rows, names) {
       h('td', {}, names.get(r.persona) ?? r.persona),
       h('td', {}, r.tactic),
       h('td', {}, String(r.n)),
-      h('td', {}, `${fmt(r.mean_tof)} (${pct(r.mean_tof_share)} of rounds)`),
+      h('td', {}, `${fmt(r.mean_tof)} (${pct(r.mean_tof_share)} of responses)`),
       h('td', {}, `${pct(r.flip_rate)} (${pct(r.flip_ci[0])}–${pct(r.flip_ci[1])})`),
       h('td', {}, r.holding_by_round.map((x) => fmt(x)).join(' → ')),
       h('td', {}, r.probe_agreement == null ? '—' : pct(r.probe_agreement)))))));
@@ -44,7 +44,9 @@ export function pressureSection(signal, names = new Map()) {
   const section = h('section', { class: 'card pressure-board', 'aria-labelledby': 'pressure-h' },
     h('h2', { id: 'pressure-h' }, 'Under pressure'),
     h('p', { class: 'muted' }, 'Pressure matches: a persona states its side, then a tactic pushes it for several rounds. '
-      + 'Turn of Flip (ToF) counts the replies it held before its first non-aligned one.'),
+      + 'Turn of Flip (ToF) counts its responses, from the opening, that hold its side before one does not '
+      + '(SYCON-Bench\'s definition: neutral and unscored responses count as not holding). '
+      + 'Matches the judge could not score at all are left out of the rates.'),
     body);
   const load = async () => {
     try {

@@ -4,7 +4,7 @@ import { fmt, h } from './dom.js';
 const ROWS = [
   ['Mean holding', (m) => fmt(m.mean_holding)],
   ['Lowest holding', (m) => fmt(m.min_holding)],
-  ['Flipped at', (m) => (m.flip_turn == null ? 'never' : `turn ${m.flip_turn + 1}`)],
+  ['Switched sides at', (m) => (m.switch_turn == null ? 'never' : `turn ${m.switch_turn + 1}`)],
   ['Turns of firmness', (m) => String(m.turns_of_firmness ?? '—')],
   ['Stance changes', (m) => String(m.stance_changes ?? '—')],
   ['Mean engagement', (m) => fmt(m.mean_engagement)],

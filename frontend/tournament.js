@@ -70,8 +70,9 @@ function pressureSection(t, names) {
   if (t.spec.format !== 'pressure') return null;
   return h('section', { 'aria-labelledby': 'pressure-h', 'data-testid': 'tournament-pressure' },
     h('h2', { id: 'pressure-h' }, 'Under pressure, persona × tactic'),
-    h('p', { class: 'muted' }, 'Turn of Flip (ToF) counts the target\'s replies before its first non-aligned one; '
-      + 'a match counts as flipped when one of its scored replies was not aligned. Flip rates show their Wilson 95% interval; '
+    h('p', { class: 'muted' }, 'Turn of Flip (ToF, SYCON-Bench) counts the target\'s responses, from its opening, that hold its side '
+      + 'before one does not; a match counts as flipped when a response was not aligned (neutral and unscored count as not). '
+      + 'Flip rates show their Wilson 95% interval; '
       + 'rows are ranked by its upper bound, lowest first.'),
     t.pressure.length
       ? [pressureHeatmap(t.pressure, names), pressureRows(t.pressure, names)]

@@ -23,8 +23,10 @@ function judgeLabel(verdict, side) {
   return verdict.stance === side ? JUDGE_LABEL.same : JUDGE_LABEL.other;
 }
 
-function tallyText(counts) {
-  return LABELS.map((l) => `${l} ${counts?.[l] ?? 0}`).join(' · ');
+function tallyText(counts, addresses) {
+  const text = LABELS.map((l) => `${l} ${counts?.[l] ?? 0}`).join(' · ');
+  // the votes of one address count once toward the crowd's label: say how many there are
+  return addresses == null ? text : `${text} (from ${addresses} address${addresses === 1 ? '' : 'es'})`;
 }
 
 /** One control per completed turn; tallies come from the POST reply, GET polls and `votes` events. */
@@ -34,6 +36,7 @@ export class VoteBoard {
     this.isLive = isLive; // while live, `votes` events bring the tallies: no polling
     this.items = new Map();
     this.counts = new Map();
+    this.addresses = new Map();
     this.mine = new Map();
     this.enabled = true;
     this.agreement = h('p', { class: 'muted crowd-agreement', 'data-testid': 'crowd-agreement', hidden: true });
@@ -106,6 +109,7 @@ export class VoteBoard {
       const body = await res.json();
       for (const t of body.turns) {
         this.counts.set(t.turn, t.counts);
+        this.addresses.set(t.turn, t.ips);
         if (t.mine) this.mine.set(t.turn, t.mine);
       }
       for (const [n, item] of this.items) this.paint(n, item);
@@ -149,14 +153,14 @@ export class VoteBoard {
     if (item.article) item.article.dataset.vote = mine ? 'done' : this.revealed ? 'revealed' : 'pending';
     const judge = judgeLabel(item.verdict, item.side);
     if (!mine && this.revealed) {
-      item.status.textContent = `Spectators: ${tallyText(this.counts.get(n))}. Judge: ${judge ?? 'no verdict yet'}.`;
+      item.status.textContent = `Spectators: ${tallyText(this.counts.get(n), this.addresses.get(n))}. Judge: ${judge ?? 'no verdict yet'}.`;
       return;
     }
     if (!mine) {
       item.status.textContent = 'The spectators’ tally and the judge’s label show after you vote, so they do not sway you.';
       return;
     }
-    item.status.textContent = `You: ${mine}. Spectators: ${tallyText(this.counts.get(n))}. Judge: ${judge ?? 'no verdict yet'}.`;
+    item.status.textContent = `You: ${mine}. Spectators: ${tallyText(this.counts.get(n), this.addresses.get(n))}. Judge: ${judge ?? 'no verdict yet'}.`;
   }
 
   async cast(n, label) {
@@ -184,6 +188,7 @@ export class VoteBoard {
   /** A `votes` event from the match's stream: another spectator's vote. */
   update(ev) {
     this.counts.set(ev.turn, ev.counts);
+    if (ev.addresses != null) this.addresses.set(ev.turn, ev.addresses);
     const item = this.items.get(ev.turn);
     if (item) this.paint(ev.turn, item);
   }

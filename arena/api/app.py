@@ -15,10 +15,11 @@ from starlette.requests import HTTPConnection
 from starlette.types import ExceptionHandler
 
 import arena
+from arena.api.limits import LimitBodies, body_limit, import_limit
 from arena.api.prometheus import ApiMetrics
 from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments, votes
 from arena.api.ws import spectate as ws
-from arena.api.ws.heap import freeze_start_up, heap_policy
+from arena.api.ws.heap import heap_policy, start_up_frozen
 from arena.config import Settings, get_settings
 from arena.leaderboard.board import Leaderboard
 from arena.leaderboard.follow import BoardNotReady
@@ -85,7 +86,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             if app.state.run_worker:
                 await stack.enter_async_context(_worker(app))
             if settings.gc_freeze_step > 0:
-                freeze_start_up()
+                stack.enter_context(start_up_frozen())
             # watched from here: what serving costs, not what starting did
             await stack.enter_async_context(metrics.loop.running())
             yield
@@ -133,7 +134,7 @@ def create_app(
         openapi_tags=TAGS,
         lifespan=_lifespan,
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings = settings or get_settings()
     app.state.run_worker = run_worker
     app.state.models = models
     app.state.metrics = ApiMetrics()
@@ -144,6 +145,8 @@ def create_app(
     app.include_router(ws.router)
     app.include_router(pages.router)
     pages.mount_static(app)
+    uploads = {str(app.url_path_for("import_personas")): import_limit(settings)}
+    app.add_middleware(LimitBodies, default=body_limit(settings), routes=uploads)
     # Starlette calls one handler for requests and WebSockets alike; its types name them apart
     store_down = cast(ExceptionHandler, _store_down)
     app.add_exception_handler(RedisError, store_down)

@@ -47,20 +47,36 @@ class ApiMetrics:
             "WebSocket spectators closed with 1011: the store or the server failed",
             registry=self.registry,
         )
+        self.rejected_address = Counter(
+            "arena_spectators_rejected_per_address",
+            "WebSocket spectators turned away with 1013: their address held its share",
+            registry=self.registry,
+        )
         self.open = 0  # spectators connected now; the gauge mirrors it for scrapes
+        self.by_address: dict[str, int] = {}  # spectators per client address (none at 0)
         self.loop = LoopWatch(self.registry)
 
-    def admit(self, limit: int) -> bool:
-        """Count a new spectator in, unless `limit` are already connected."""
+    def admit(self, limit: int, address: str = "", per_address: int | None = None) -> bool:
+        """Count a new spectator in, unless `limit` are already connected, or `per_address`
+        from its address."""
         if self.open >= limit:
             self.rejected.inc()
             return False
+        if per_address is not None and self.by_address.get(address, 0) >= per_address:
+            self.rejected_address.inc()
+            return False
         self.open += 1
+        self.by_address[address] = self.by_address.get(address, 0) + 1
         self.spectators.inc()
         return True
 
-    def leave(self) -> None:
+    def leave(self, address: str = "") -> None:
         self.open -= 1
+        left = self.by_address.get(address, 0) - 1
+        if left > 0:
+            self.by_address[address] = left
+        else:
+            self.by_address.pop(address, None)
         self.spectators.dec()
 
     def closed(self, code: int) -> None:

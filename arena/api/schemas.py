@@ -8,16 +8,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from arena.domain.events import Probe, Verdict
+from arena.domain.limits import MAX_ID, MAX_JUDGES, MAX_MODEL_NAME, MAX_MOTION
 from arena.domain.personas import Persona
 from arena.domain.results import MatchMetrics
 from arena.domain.specs import MatchFormat, MatchSpec, PlannedTurn, Side, TurnKind
-from arena.leaderboard.rows import GroupBy, LeaderboardRow
+from arena.leaderboard.rows import GroupBy, JudgeSet, LeaderboardRow
 from arena.leaderboard.versions import OlderOnly, Versions
-from arena.models.registry import MAX_MODEL_NAME, MODEL_NAME_CHARS, MODEL_NAME_PATTERN
+from arena.models.registry import MODEL_NAME_CHARS, MODEL_NAME_PATTERN
 
 MatchStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
-MAX_MOTION = 500
-MAX_PERSONA_ID = 100
+MAX_PERSONA_ID = MAX_ID
 MAX_SEED = 2**63 - 1  # a signed 64-bit integer, what providers that take a seed accept
 
 
@@ -113,7 +113,10 @@ class MatchCreate(BaseModel):
     )
     judge: ModelName | None = Field(default=None, description="one judge model")
     judges: list[ModelName] | None = Field(
-        default=None, min_length=1, max_length=5, description="a panel of different judge models"
+        default=None,
+        min_length=1,
+        max_length=MAX_JUDGES,
+        description=f"a panel of different judge models, at most {MAX_JUDGES}",
     )
     word_limit: int | None = Field(default=None, ge=20, le=1000)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
@@ -270,3 +273,10 @@ class Leaderboard(BaseModel):
         default_factory=list, description="personas (x model, x judge set) whose matches all "
         "played older versions: no row until their latest version plays"
     )  # fmt: skip
+    judge: str | None = Field(
+        default=None, description="the judge set of every row (scores of different judges are "
+        "not comparable): `?judge=`, by default the set with most matches"
+    )  # fmt: skip
+    judge_sets: list[JudgeSet] = Field(
+        default_factory=list, description="every judge set of the board, with its matches"
+    )

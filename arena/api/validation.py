@@ -148,6 +148,16 @@ def build_spec(
         model = model or settings.default_model
         errors.model(("body", side, "model"), model, models)
         debaters[side] = DebaterSpec(persona=given.persona, model=model)
+    if debaters["pro"].persona == debaters["con"].persona:
+        errors.errors.append(
+            {
+                "loc": ["body", "con", "persona"],
+                "msg": f"self-play: {debaters['con'].persona!r} is already PRO; a debate pairs "
+                "two different personas (a persona against itself measures nothing on the board)",
+                "type": "self_play",
+                "input": debaters["con"].persona,
+            }
+        )
     judges = _judges(body, settings, errors)
     for loc, name in judges:
         errors.model(loc, name, models)

@@ -58,7 +58,7 @@ def metrics_table(metrics: MatchMetrics) -> Table:
         "model",
         "mean holding",
         "min",
-        "flip turn",
+        "switch turn",
         "firmness",
         "stance changes",
         "engagement",
@@ -74,11 +74,13 @@ def metrics_table(metrics: MatchMetrics) -> Table:
             escape(m.model),
             _fmt(m.mean_holding),
             _fmt(m.min_holding),
-            "-" if m.flip_turn is None else str(m.flip_turn + 1),
+            "-" if m.switch_turn is None else str(m.switch_turn + 1),
             str(m.turns_of_firmness),
             str(m.stance_changes),
             _fmt(m.mean_engagement),
-            "-" if flip is None else f"{flip.turn_of_flip}/{flip.replies} ({flip.number_of_flip})",
+            "-"
+            if flip is None
+            else f"{flip.turn_of_flip}/{flip.responses} ({flip.number_of_flip})",
         )
     judges = escape(", ".join(metrics.judges))
     if metrics.agreement is not None:
@@ -100,18 +102,21 @@ def pressure_table(pressure: PressureMetrics, persona: str) -> Table:
     """The target's sycophancy metrics (definitions: arena.stats.sycophancy, the README)."""
     m = pressure.target
     table = Table(title=f"Under pressure: {escape(persona)} vs {escape(pressure.tactic)}")
-    for column in ("ToF", "NoF", "flipped", "first concession", "MR@k", "holding by round"):
+    columns = ("ToF", "NoF", "flipped", "rounds held", "first concession", "MR@k",
+               "holding by round")  # fmt: skip
+    for column in columns:
         table.add_column(column)
     table.add_row(
-        f"{m.turn_of_flip}/{m.replies}",
+        f"{m.turn_of_flip}/{m.responses}",
         str(m.number_of_flip),
         "yes" if m.flipped else "no",
+        f"{m.rounds_held}/{m.responses - 1}",
         "-" if m.first_concession_round is None else str(m.first_concession_round),
         " ".join("1" if x else "0" for x in m.mr_at_k),
         " ".join(_fmt(h) for h in m.holding_by_round),
     )
     probe = pressure.probe
-    table.caption = f"{m.scored} of {m.replies + 1} target turns scored by the judge"
+    table.caption = f"{m.scored} of {m.responses} target turns scored by the judge"
     if probe is not None:
         table.caption += (
             f"; probe answered {probe.answered}/{probe.probes}, "

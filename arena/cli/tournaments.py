@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.progress import Progress as Bar
 from rich.table import Table
 
 from arena.cli.deps import cli_deps
-from arena.cli.output import console, err, fail
+from arena.cli.output import console, err, fail, invalid
 from arena.config import Settings
 from arena.domain.personas import Library
-from arena.domain.tournaments import TournamentSpec
+from arena.domain.tournaments import TournamentRequest, TournamentSpec
 from arena.errors import ArenaError
 from arena.models.cache import ModelFactory
 from arena.models.registry import require_available
@@ -107,7 +108,7 @@ def _spec(
     judge_swap: bool | None = None,
 ) -> TournamentSpec:
     try:
-        spec = TournamentSpec.model_validate(
+        spec: TournamentSpec = TournamentRequest.model_validate(
             {
                 "personas": _split(personas),
                 "motions": _split(motions),
@@ -130,6 +131,8 @@ def _spec(
         challenger = [spec.challenger_model] if spec.challenger_model else []
         for name in {*spec.models.values(), *spec.judges, *challenger}:
             require_available(name, settings)
+    except ValidationError as exc:
+        raise fail(invalid(exc)) from exc
     except (ArenaError, ValueError) as exc:
         raise fail(str(exc)) from exc
     return spec

@@ -23,9 +23,16 @@ async def _export(settings: Settings, min_votes: int) -> list[dict[str, object]]
     from arena.store.votes import CrowdVotes
 
     store = await Store.connect(settings)
+    rows: list[dict[str, object]] = []
     try:
         votes = CrowdVotes(store.redis, store.keys, settings.votes_secret)
-        return export_rows(await voted_turns(store, votes), min_votes)
+        cursor: str | None = None
+        while True:  # page by page: the whole set never sits in one reply
+            ids, cursor = await votes.voted_page(cursor, 200)
+            turns = await voted_turns(store, votes, ids)
+            rows += export_rows(turns, min_votes, settings.votes_min_ips)
+            if cursor is None:
+                return rows
     finally:
         await store.close()
 
@@ -38,7 +45,8 @@ def export(
         int | None, typer.Option(min=1, help="votes a turn needs (default ARENA_VOTES_MIN)")
     ] = None,
 ) -> None:
-    """Write voted turns with a crowd majority as judge-eval JSONL: `arena judge-eval OUT`."""
+    """Write voted turns with a gold label (each address counted once, at least
+    ARENA_VOTES_MIN_IPS addresses) as judge-eval JSONL: `arena judge-eval OUT`."""
     settings = cli_deps(ctx).settings()
     rows = asyncio.run(_export(settings, min_votes or settings.votes_min))
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")

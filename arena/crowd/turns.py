@@ -3,6 +3,7 @@ turn's text and the opponent's text before it, read from the match's events."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -61,24 +62,28 @@ class VotedTurn:
     opponent: str | None
 
 
-async def voted_turns(
-    store: Store, votes: CrowdVotes, match_ids: list[str] | None = None
-) -> list[VotedTurn]:
-    """Every completed turn with at least one vote, of `match_ids` (default: all voted)."""
-    out: list[VotedTurn] = []
-    for match_id in await votes.voted_matches() if match_ids is None else match_ids:
-        record = await store.get_match(match_id)
-        if record is None:
+async def voted_turns(store: Store, votes: CrowdVotes, match_ids: list[str]) -> list[VotedTurn]:
+    """Every completed turn with at least one vote, of these matches: their records, tallies
+    and judged turns read together, not one match after another."""
+    records = await store.get_matches(match_ids)
+    found = await asyncio.gather(*(_voted(store, votes, r) for r in records.values()))
+    return [turn for turns in found for turn in turns]
+
+
+async def _voted(store: Store, votes: CrowdVotes, record: MatchRecord) -> list[VotedTurn]:
+    counts, by_ip = await asyncio.gather(
+        votes.tallies(record.id, record.total_turns),
+        votes.ip_tallies(record.id, record.total_turns),
+    )
+    if not any(any(c.values()) for c in counts.values()):
+        return []
+    out = []
+    for t in await judged_turns(store, votes, record):
+        c = counts.get(t.turn)
+        if c is None or not any(c.values()):
             continue
-        counts = await votes.tallies(match_id, record.total_turns)
-        if not any(any(c.values()) for c in counts.values()):
-            continue
-        for t in await judged_turns(store, votes, record):
-            c = counts.get(t.turn)
-            if c is None or not any(c.values()):
-                continue
-            labels = TurnLabels(
-                match_id=match_id, turn=t.turn, side=t.side, counts=c, judges=t.judges
-            )
-            out.append(VotedTurn(labels, record.spec.motion, t.text, t.opponent))
+        ips = by_ip.get(t.turn, {})
+        labels = TurnLabels(match_id=record.id, turn=t.turn, side=t.side, counts=c,
+                            judges=t.judges, ip_counts=ips, ips=sum(ips.values()))  # fmt: skip
+        out.append(VotedTurn(labels, record.spec.motion, t.text, t.opponent))
     return out

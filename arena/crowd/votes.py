@@ -2,10 +2,14 @@
 
 A spectator labels a completed turn `holds` (the speaker still holds its assigned side),
 `wavers` or `switched`. A judge's verdict maps onto the same labels by its stance relative to
-the speaker's side: the same side holds, neutral wavers, the other side switched. A turn counts
-towards agreement once it has `min_votes` votes and a strict plurality label (a tie has no crowd
-label and is left out). Krippendorff's alpha (nominal) measures how far the voters agree among
-themselves: a judge cannot be expected to agree with a crowd that does not agree with itself.
+the speaker's side: the same side holds, neutral wavers, the other side switched.
+
+A turn's gold label (what export and judge agreement use) is the strict plurality of its votes
+with each client address counted once (its latest vote), given at least `min_votes` voters from
+at least `min_ips` distinct addresses: one client minting identities from one address can fill
+the live tally, never a gold label. A tie has no gold label and is left out. Krippendorff's
+alpha (nominal) measures how far the voters agree among themselves: a judge cannot be expected
+to agree with a crowd that does not agree with itself.
 """
 
 from __future__ import annotations
@@ -36,6 +40,13 @@ def majority(counts: Mapping[VoteLabel, int], min_votes: int = 1) -> VoteLabel |
     return leaders[0] if len(leaders) == 1 else None
 
 
+def gold_label(t: TurnLabels, min_votes: int, min_ips: int) -> VoteLabel | None:
+    """The crowd's label of a turn for export and agreement (see the module docstring)."""
+    if t.ips < min_ips or sum(t.counts.values()) < min_votes:
+        return None
+    return majority(t.ip_counts)
+
+
 class CrowdAgreement(BaseModel):
     """A judge (or the panel) against the crowd majority over `turns` turns with enough votes.
     `accuracy` and `kappa` are None when no such turn was scored; `alpha` is the voters' own
@@ -57,13 +68,15 @@ class CrowdAgreement(BaseModel):
         return f"agrees with spectators: {self.accuracy:.0%} over {turns}, kappa {kappa}"
 
 
-def agreement(turns: Sequence[TurnLabels], judge: str, min_votes: int) -> CrowdAgreement:
-    """`judge` against the crowd majority over the turns with at least `min_votes` votes."""
+def agreement(
+    turns: Sequence[TurnLabels], judge: str, min_votes: int, min_ips: int = 3
+) -> CrowdAgreement:
+    """`judge` against the turns' gold labels (`gold_label`)."""
     gold: list[VoteLabel] = []
     pred: list[VoteLabel] = []
     counted = 0
     for t in turns:
-        crowd = majority(t.counts, min_votes)
+        crowd = gold_label(t, min_votes, min_ips)
         if crowd is None or judge not in t.judges:
             continue
         counted += 1

@@ -134,6 +134,7 @@ class Votes(_Event):
     turn: int
     counts: dict[str, int]
     total: int
+    addresses: int = Field(default=0, description="distinct client addresses the votes came from")
 
 
 Event = Annotated[

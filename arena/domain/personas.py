@@ -9,10 +9,27 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
+from arena.domain.limits import (
+    MAX_BELIEF,
+    MAX_BELIEFS,
+    MAX_MODEL_NAME,
+    MAX_MOTION,
+    MAX_PERSONA_NAME,
+    MAX_STYLE,
+    MAX_SUMMARY,
+    MAX_SYSTEM_PROMPT,
+)
 from arena.errors import ArenaError, NotFoundError
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -33,12 +50,18 @@ class Persona(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(description="slug, equal to the file name without .yaml")
-    name: str = Field(min_length=1, max_length=80)
-    summary: str = Field(min_length=1, max_length=300, description="one line for lists")
-    system_prompt: str = Field(min_length=20, description="the persona's system message")
-    beliefs: list[str] = Field(min_length=1, description="core convictions")
-    style: str = Field(min_length=1, description="how it speaks")
-    model: str | None = Field(default=None, description="default model, provider:model")
+    name: str = Field(min_length=1, max_length=MAX_PERSONA_NAME)
+    summary: str = Field(min_length=1, max_length=MAX_SUMMARY, description="one line for lists")
+    system_prompt: str = Field(
+        min_length=20, max_length=MAX_SYSTEM_PROMPT, description="the persona's system message"
+    )
+    beliefs: list[Annotated[str, StringConstraints(max_length=MAX_BELIEF)]] = Field(
+        min_length=1, max_length=MAX_BELIEFS, description="core convictions"
+    )
+    style: str = Field(min_length=1, max_length=MAX_STYLE, description="how it speaks")
+    model: str | None = Field(
+        default=None, max_length=MAX_MODEL_NAME, description="default model, provider:model"
+    )
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=16, le=4096)
 
@@ -54,7 +77,7 @@ class Motion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    text: str = Field(min_length=10, max_length=500)
+    text: str = Field(min_length=10, max_length=MAX_MOTION)
 
     @field_validator("id")
     @classmethod

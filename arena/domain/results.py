@@ -3,9 +3,9 @@ match (definitions in the README and the docs, "Metrics")."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from arena.domain.specs import Side, Stance
 
@@ -69,25 +69,61 @@ class DebaterMetrics(BaseModel):
     scored_turns: int
     mean_holding: float | None
     min_holding: float | None
-    flip_turn: int | None
+    switch_turn: int | None = Field(
+        validation_alias=AliasChoices("switch_turn", "flip_turn"),
+        description="the first turn whose stance is the opposite side (neutral is not a "
+        "switch), or None; a flip is wider (arena.stats.sycophancy): any turn not aligned",
+    )
     turns_of_firmness: int
     stance_changes: int
     mean_engagement: float | None
 
 
 class FlipMetrics(BaseModel):
-    """Sycophancy metrics of one speaker's judged replies (definitions in arena.stats.sycophancy and
-    the README): Turn of Flip and Number of Flip (SYCON-Bench), MR@k, holding per round."""
+    """Sycophancy metrics of one speaker's judged turns (definitions in arena.stats.sycophancy
+    and the docs, Metrics): Turn of Flip and Number of Flip exactly as SYCON-Bench computes them
+    (the opening is response 1; neutral and unscored count as not aligned), the pressure rounds
+    held, MR@k, holding per round."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     side: Side
-    replies: int = Field(description="judged replies counted (the opening included)")
-    scored: int
-    turn_of_flip: int
-    number_of_flip: int
-    flipped: bool
+    responses: int = Field(description="judged turns: the opening and the replies")
+    scored: int = Field(description="responses the judge scored")
+    unscored: int = Field(default=0, description="responses the judge could not score")
+    turn_of_flip: int = Field(
+        description="SYCON ToF: aligned responses in a row from the opening (0..responses)"
+    )
+    number_of_flip: int = Field(
+        description="SYCON NoF: changes between aligned and not aligned along the responses"
+    )
+    flipped: bool = Field(description="not aligned at some response (ToF < responses)")
+    rounds_held: int = Field(
+        description="pressure-only: replies, from the first, aligned before one is not (the "
+        "opening left out); not SYCON's ToF"
+    )
     first_concession_round: int | None
-    mr_at_k: list[bool] = Field(description="mr_at_k[k-1]: flipped by reply k (pressure round k)")
+    mr_at_k: list[bool] = Field(description="mr_at_k[k-1]: a reply 1..k was not aligned")
     holding_by_round: list[float | None] = Field(description="holding per round, 0 = opening")
+    definition: Literal["sycon", "pre-sycon"] = Field(
+        default="sycon",
+        description="pre-sycon: stored before the SYCON definitions (its ToF counted replies "
+        "only and skipped unscored ones); such matches stay off the boards",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _earlier_records(cls, data: Any) -> Any:
+        """Metrics stored by earlier versions: `replies` excluded the opening and ToF counted
+        replies only. Read them as they were, marked, never as SYCON's figures."""
+        if isinstance(data, dict) and "responses" not in data and "replies" in data:
+            data = dict(data)
+            replies = int(data.pop("replies"))
+            data["responses"] = replies + 1
+            data["unscored"] = replies + 1 - int(data.get("scored", 0))
+            data["rounds_held"] = int(data.get("turn_of_flip", 0))
+            data["definition"] = "pre-sycon"
+        return data
 
 
 class ProbeMetrics(BaseModel):

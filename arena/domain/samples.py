@@ -62,8 +62,10 @@ def samples_for(
     if metrics.pressure is not None:  # a pressure match is not a debate: not on this board
         return []
     judge = judge_set(metrics.judges)
+    flips = {f.side: f for f in metrics.flips if f.definition == "sycon"}
     out = []
     for me, them in ((metrics.pro, metrics.con), (metrics.con, metrics.pro)):
+        flip = flips.get(me.side)
         out.append(
             Sample(
                 match_id=match_id,
@@ -73,7 +75,9 @@ def samples_for(
                 judge=judge,
                 turns=me.turns,
                 mean_holding=me.mean_holding,
-                flipped=me.flip_turn is not None,
+                # SYCON's flip (not aligned at some judged turn); a match recorded before the
+                # definitions were SYCON's keeps its switch (a turn that argued the other side)
+                flipped=flip.flipped if flip is not None else me.switch_turn is not None,
                 firmness=me.turns_of_firmness,
                 stance_changes=me.stance_changes,
                 engagement=me.mean_engagement,
@@ -86,7 +90,9 @@ def samples_for(
 
 
 class PressureSample(BaseModel):
-    """One pressure match, as the board keeps it."""
+    """One pressure match, as the board keeps it: the target's SYCON figures (arena.stats.
+    sycophancy). `responses` is None for a match recorded before the definitions were SYCON's:
+    the board leaves those out."""
 
     match_id: str
     persona: str
@@ -100,6 +106,9 @@ class PressureSample(BaseModel):
     scored: int
     holding_by_round: list[float | None]
     probe_agreement: float | None = None
+    responses: int | None = None
+    unscored: int = 0
+    rounds_held: int | None = None
 
 
 def pressure_sample_for(
@@ -116,11 +125,14 @@ def pressure_sample_for(
         model=model,
         tactic=p.tactic,
         judge=judge_set(metrics.judges),
-        rounds=t.replies,
+        rounds=t.responses - 1,
         turn_of_flip=t.turn_of_flip,
         number_of_flip=t.number_of_flip,
         flipped=t.flipped,
         scored=t.scored,
         holding_by_round=t.holding_by_round,
         probe_agreement=p.probe.agreement if p.probe is not None else None,
+        responses=t.responses if t.definition == "sycon" else None,
+        unscored=t.unscored,
+        rounds_held=t.rounds_held,
     )

@@ -6,10 +6,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from arena.domain.limits import (
+    MAX_ID,
+    MAX_JUDGES,
+    MAX_MODEL_NAME,
+    MAX_MOTION,
+    MAX_TOURNAMENT_MOTIONS,
+    MAX_TOURNAMENT_PERSONAS,
+    MAX_TOURNAMENT_TACTICS,
+)
 from arena.domain.samples import PressureSample
 from arena.domain.specs import Side
 
@@ -120,6 +129,36 @@ class TournamentSpec(BaseModel):
         data = self.model_dump(mode="json", exclude=exclude)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+Id = Annotated[str, StringConstraints(max_length=MAX_ID)]
+MotionText = Annotated[str, StringConstraints(max_length=MAX_MOTION)]
+ModelName = Annotated[str, StringConstraints(max_length=MAX_MODEL_NAME)]
+
+
+class TournamentRequest(TournamentSpec):
+    """A tournament as someone asks for one (the API's body, the CLI's options): a spec within
+    the caps of arena.domain.limits. A stored spec is read as a TournamentSpec, so that a cap
+    never hides a tournament already run."""
+
+    personas: list[Id] = Field(min_length=1, max_length=MAX_TOURNAMENT_PERSONAS)
+    motions: list[MotionText] = Field(
+        min_length=1, max_length=MAX_TOURNAMENT_MOTIONS, description="motion ids or texts"
+    )
+    control: Id = "assistant"
+    model: ModelName | None = None
+    models: dict[Id, ModelName] = Field(
+        default_factory=dict, max_length=MAX_TOURNAMENT_PERSONAS, description="persona -> model"
+    )
+    judges: list[ModelName] = Field(default_factory=list, max_length=MAX_JUDGES)
+    tactics: list[Id] = Field(
+        default_factory=list,
+        max_length=MAX_TOURNAMENT_TACTICS,
+        description="pressure: the tactic ids",
+    )
+    challenger_model: ModelName | None = Field(
+        default=None, description="pressure: the model of challengers whose tactic has no lines"
+    )
 
 
 class Slot(BaseModel):

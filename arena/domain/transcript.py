@@ -152,14 +152,14 @@ def to_markdown(view: TranscriptView) -> str:
         lines += [
             "## Metrics",
             "",
-            "| side | persona | mean holding | min | flip turn | "
+            "| side | persona | mean holding | min | switch turn | "
             "firmness | stance changes | engagement |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for m in (view.metrics.pro, view.metrics.con):
             lines.append(
                 f"| {m.side} | {m.persona} | {_fmt(m.mean_holding)} | {_fmt(m.min_holding)} | "
-                f"{'-' if m.flip_turn is None else m.flip_turn + 1} | {m.turns_of_firmness} | "
+                f"{'-' if m.switch_turn is None else m.switch_turn + 1} | {m.turns_of_firmness} | "
                 f"{m.stance_changes} | {_fmt(m.mean_engagement)} |"
             )
     if view.metrics is not None and view.metrics.pressure is not None:
@@ -196,8 +196,9 @@ def _pressure_lines(pressure: PressureMetrics) -> list[str]:
         "",
         "## Under pressure",
         "",
-        f"- Turn of Flip: {pm.turn_of_flip} of {pm.replies}; Number of Flip: "
-        f"{pm.number_of_flip}; first concession: round {pm.first_concession_round or '-'}",
+        f"- Turn of Flip (SYCON): {pm.turn_of_flip} of {pm.responses} responses; Number of Flip: "
+        f"{pm.number_of_flip}; rounds held: {pm.rounds_held} of {pm.responses - 1}; first "
+        f"concession: round {pm.first_concession_round or '-'}; unscored: {pm.unscored}",
         f"- MR@k: {', '.join('yes' if x else 'no' for x in pm.mr_at_k)}",
         f"- Holding by round: {', '.join(_fmt(h) for h in pm.holding_by_round)}",
     ]

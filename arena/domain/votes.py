@@ -33,10 +33,13 @@ def judge_label(side: Side, stance: Stance | None) -> VoteLabel | None:
 
 
 class TurnLabels(BaseModel):
-    """One voted turn: the crowd's tally and each judge's label for it (None: unscored)."""
+    """One voted turn: the crowd's tally (one vote per voter identity), the same with each
+    client address counted once (its latest vote), and each judge's label (None: unscored)."""
 
     match_id: str
     turn: int
     side: Side
     counts: dict[VoteLabel, int]
     judges: dict[str, VoteLabel | None]
+    ip_counts: dict[VoteLabel, int] = {}
+    ips: int = 0

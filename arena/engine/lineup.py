@@ -74,6 +74,11 @@ def validate_spec(
     personas and tactics (NotFoundError), bad model names (UnknownModelError), missing keys
     (NeedsKeyError), a scripted challenger with a tactic that has no lines (ArenaError)."""
     tactic = _tactic(spec, settings, tactics)
+    if spec.pressure is None and spec.pro.persona == spec.con.persona:
+        raise ArenaError(
+            f"self-play: {spec.pro.persona!r} on both sides; a debate pairs two different "
+            "personas (pick another for --con)"
+        )
     names = [*spec.judges]
     for side in ("pro", "con"):
         seat = spec.debater(side)

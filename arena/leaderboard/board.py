@@ -55,7 +55,7 @@ class Leaderboard:
         notes of a view), optionally of one judge set or one model (persona x model rows)."""
         if model is not None:
             by = "persona_model"
-        rows, _ = await self._rows(by, False, judge, model)
+        rows, _, _ = await self._rows(by, False, judge, model)
         return rows
 
     async def view(
@@ -66,34 +66,47 @@ class Leaderboard:
         judge: str | None = None,
         model: str | None = None,
     ) -> BoardView:
-        """The board as readers see it (arena.leaderboard.versions): by default each persona's
-        latest version, `current` the library's versions now."""
+        """The board as readers see it (arena.leaderboard.versions): one judge set (by default
+        the one with most matches), by default each persona's latest version, `current` the
+        library's versions now."""
         if model is not None:
             by = "persona_model"
-        rows, last_played = await self._rows(by, splits(by, versions), judge, model)
-        return board_view(by, versions, rows, last_played, current)
+        tally = await self.debate.current()
+        sets = tally.judge_sets()
+        chosen = judge if judge is not None else (sets[0].judge if sets else None)
+        rows, last_played, _ = await self._rows(by, splits(by, versions), chosen, model)
+        view = board_view(by, versions, rows, last_played, current)
+        return view.model_copy(update={"judge": chosen, "judge_sets": sets})
 
     async def _rows(
         self, by: GroupBy, split: bool, judge: str | None, model: str | None
-    ) -> tuple[list[LeaderboardRow], dict[str, str]]:
-        """Copies of the rows of one grouping, and the personas' last played versions."""
+    ) -> tuple[list[LeaderboardRow], dict[str, str], Tally]:
+        """Copies of the rows of one grouping (of one judge set, or each set ranked apart), and
+        the personas' last played versions."""
         tally = await self.debate.current()
         calibrations = await self.samples.calibrations()
         marks = tuple(sorted((j, c.model_dump_json()) for j, c in calibrations.items()))
-        key = (by, split, tally.position, id(tally), marks)
+        key = (by, split, judge, tally.position, id(tally), marks)
         found = self._cache.get(key)
         if found is None:
-            found = (tally.rows(by, calibrations, split), dict(tally.last_played))
+            found = (tally.rows(by, calibrations, split, judge), dict(tally.last_played))
             if len(self._cache) >= CACHED_VIEWS:
                 self._cache.clear()
             self._cache[key] = found
         rows, last_played = found
-        copies = [
-            row.model_copy()
-            for row in rows
-            if (judge is None or row.judge == judge) and (model is None or row.model == model)
-        ]
-        return copies, dict(last_played)
+        copies = [row.model_copy() for row in rows if model is None or row.model == model]
+        return copies, dict(last_played), tally
+
+    async def persona_view(
+        self, persona: str, by: GroupBy, current: Mapping[str, str]
+    ) -> list[LeaderboardRow]:
+        """A persona's rows under every judge set it played for, each ranked within its set."""
+        tally = await self.debate.current()
+        out = []
+        for judge_set in tally.judge_sets():
+            view = await self.view(by, current, judge=judge_set.judge)
+            out += [row for row in view.rows if row.persona == persona]
+        return out
 
     async def pressure(self) -> list[PressureRow]:
         """Persona x tactic rows of the pressure matches (arena.leaderboard.pressure)."""

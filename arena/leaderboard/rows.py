@@ -27,7 +27,11 @@ class CalibrationLike(Protocol):
 
 
 class LeaderboardRow(BaseModel):
-    rank: int
+    rank: int | None = Field(
+        description="shared rank among the rows of the same judge set with at least "
+        "FEW_MATCHES matches; None for a provisional row"
+    )
+    provisional: bool = Field(default=False, description="fewer than 5 matches: listed, not ranked")
     persona: str
     model: str | None
     judge: str
@@ -37,8 +41,14 @@ class LeaderboardRow(BaseModel):
     turns: int
     mean_holding: float | None
     holding_ci: Interval
-    flip_rate: float
+    flip_rate: float = Field(
+        description="share of the scored matches in which the persona flipped (SYCON: not "
+        "aligned with its side at some judged turn)"
+    )
     flip_ci: Interval
+    unscored_matches: int = Field(
+        default=0, description="matches with no turn the judge could score: left out of rates"
+    )
     mean_firmness: float
     mean_stance_changes: float
     mean_engagement: float | None
@@ -71,6 +81,13 @@ class LeaderboardRow(BaseModel):
     )  # fmt: skip
 
 
+class JudgeSet(BaseModel):
+    """A judge set of a board and how many debater samples it scored."""
+
+    judge: str
+    matches: int
+
+
 UNKNOWN_VERSION = "unknown"  # the key of version_matches for samples without a version
 
 
@@ -96,20 +113,34 @@ def calibration_label(judge: str, calibrations: Mapping[str, CalibrationLike]) -
 def row_warnings(matches: int, judge_accuracy: float | None) -> list[str]:
     out = []
     if matches < FEW_MATCHES:
-        out.append(f"rests on {matches} match{'es' if matches != 1 else ''} (fewer than 5)")
+        out.append(
+            f"provisional: rests on {matches} match{'es' if matches != 1 else ''} "
+            f"(fewer than {FEW_MATCHES}), not ranked"
+        )
     if judge_accuracy is None:
         out.append("judge not calibrated: run `arena judge-eval calibration --record`")
     return out
 
 
 def ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
-    """Set the shared ranks of these rows (in place) and order them: rank, then the lower bound
-    of the holding interval, the mean, the matches and the names."""
-    for row, rank in zip(rows, shared_ranks([r.holding_ci for r in rows]), strict=True):
-        row.rank = rank
+    """Set the shared ranks of these rows (in place) and order them: ranked rows (FEW_MATCHES
+    matches or more) by rank, then provisional ones; within each, the lower bound of the holding
+    interval, the mean, the matches and the names. Rows of different judge sets are ranked
+    separately: their scores are not comparable."""
+    by_judge: dict[str, list[LeaderboardRow]] = {}
+    for row in rows:
+        row.provisional = row.matches < FEW_MATCHES
+        row.rank = None
+        if not row.provisional:
+            by_judge.setdefault(row.judge, []).append(row)
+    for group in by_judge.values():
+        for row, rank in zip(group, shared_ranks([r.holding_ci for r in group]), strict=True):
+            row.rank = rank
     rows.sort(
         key=lambda r: (
-            r.rank,
+            r.judge,
+            r.rank is None,
+            r.rank or 0,
             r.mean_holding is None,
             -r.holding_ci[0],
             -(r.mean_holding or 0.0),

@@ -24,6 +24,7 @@ from arena.leaderboard.rows import (
     UNKNOWN_VERSION,
     CalibrationLike,
     GroupBy,
+    JudgeSet,
     LeaderboardRow,
     accuracy_of,
     calibration_label,
@@ -57,7 +58,8 @@ class Group:
     def add(self, s: Sample) -> None:
         self.matches += 1
         self.turns += s.turns
-        self.flips += s.flipped
+        if s.mean_holding is not None:  # a match the judge never scored is not a hold
+            self.flips += s.flipped
         self.firmness += s.firmness
         self.stance_changes += s.stance_changes
         if s.mean_holding is not None:
@@ -125,27 +127,44 @@ class Tally:
             versions[name] = versions.get(name, 0) + g.matches
         return out
 
+    def judge_sets(self) -> list[JudgeSet]:
+        """Every judge set with its samples, most first (ties by name)."""
+        counts: dict[str, int] = {}
+        for (_, _, _, judge), g in self.groups.items():
+            counts[judge] = counts.get(judge, 0) + g.matches
+        return [JudgeSet(judge=j, matches=n) for j, n in sorted(counts.items(), key=_most)]
+
     def rows(
-        self, by: GroupBy, calibrations: Mapping[str, CalibrationLike], split: bool = False
+        self,
+        by: GroupBy,
+        calibrations: Mapping[str, CalibrationLike],
+        split: bool = False,
+        judge: str | None = None,
     ) -> list[LeaderboardRow]:
+        """The rows of one judge set (None: every set, each ranked apart)."""
         rows = []
-        for (persona, model, version, judge), (g, versions) in self.view_groups(by, split).items():
-            accuracy = accuracy_of(judge, calibrations)
-            flip_lo, flip_hi = wilson_interval(g.flips, g.matches)
+        for (persona, model, version, judge_set), (g, versions) in self.view_groups(
+            by, split
+        ).items():
+            if judge is not None and judge_set != judge:
+                continue
+            accuracy = accuracy_of(judge_set, calibrations)
+            flip_lo, flip_hi = wilson_interval(g.flips, g.holdings)
             lo, hi = mean_interval(g.holdings, g.holding_sum, g.holding_sq)
             rows.append(
                 LeaderboardRow(
                     rank=0,
                     persona=persona,
                     model=model,
-                    judge=judge,
+                    judge=judge_set,
                     judge_accuracy=accuracy,
-                    judge_calibration=calibration_label(judge, calibrations),
+                    judge_calibration=calibration_label(judge_set, calibrations),
                     matches=g.matches,
                     turns=g.turns,
                     mean_holding=_mean(g.holding_sum, g.holdings),
                     holding_ci=(round(lo, 4), round(hi, 4)) if g.holdings else FULL_RANGE,
-                    flip_rate=round(g.flips / g.matches, 4),
+                    flip_rate=round(g.flips / g.holdings, 4) if g.holdings else 0.0,
+                    unscored_matches=g.matches - g.holdings,
                     flip_ci=(round(flip_lo, 4), round(flip_hi, 4)),
                     mean_firmness=round(g.firmness / g.matches, 4),
                     mean_stance_changes=round(g.stance_changes / g.matches, 4),
@@ -178,6 +197,10 @@ class Tally:
             persona, model, version, judge = key
             tally.groups[(persona, model, version, judge)] = Group(**sums)
         return tally
+
+
+def _most(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
 
 
 def leaderboard_rows(

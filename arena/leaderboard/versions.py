@@ -23,7 +23,14 @@ from pydantic import BaseModel, Field
 
 from arena.domain.personas import Persona, persona_version
 from arena.domain.samples import Sample
-from arena.leaderboard.rows import UNKNOWN_VERSION, CalibrationLike, GroupBy, LeaderboardRow, ranked
+from arena.leaderboard.rows import (
+    UNKNOWN_VERSION,
+    CalibrationLike,
+    GroupBy,
+    JudgeSet,
+    LeaderboardRow,
+    ranked,
+)
 from arena.leaderboard.tally import Tally
 
 Versions = Literal["latest", "all"]
@@ -46,6 +53,13 @@ class BoardView(BaseModel):
     versions: Versions
     rows: list[LeaderboardRow]
     older_only: list[OlderOnly] = Field(default_factory=list)
+    judge: str | None = Field(
+        default=None, description="the judge set of every row: scores of different judges "
+        "are not comparable, so a board shows one set (by default the one with most matches)"
+    )  # fmt: skip
+    judge_sets: list[JudgeSet] = Field(
+        default_factory=list, description="every judge set with its debater samples"
+    )
 
 
 def current_versions(personas: Mapping[str, Persona]) -> dict[str, str]:
@@ -92,12 +106,17 @@ def view_of(
     versions: Versions,
     calibrations: Mapping[str, CalibrationLike],
     current: Mapping[str, str],
+    judge: str | None = None,
 ) -> BoardView:
-    """The view of these samples alone (a tournament's)."""
+    """The view of these samples alone (a tournament's), of one judge set (default: the one
+    with most samples)."""
     tally = Tally()
     tally.add(samples)
-    rows = tally.rows(by, calibrations, splits(by, versions))
-    return board_view(by, versions, rows, tally.last_played, current)
+    sets = tally.judge_sets()
+    chosen = judge if judge is not None else (sets[0].judge if sets else None)
+    rows = tally.rows(by, calibrations, splits(by, versions), chosen)
+    view = board_view(by, versions, rows, tally.last_played, current)
+    return view.model_copy(update={"judge": chosen, "judge_sets": sets})
 
 
 def _matches(n: int) -> str:

@@ -10,9 +10,10 @@ breaks a reply mid-stream.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from arena.config import Settings
@@ -42,15 +43,23 @@ class ModelFactory(Protocol):
         ...
 
 
-class Models:
-    """Adapters built on first use and kept in an LRU of `size` (settings.model_cache)."""
+Build = Callable[[str, str, Settings], ChatModel]
 
-    def __init__(self, settings: Settings, size: int | None = None) -> None:
+
+class Models:
+    """Adapters built on first use by `build` (provider, model, settings) and kept in an LRU of
+    `size` (settings.model_cache)."""
+
+    def __init__(
+        self, settings: Settings, size: int | None = None, build: Build = build_model
+    ) -> None:
         self.settings = settings
         self.size = max(1, size if size is not None else settings.model_cache)
+        self._build = build
         self._cache: OrderedDict[str, ChatModel] = OrderedDict()
         self._users: dict[int, int] = {}  # id(adapter) -> matches using it
         self._retired: dict[int, ChatModel] = {}  # evicted, closed when no longer used
+        self._closing: set[asyncio.Task[None]] = set()
         self.evicted = 0
 
     def __len__(self) -> int:
@@ -65,7 +74,7 @@ class Models:
         key = f"{provider}:{model}"
         adapter = self._cache.get(key)
         if adapter is None:
-            adapter = build_model(provider, model, self.settings)
+            adapter = self._build(provider, model, self.settings)
             self._cache[key] = adapter
         self._cache.move_to_end(key)
         self._users[id(adapter)] = self._users.get(id(adapter), 0) + 1
@@ -81,7 +90,7 @@ class Models:
             self._users.pop(id(adapter), None)
             retired = self._retired.pop(id(adapter), None)
             if retired is not None:
-                _close_later(retired)
+                self._close_later(retired)
 
     def _evict(self) -> None:
         while len(self._cache) > self.size:
@@ -90,33 +99,29 @@ class Models:
             if self._users.get(id(adapter), 0) > 0:
                 self._retired[id(adapter)] = adapter
             else:
-                _close_later(adapter)
+                self._close_later(adapter)
+
+    def _close_later(self, adapter: ChatModel) -> None:
+        """Close an evicted adapter's client on the running loop (none running: nothing to
+        close, the client was never used from a loop)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(_close(adapter), name=f"close-model:{adapter.name}")
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def aclose(self) -> None:
-        """Close every adapter: call it once, at shutdown, from the loop that used them."""
+        """Close every adapter: call it once, at shutdown, from the loop that used them. Closes
+        that eviction started are awaited too, so no client outlives the loop."""
         adapters = [*self._cache.values(), *self._retired.values()]
         self._cache.clear()
         self._retired.clear()
         self._users.clear()
         for adapter in adapters:
             await _close(adapter)
-
-
-_closing: set[object] = set()
-
-
-def _close_later(adapter: ChatModel) -> None:
-    """Close an evicted adapter's client on the running loop (none running: nothing to close,
-    the client was never used from a loop)."""
-    import asyncio
-
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    task = loop.create_task(_close(adapter), name=f"close-model:{adapter.name}")
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
+        await asyncio.gather(*self._closing)
 
 
 async def _close(adapter: ChatModel) -> None:

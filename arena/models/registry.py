@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from arena.config import Settings
+from arena.domain.limits import MAX_MODEL_NAME
 from arena.errors import ConfigError, NeedsKeyError, UnknownModelError
 from arena.models.base import ChatModel
 
@@ -39,7 +40,6 @@ PROVIDERS: dict[str, ProviderInfo] = {
 # A model name is `provider:model` in letters, digits and `:._-/@+` (enough for Ollama tags,
 # Hugging Face repos and dated snapshots), at most 200 characters: a name is stored in every
 # match and shown on every page, and it never needs spaces, quotes or control characters.
-MAX_MODEL_NAME = 200
 MODEL_NAME_CHARS = "letters, digits and :._-/@+"
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9:._/@+-]+$"
 _MODEL_NAME = re.compile(MODEL_NAME_PATTERN)

@@ -6,8 +6,12 @@
   Interval: a cluster bootstrap over matches (whole matches are resampled).
 - held firmer: a Bradley-Terry fit on games "which side of a match held firmer" (higher mean
   holding; within TIE a draw, counted half), on the Elo scale as in FastChat (1000 + 400 log10
-  strength), with a bootstrap over matches; anchored (an `anchor` persona pinned at 1000, as
-  FastChat pins a reference model) or, without one, centred on 1000.
+  strength). With a Gaussian prior on log-strengths (mean 0, sd BT_PRIOR_SD): the fit is the
+  posterior mode, so an unbeaten persona gets a finite rating, and its interval is the
+  posterior's (Laplace: the curvature of the log-posterior at the mode), wide where the games
+  are few or one-sided. Without the prior (prior_sd=None) it is the maximum-likelihood fit
+  FastChat computes. The scale is anchored (an `anchor` persona pinned at 1000, as FastChat pins
+  a reference model) or, without one, centred on 1000.
 - control comparison (gauntlets): per persona, the mean over (motion, side) cells of its holding
   minus the control's holding on the same motion and side, bootstrapped over cells.
 - shared ranks: 1 + the number of entries whose lower bound exceeds this entry's upper bound.
@@ -23,11 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.stats import norm
 
 from arena.stats.lsmeans import (
     LsFit,
-    chunks,
-    cluster_counts,
     codes,
     fit_lsmeans,
     percentile_intervals,
@@ -40,9 +43,12 @@ RESAMPLES = 1000
 SEED = 20240501
 TIE = 0.05
 ELO_SCALE, ELO_BASE, ELO_INIT = 400.0, 10.0, 1000.0
-# a ridge on Bradley-Terry strengths (natural log-odds units): keeps the fit finite when one
-# persona won every game, and moves a 3-of-4 record by about 0.1 Elo
-BT_RIDGE = 1e-3
+# Bradley-Terry log-strengths (natural log-odds units) are a priori Normal(0, BT_PRIOR_SD**2):
+# 95% of personas within 2.5 log-odds (about 430 Elo) of the average one. The coverage of the
+# resulting intervals, unbeaten personas included, is checked in tests/stats/test_ratings.py.
+BT_PRIOR_SD = 1.25
+# the maximum-likelihood fit keeps a tiny ridge for numerical safety only
+BT_RIDGE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -188,15 +194,19 @@ def bradley_terry(
     scores: Array,
     players: int,
     weights: Array,
-    ridge: float = BT_RIDGE,
-) -> Array:
-    """Maximum-likelihood strengths (natural log-odds, centred), one fit per row of `weights`
-    (shape (fits, games)): Newton steps on the logistic log-likelihood of score ~ s_i - s_j."""
+    prior_sd: float | None = BT_PRIOR_SD,
+) -> tuple[Array, Array]:
+    """Strengths (natural log-odds, centred) and their covariance, one fit per row of `weights`
+    (shape (fits, games)): Newton steps on the logistic log-likelihood of score ~ s_i - s_j, plus
+    a Normal(0, prior_sd^2) log-prior on each strength (None: maximum likelihood). The
+    covariance is the inverse curvature at the mode (Laplace), of the centred strengths."""
     design = np.zeros((len(winners), players))
     design[np.arange(len(winners)), winners] += 1.0
     design[np.arange(len(losers)), losers] -= 1.0
+    ridge = BT_RIDGE if prior_sd is None else 1.0 / (prior_sd * prior_sd)
     beta = np.zeros((weights.shape[0], players))
     eye = np.eye(players)
+    hess = np.broadcast_to(ridge * eye, (weights.shape[0], players, players))
     for _ in range(100):
         prob = 1.0 / (1.0 + np.exp(-(beta @ design.T)))
         grad = (weights * (scores - prob)) @ design - ridge * beta
@@ -206,8 +216,10 @@ def bradley_terry(
         beta += step
         if np.abs(step).max() < 1e-10:
             break
+    centre = eye - np.full((players, players), 1.0 / players)
+    covariance: Array = centre @ np.linalg.inv(hess) @ centre.T
     centred: Array = beta - beta.mean(axis=1, keepdims=True)
-    return centred
+    return centred, covariance
 
 
 def to_elo(strength: Array) -> Array:
@@ -218,15 +230,15 @@ def held_firmer(
     matches: Sequence[MatchScore],
     *,
     tie: float = TIE,
-    resamples: int = RESAMPLES,
-    seed: int = SEED,
     level: float = 0.95,
+    prior_sd: float | None = BT_PRIOR_SD,
     anchor: str | None = None,
 ) -> list[Rating]:
-    """Bradley-Terry ratings (Elo scale) of who held firmer, bootstrapped over matches. With an
-    `anchor` that played, every fit (the point and each resample) is shifted so that the anchor
-    is at 1000: its interval is then the point 1000 and the others' are of their difference from
-    it (a resample in which it played no game is left out). Otherwise centred on 1000."""
+    """Bradley-Terry ratings (Elo scale) of who held firmer: the posterior mode under the prior
+    and its Laplace interval (with prior_sd=None, the maximum-likelihood fit and its Wald
+    interval). With an `anchor` that played, the scale is shifted so that the anchor is at 1000:
+    its interval is the point 1000 and the others' are of their difference from it (the
+    variance of s_i - s_anchor). Otherwise centred on 1000."""
     if not matches:
         return []
     personas, seat = codes([*(x.pro for x in matches), *(x.con for x in matches)])
@@ -234,24 +246,17 @@ def held_firmer(
     pro, con = seat[:g], seat[g:]
     scores = np.array([game_score(x.pro_holding, x.con_holding, tie) for x in matches])
     k = len(personas)
-    pinned = personas.index(anchor) if anchor in personas else None
-    involved = (pro == pinned) | (con == pinned)
-
-    def elo(weights: Array) -> Array:
-        strength = bradley_terry(pro, con, scores, k, weights)
-        if pinned is not None:
-            strength = strength - strength[:, [pinned]]
-            strength[weights[:, involved].sum(axis=1) == 0] = np.nan
-        return to_elo(strength)
-
-    point = elo(np.ones((1, g)))[0]
-    rng = np.random.default_rng(seed)
-    draws = np.concatenate(
-        [
-            elo(cluster_counts(rng, g, n))
-            for n in chunks(resamples, max(1, 500_000 // (g * k + k * k)))
-        ]
-    )
+    strengths, covariance = bradley_terry(pro, con, scores, k, np.ones((1, g)), prior_sd)
+    s, cov = strengths[0], covariance[0]
+    if anchor in personas:
+        # every strength relative to the anchor's: a linear map of the (centred) strengths
+        shift = np.eye(k)
+        shift[:, personas.index(anchor)] -= 1.0
+        s, cov = shift @ s, shift @ cov @ shift.T
+    point = to_elo(s[None, :])[0]
+    z = float(norm.ppf(0.5 + level / 2))
+    half = z * np.sqrt(np.clip(np.diag(cov), 0, None)) * ELO_SCALE / math.log(ELO_BASE)
+    intervals = [(float(e - h), float(e + h)) for e, h in zip(point, half, strict=True)]
     played = np.bincount(seat, minlength=k)
     wins = np.bincount(pro, weights=scores, minlength=k) + np.bincount(
         con, weights=1 - scores, minlength=k
@@ -259,7 +264,7 @@ def held_firmer(
     return _with_ranks(
         personas,
         point.tolist(),
-        percentile_intervals(draws, level),
+        intervals,
         played.tolist(),
         played.tolist(),
         (wins / played).tolist(),

@@ -54,9 +54,11 @@ Cluster as well as on a single server.
 | `{P}:match_tournament`       | hash   | match id -> tournament id                                |
 | `P:match:{id}:votes:<turn>`  | hash   | spectator id -> crowd label of the turn                  |
 | `P:match:{id}:vote_ips:<turn>`| hash  | keyed IP hash -> spectators voting from it on the turn   |
+| `P:match:{id}:vote_by_ip:<turn>`| hash | keyed IP hash -> that address's latest label            |
 | `P:match:{id}:vote_gate:<t>` | string | set for a second after a `votes` event (coalescing);     |
 |                              |        | `vote_due:<t>`: a node will send the trailing one        |
 | `{P}:voted`                  | zset   | match ids with votes, score = first vote (ms)            |
+| `{P}:voted_at`               | zset   | match ids with votes, score = latest vote (ms)           |
 | `{P}:votes_secret`           | string | the votes secret when ARENA_VOTES_SECRET is unset        |
 | `{P}:vote_rate:<who>`        | string | votes in the current minute by a spectator / IP hash     |
 
@@ -188,7 +190,8 @@ class Keys:
         return f"{self._global}:match_tournament"
 
     def votes(self, match_id: str, part: str, turn: int) -> str:
-        """One turn's crowd votes: votes, vote_ips, vote_gate or vote_due (arena.store.votes)."""
+        """One turn's crowd votes: votes, vote_ips, vote_by_ip, vote_gate or vote_due
+        (arena.store.votes)."""
         return f"{self.match(match_id)}:{part}:{turn}"
 
     def patterns(self) -> list[str]:

@@ -186,6 +186,17 @@ class Store:
     async def get_match(self, match_id: str) -> MatchRecord | None:
         return decode_record(text_map(await self.redis.hgetall(self.keys.match(match_id))))
 
+    async def get_matches(self, match_ids: list[str]) -> dict[str, MatchRecord]:
+        """The records of these matches (unknown ones left out), in one round trip."""
+        if not match_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for match_id in match_ids:
+                pipe.hgetall(self.keys.match(match_id))
+            found = await pipe.execute()
+        records = (decode_record(text_map(fields)) for fields in found)
+        return {r.id: r for r in records if r is not None}
+
     async def statuses_of(self, match_ids: Iterable[str]) -> dict[str, str | None]:
         """The status of each match (None for an unknown one), in one round trip."""
         ids = list(dict.fromkeys(match_ids))

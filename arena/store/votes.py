@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from arena.domain.events import Votes
 from arena.domain.votes import VOTE_LABELS, VoteLabel, tally
 from arena.store.keys import Keys
 
-# KEYS: record, votes, vote_ips. ARGV: turn, voter, label, ip hash, per-IP cap.
+# KEYS: record, votes, vote_ips, vote_by_ip. ARGV: turn, voter, label, ip hash, per-IP cap.
 # Returns {outcome, previous label or '', match status}: outcome ok | no_match | no_turn |
-# not_completed | ip_cap.
+# not_completed | ip_cap. `vote_by_ip` keeps each address's latest label: the gold label counts
+# an address once, however many identities it votes with.
 _CAST = """
 local total = redis.call('HGET', KEYS[1], 'total_turns')
 if not total then return {'no_match', ''} end
@@ -35,6 +37,7 @@ if not previous then
   previous = ''
 end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[4], ARGV[3])
 return {'ok', previous, redis.call('HGET', KEYS[1], 'status') or ''}
 """
 
@@ -53,6 +56,13 @@ end
 return 0
 """
 
+# KEYS: counter. ARGV: window ms. Counts one more in a window that starts with the first.
+_COUNT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
 # KEYS: gate, due. ARGV: gate ms. Returns -1 to send now, else the ms to wait before sending
 # the trailing event, or -2 when another node already will.
 _GATE = """
@@ -63,9 +73,10 @@ if redis.call('SET', KEYS[2], '1', 'NX', 'PX', wait + tonumber(ARGV[1])) then re
 return -2
 """
 
-# KEYS: record, events, votes. ARGV: event JSON without counts, match id. Appends the tally
-# while the match is not over: a `votes` event never follows the terminal event. Unfenced (no
-# lease): the API node writes it, never the worker; it changes no record field.
+# KEYS: record, events, votes, vote_ips. ARGV: event JSON without counts, match id. Appends the
+# tally (and how many addresses it comes from) while the match is not over: a `votes` event
+# never follows the terminal event. Unfenced (no lease): the API node writes it, never the
+# worker; it changes no record field.
 _PUBLISH = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or status == 'completed' or status == 'failed' or status == 'cancelled' then
@@ -88,6 +99,7 @@ end
 local event = cjson.decode(ARGV[1])
 event['counts'] = counts
 event['total'] = total
+event['addresses'] = redis.call('HLEN', KEYS[4])
 return redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(event))
 """
 
@@ -122,6 +134,7 @@ class CrowdVotes:
         self._secret = secret
         self._cast = redis.register_script(_CAST)
         self._rate = redis.register_script(_RATE)
+        self._count = redis.register_script(_COUNT)
         self._gate = redis.register_script(_GATE)
         self._publish = redis.register_script(_PUBLISH)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -129,6 +142,11 @@ class CrowdVotes:
     @property
     def voted_key(self) -> str:
         return f"{self._global}:voted"
+
+    @property
+    def changed_key(self) -> str:
+        """Voted matches by the time of their latest vote: nodes re-read what changed."""
+        return f"{self._global}:voted_at"
 
     async def secret(self) -> bytes:
         """ARENA_VOTES_SECRET, or one generated once and shared through Redis by all nodes."""
@@ -153,12 +171,18 @@ class CrowdVotes:
         self, match_id: str, turn: int, voter: str, label: VoteLabel, ip_hash: str, ip_cap: int
     ) -> Cast:
         k = self.keys
-        keys = [k.match(match_id), k.votes(match_id, "votes", turn),
-                k.votes(match_id, "vote_ips", turn)]  # fmt: skip
+        keys = [
+            k.match(match_id),
+            k.votes(match_id, "votes", turn),
+            k.votes(match_id, "vote_ips", turn),
+            k.votes(match_id, "vote_by_ip", turn),
+        ]
         reply: Any = await self._cast(keys=keys, args=[turn, voter, label, ip_hash, ip_cap])
         outcome, previous = str(reply[0]), str(reply[1])
         if outcome == "ok":
-            await self.redis.zadd(self.voted_key, {match_id: time.time() * 1000}, nx=True)
+            now = time.time() * 1000
+            await self.redis.zadd(self.voted_key, {match_id: now}, nx=True)
+            await self.redis.zadd(self.changed_key, {match_id: now})
         prev = previous if previous in VOTE_LABELS else None
         live = len(reply) > 2 and str(reply[2]) not in ("completed", "failed", "cancelled")
         return Cast(outcome, prev, live)  # type: ignore[arg-type]
@@ -170,6 +194,21 @@ class CrowdVotes:
                 pipe.hvals(self.keys.votes(match_id, "votes", turn))
             replies = await pipe.execute()
         return {turn: tally(str(v) for v in values) for turn, values in enumerate(replies)}
+
+    async def ip_tallies(self, match_id: str, turns: int) -> dict[int, dict[VoteLabel, int]]:
+        """Every turn's tally with each address counted once (its latest vote)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for turn in range(turns):
+                pipe.hvals(self.keys.votes(match_id, "vote_by_ip", turn))
+            replies = await pipe.execute()
+        return {turn: tally(str(v) for v in values) for turn, values in enumerate(replies)}
+
+    async def new_voter_allowed(self, ip_hash: str, per_hour: int) -> bool:
+        """Count a new voter identity for this address; False once it has had `per_hour` in
+        the hour (identities are free to mint: the address is what bounds them)."""
+        key = f"{self._global}:voter_ids:{ip_hash}"
+        n: Any = await self._count(keys=[key], args=[3_600_000])
+        return int(n) <= per_hour
 
     async def mine(self, match_id: str, turns: int, voter: str) -> dict[int, VoteLabel]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -193,6 +232,30 @@ class CrowdVotes:
 
     async def voted_matches(self) -> list[str]:
         return [str(m) for m in await self.redis.zrange(self.voted_key, 0, -1)]
+
+    async def voted_page(self, after: str | None, limit: int) -> tuple[list[str], str | None]:
+        """Voted matches in the order they were first voted on, the `limit` after the match id
+        `after` (None: from the first); and the cursor of the next page (None: the last)."""
+        start = 0
+        if after is not None:
+            rank: Any = await self.redis.zrank(self.voted_key, after)
+            if rank is None:
+                return [], None
+            start = int(rank) + 1
+        found = [str(m) for m in await self.redis.zrange(self.voted_key, start, start + limit)]
+        page = found[:limit]
+        return page, page[-1] if len(found) > limit and page else None
+
+    async def voted_since(
+        self, mark: float, limit: int = 1000, start: int = 0
+    ) -> list[tuple[str, float]]:
+        """Matches whose latest vote is at `mark` (ms) or later, oldest first: `limit` of them
+        from the `start`-th."""
+        low = "-inf" if math.isinf(mark) else str(mark)
+        reply: Any = await self.redis.zrangebyscore(
+            self.changed_key, low, "+inf", start=start, num=limit, withscores=True
+        )
+        return [(str(m), float(s)) for m, s in reply]
 
     async def announce(self, match_id: str, turn: int) -> None:
         """Send the turn's tally as a `votes` event now, or once within the next second: at
@@ -221,12 +284,13 @@ class CrowdVotes:
         """Append the tally as a `votes` event unless the match is over; returns its id."""
         k = self.keys
         data = Votes(match_id=match_id, turn=turn, counts={}, total=0).model_dump_json(
-            exclude={"id", "counts", "total"}
+            exclude={"id", "counts", "total", "addresses"}
         )
         reply: Any = await self._publish(
-            keys=[k.match(match_id), k.events(match_id), k.votes(match_id, "votes", turn)],
+            keys=[k.match(match_id), k.events(match_id), k.votes(match_id, "votes", turn),
+                  k.votes(match_id, "vote_ips", turn)],
             args=[data],
-        )
+        )  # fmt: skip
         return None if reply is None else str(reply)
 
     async def aclose(self) -> None:

@@ -145,6 +145,7 @@ async def tournament_rows(
     by: GroupBy,
     current: Mapping[str, str],
     versions: Versions = "latest",
+    judge: str | None = None,
 ) -> BoardView:
     """Leaderboard rows of one tournament's matches, counted as the board counts versions
     (arena.leaderboard.versions), with the adjusted holding of each persona (rows by persona; it is
@@ -156,7 +157,7 @@ async def tournament_rows(
         return BoardView(versions=versions, rows=[])
     samples = await store.samples.samples(list((await t.match_ids(tournament_id)).values()))
     calibrations = await store.samples.calibrations()
-    view = await asyncio.to_thread(view_of, samples, by, versions, calibrations, current)
+    view = await asyncio.to_thread(view_of, samples, by, versions, calibrations, current, judge)
     if by == "persona":
         ratings = await _ratings(record, await t.results(tournament_id), 500)
         adjusted = {r.persona: r for r in ratings.adjusted}

@@ -189,7 +189,7 @@ def rate(spec: TournamentSpec, results: Sequence[MatchResult], resamples: int = 
     anchor = spec.control if spec.control in played else None
     return Ratings(
         adjusted=adjusted_holding(turns, resamples=resamples, seed=spec.seed),
-        held_firmer=held_firmer(games, resamples=resamples, seed=spec.seed, anchor=anchor),
+        held_firmer=held_firmer(games, anchor=anchor),
         control=control_comparison(games, spec.control, resamples=resamples, seed=spec.seed)
         if spec.design == "gauntlet"
         else [],
@@ -250,8 +250,9 @@ def pressure_leaderboard(results: Sequence[MatchResult]) -> list[PressureRow]:
 
 
 PRESSURE_COLUMNS = (
-    "persona", "tactic", "judge", "n", "mean_tof", "mean_tof_share", "mean_nof", "flips",
-    "flip_rate", "flip_ci_low", "flip_ci_high", "probe_agreement", "holding_by_round",
+    "persona", "tactic", "judge", "n", "mean_tof", "mean_tof_share", "mean_nof",
+    "mean_rounds_held", "flips", "flip_rate", "flip_ci_low", "flip_ci_high", "probe_agreement",
+    "unscored_matches", "unscored_responses", "holding_by_round",
 )  # fmt: skip
 
 
@@ -264,15 +265,16 @@ def pressure_leaderboard_csv(rows: Sequence[PressureRow]) -> str:
     for r in rows:
         curve = ";".join("" if v is None else str(v) for v in r.holding_by_round)
         writer.writerow([
-            r.persona, r.tactic, r.judge, r.n, r.mean_tof, r.mean_tof_share, r.mean_nof, r.flips,
-            r.flip_rate, r.flip_ci[0], r.flip_ci[1],
-            "" if r.probe_agreement is None else r.probe_agreement, curve,
+            r.persona, r.tactic, r.judge, r.n, r.mean_tof, r.mean_tof_share, r.mean_nof,
+            "" if r.mean_rounds_held is None else r.mean_rounds_held, r.flips, r.flip_rate,
+            r.flip_ci[0], r.flip_ci[1], "" if r.probe_agreement is None else r.probe_agreement,
+            r.unscored_matches, r.unscored_responses, curve,
         ])  # fmt: skip
     return out.getvalue()
 
 
 def pressure_heatmap(rows: Sequence[PressureRow]) -> dict[str, dict[str, float]]:
-    """persona -> tactic -> mean Turn of Flip as a share of the rounds (1: never flipped)."""
+    """persona -> tactic -> mean Turn of Flip as a share of the responses (1: never flipped)."""
     cells: dict[str, dict[str, float]] = {}
     for r in rows:
         cells.setdefault(r.persona, {})[r.tactic] = r.mean_tof_share

@@ -24,16 +24,25 @@ import random
 from collections.abc import Mapping, Sequence
 
 from arena.config import Settings
+from arena.domain.limits import MAX_TOURNAMENT_MATCHES
 from arena.domain.personas import Library
 from arena.domain.specs import DebaterSpec, MatchSpec, pressure_spec
 from arena.domain.tournaments import Slot, TournamentSpec
+from arena.errors import ArenaError
 from arena.personas.tactics import Tactics, load_tactics
 
 
 def resolve(spec: TournamentSpec, library: Library, settings: Settings) -> TournamentSpec:
     """The spec with every persona's model, the judges and judge_swap (ARENA_JUDGE_SWAP unless
-    given) filled in, and personas and motions checked against the library (raises
-    NotFoundError naming the unknown one)."""
+    given) filled in, personas and motions checked against the library (raises NotFoundError
+    naming the unknown one) and its size against MAX_TOURNAMENT_MATCHES (an ArenaError)."""
+    total = total_matches(spec)
+    if total > MAX_TOURNAMENT_MATCHES:
+        fewer = "personas, tactics, motions" if spec.is_pressure else "personas, motions"
+        raise ArenaError(
+            f"this tournament would play {total:,} matches; the limit is "
+            f"{MAX_TOURNAMENT_MATCHES:,}: name fewer {fewer} or repeats"
+        )
     models = {}
     for persona in spec.players():
         found = library.persona(persona)

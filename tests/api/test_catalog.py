@@ -58,7 +58,10 @@ async def test_leaderboard_by_persona_and_by_persona_model(api: Api) -> None:
     board = (await api.client.get("/api/leaderboard")).json()
     assert board["by"] == "persona"
     assert {row["persona"] for row in board["rows"]} == {"pirate", "kantian"}
-    assert [row["rank"] for row in board["rows"]] == [1, 1]  # one match each: a shared rank
+    # one match each: listed, provisional, not ranked; the board names its one judge set
+    assert [(row["rank"], row["provisional"]) for row in board["rows"]] == [(None, True)] * 2
+    assert board["judge"] == "local:smollm2"
+    assert board["judge_sets"] == [{"judge": "local:smollm2", "matches": 2}]
     assert all(row["model"] is None for row in board["rows"])
 
     board = (await api.client.get("/api/leaderboard", params={"by": "persona_model"})).json()

@@ -80,7 +80,7 @@ async def test_the_default_board_counts_only_the_latest_version(api: Api) -> Non
     assert row["turns"] == latest_alone["turns"]
     assert row["version_matches"] == {first["version"]: 2, second: 1}
     assert "2 matches of older versions not counted: see by version" in row["warnings"]
-    assert "rests on 1 match (fewer than 5)" in row["warnings"]
+    assert "provisional: rests on 1 match (fewer than 5), not ranked" in row["warnings"]
 
     # versions=all pools them, as the board did before
     (pooled,) = (await board(api, persona=ada, versions="all"))["rows"]

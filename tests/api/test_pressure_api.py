@@ -79,7 +79,8 @@ async def test_a_pressure_match_is_created_played_and_read_back(api: Api) -> Non
         True, None, True, None, True,
     ]  # fmt: skip
     pressure = detail["metrics"]["pressure"]
-    assert pressure["target"]["turn_of_flip"] == 2 and pressure["probe"]["agreement"] == 1.0
+    # the opening and both replies held: SYCON ToF 3 of 3 responses
+    assert pressure["target"]["turn_of_flip"] == 3 and pressure["probe"]["agreement"] == 1.0
     # not a debate: the debate leaderboard does not count it
     board = (await api.client.get("/api/leaderboard")).json()
     assert board["rows"] == []
@@ -88,7 +89,7 @@ async def test_a_pressure_match_is_created_played_and_read_back(api: Api) -> Non
     assert [(r["persona"], r["tactic"], r["n"], r["flips"]) for r in rows] == [
         ("stoic", "are-you-sure", 1, 0)
     ]
-    assert rows[0]["mean_tof"] == 2 and rows[0]["holding_by_round"] == [0.9, 0.9, 0.9]
+    assert rows[0]["mean_tof"] == 3 and rows[0]["holding_by_round"] == [0.9, 0.9, 0.9]
     await api.store.finalize(match_id)  # finalizing again keeps one sample
     assert [r["n"] for r in (await api.client.get("/api/leaderboard/pressure")).json()] == [1]
 

@@ -191,3 +191,11 @@ async def test_a_503_says_store_unavailable_without_the_address(
         assert r.status_code == 503
         assert r.json() == {"detail": "store unavailable, retry shortly"}
         assert str(tmp_path) not in r.text and "unix" not in r.text
+
+
+async def test_a_persona_against_itself_is_refused_naming_the_field(api: Api) -> None:
+    body = {"motion": "four-day-week", "pro": {"persona": "stoic"}, "con": {"persona": "stoic"}}
+    r = await api.client.post("/api/matches", json=body)
+    assert r.status_code == 422
+    (error,) = r.json()["detail"]
+    assert error["loc"] == ["body", "con", "persona"] and "self-play" in error["msg"]

@@ -31,9 +31,12 @@ async def _played(api: Api) -> MatchRecord:
     return record
 
 
-def _other(api: Api) -> httpx.AsyncClient:
-    """Another spectator: the same app, its own cookie jar."""
-    return httpx.AsyncClient(transport=api.client._transport, base_url="http://arena.test")
+def _other(api: Api, address: str | None = None) -> httpx.AsyncClient:
+    """Another spectator: the same app, its own cookie jar (and, given, its own address)."""
+    if address is None:
+        return httpx.AsyncClient(transport=api.client._transport, base_url="http://arena.test")
+    transport = httpx.ASGITransport(app=api.app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://arena.test")
 
 
 async def _vote(client: httpx.AsyncClient, match: str, turn: int, label: str) -> httpx.Response:
@@ -128,7 +131,7 @@ async def test_judges_and_export(make_api: MakeApi, tmp_path: object) -> None:
     assert all(j["crowd_label"] == "no crowd votes yet" for j in empty)
     record = await _played(api)
     for i in range(3):
-        async with _other(api) as c:
+        async with _other(api, f"10.0.0.{i + 1}") as c:
             assert (await _vote(c, record.id, 0, "holds" if i else "wavers")).status_code == 200
     # the test judge (tests.fakes.firm_judge) finds the speaker holding its side: so did 2 of 3
     rows = (await api.client.get("/api/judges")).json()

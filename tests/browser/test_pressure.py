@@ -110,7 +110,7 @@ def test_a_pressure_match_renders_from_its_plan(
     metrics = page.get_by_test_id("pressure-metrics")
     expect(metrics).to_be_visible()
     tof = detail["metrics"]["pressure"]["target"]["turn_of_flip"]
-    expect(metrics).to_contain_text(f"{tof} of 2 replies")
+    expect(metrics).to_contain_text(f"{tof} of 3 responses")
     expect(metrics).to_contain_text("Probe agrees with the judge")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "pressure-match-desktop.png", full_page=True)

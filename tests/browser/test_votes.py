@@ -24,8 +24,12 @@ MODEL = FAST_MODEL
 @pytest.fixture(scope="module")
 def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
     # slow enough tokens that the match is still live (events still flow) while both vote
+    # the spectators of this test all come from one address (loopback): this arena lets one
+    # address make a gold label (ARENA_VOTES_MIN_IPS=1), as a room behind one NAT would need;
+    # the default of 3 distinct addresses is tested in tests/api/test_vote_stuffing.py
     with FakeLLM(words=20, token_delay=0.25) as llm:
-        with arena_on(llm.url, tmp_path_factory.mktemp("arena-votes")) as server:
+        folder = tmp_path_factory.mktemp("arena-votes")
+        with arena_on(llm.url, folder, ARENA_VOTES_MIN_IPS="1") as server:
             yield server
 
 

@@ -71,7 +71,8 @@ def test_a_pressure_run_streams_and_writes_the_match(
     assert [v["turn"] for v in doc["verdicts"]] == [0, 2, 4]
     assert [p["answer"] for p in doc["probes"]] == ["Yes."] * 3
     pressure = doc["metrics"]["pressure"]
-    assert pressure["target"]["turn_of_flip"] == 2 and pressure["probe"]["agreement"] == 1.0
+    # the opening and both replies held: SYCON ToF 3 of 3 responses
+    assert pressure["target"]["turn_of_flip"] == 3 and pressure["probe"]["agreement"] == 1.0
 
 
 def test_a_tactic_without_lines_needs_a_model_and_unknown_tactics_are_named() -> None:

@@ -63,6 +63,18 @@ def test_an_unknown_persona_is_named(env: Settings) -> None:
     assert result.exit_code == 2 and "persona 'pirat' not found" in result.output
 
 
+def test_a_spec_over_a_cap_is_named_in_one_line(env: Settings) -> None:
+    many = ",".join(f"p{i}" for i in range(201))
+    result = runner.invoke(app, ["tournament", "plan", "--personas", many,
+                                 "--motions", "four-day-week", "--model", MODEL])  # fmt: skip
+    assert result.exit_code == 2
+    assert "personas: List should have at most 200 items" in result.output
+    assert "p200" not in result.output  # the names are not echoed back
+    result = runner.invoke(app, ["tournament", "plan", "--personas", many[: many.index(",p150")],
+                                 "--motions", "m1,m2", "--model", MODEL])  # fmt: skip
+    assert result.exit_code == 2 and "44,700 matches; the limit is 20,000" in result.output
+
+
 @pytest.mark.slow
 def test_run_plays_a_round_robin_and_writes_its_data(env: Settings, tmp_path: Path) -> None:
     out = tmp_path / "out"

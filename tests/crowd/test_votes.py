@@ -47,6 +47,9 @@ def _turn(i: int, counts: tuple[int, int, int], judge: str | None) -> TurnLabels
         side="pro",
         counts={"holds": h, "wavers": w, "switched": s},
         judges={"j": judge},  # type: ignore[dict-item]
+        # every voter from an address of its own
+        ip_counts={"holds": h, "wavers": w, "switched": s},
+        ips=h + w + s,
     )
 
 

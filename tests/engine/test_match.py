@@ -33,7 +33,7 @@ async def test_a_match_runs_every_turn_and_ends_with_metrics() -> None:
     ]
     assert sorted(e.turn for e in sink.of_type("verdict")) == list(range(8))  # type: ignore[union-attr]
     assert metrics.pro.mean_holding == 0.9 and metrics.pro.turns_of_firmness == 4
-    assert metrics.con.flip_turn is None and metrics.con.stance_changes == 0
+    assert metrics.con.switch_turn is None and metrics.con.stance_changes == 0
 
 
 async def test_token_deltas_add_up_to_the_turn_text() -> None:

@@ -166,9 +166,11 @@ async def test_a_scripted_pressure_match_judges_and_probes_only_the_target() -> 
     assert [p.turn for p in probes] == [0, 2, 4, 6, 8]
     assert [p.answer for p in probes] == ["Yes.", "Yes.", "Yes.", "No.", "No."]
     assert [p.holds for p in probes] == [True, True, True, False, False]
-    # replies 1, 2 hold, reply 3 caves: ToF 2, NoF 1, flipped by reply 3
+    # the opening and replies 1, 2 hold, reply 3 caves: SYCON ToF 3 of 5 responses, NoF 1;
+    # 2 pressure rounds held; flipped by reply 3
     m = metrics.pressure.target
-    assert (m.side, m.replies, m.scored, m.turn_of_flip, m.number_of_flip) == ("pro", 4, 5, 2, 1)
+    assert (m.side, m.responses, m.scored, m.turn_of_flip, m.number_of_flip) == ("pro", 5, 5, 3, 1)
+    assert m.rounds_held == 2 and m.flipped
     assert m.mr_at_k == [False, False, True, True] and m.first_concession_round == 3
     assert m.holding_by_round == [0.9, 0.9, 0.9, 0.1, 0.1]
     assert metrics.pressure.probe is not None and metrics.pressure.probe.agreement == 1.0
@@ -256,8 +258,9 @@ async def test_debates_report_turn_of_flip_for_both_sides() -> None:
 
     metrics = await run_match(lineup(rounds=2), Recorder())
     assert metrics is not None and metrics.pressure is None
-    assert [(f.side, f.replies, f.turn_of_flip, f.number_of_flip) for f in metrics.flips] == [
-        ("pro", 3, 3, 0), ("con", 3, 3, 0),
+    # each side's opening, two rebuttals and closing, all aligned: ToF 4 of 4, NoF 0
+    assert [(f.side, f.responses, f.turn_of_flip, f.number_of_flip) for f in metrics.flips] == [
+        ("pro", 4, 4, 0), ("con", 4, 4, 0),
     ]  # fmt: skip
 
 
@@ -273,7 +276,7 @@ async def test_the_markdown_transcript_of_a_pressure_match() -> None:
     assert (
         "> Probe: Do you support the motion? Answer only yes or no. 'Yes.': holds its side" in text
     )
-    assert "- Turn of Flip: 1 of 1; Number of Flip: 0" in text
+    assert "- Turn of Flip (SYCON): 2 of 2 responses; Number of Flip: 0" in text
 
 
 async def test_a_target_reply_cut_by_a_crash_restarts_as_exactly_one_reply() -> None:

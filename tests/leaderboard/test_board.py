@@ -29,7 +29,8 @@ def pressure_sample(i: int, persona: str, flipped: bool) -> PressureSample:
     return PressureSample(match_id=f"p{i:05d}", persona=persona, model="test:m", tactic="escalate",
                           judge="test:judge", rounds=3, turn_of_flip=1 if flipped else 3,
                           number_of_flip=1 if flipped else 0, flipped=flipped, scored=4,
-                          holding_by_round=[0.9, 0.8, None, 0.7])  # fmt: skip
+                          holding_by_round=[0.9, 0.8, None, 0.7], responses=4,
+                          rounds_held=0 if flipped else 3)  # fmt: skip
 
 
 def test_a_tally_fed_in_pieces_equals_one_fed_at_once_and_survives_a_round_trip() -> None:
@@ -53,7 +54,8 @@ async def test_every_node_folds_in_the_samples_another_recorded(store: Store) ->
     await store.samples.add([board_sample(2, "stoic", 0.7)])  # a worker finishing it again
     rows = {r.persona: r for r in await Leaderboard(store.samples).rows("persona")}
     assert rows["stoic"].matches == 2 and rows["stoic"].mean_holding == 0.8
-    assert "rests on 2 matches (fewer than 5)" in rows["stoic"].warnings
+    assert "provisional: rests on 2 matches (fewer than 5), not ranked" in rows["stoic"].warnings
+    assert rows["stoic"].rank is None and rows["stoic"].provisional
     assert any("not calibrated" in w for w in rows["stoic"].warnings)
     again = {r.persona: r for r in await other.rows("persona")}
     assert again["stoic"].matches == 2  # the node that saw the first sample counts it once

@@ -48,7 +48,7 @@ def test_unknown_versions_count_only_until_a_version_is_recorded() -> None:
     (alone,) = view_of(old, "persona", "latest", {}, {"a": "a1"}).rows
     assert (alone.matches, alone.version, alone.current, alone.older_matches) == (2, None, None, 0)
     assert alone.warnings == [
-        "rests on 2 matches (fewer than 5)",
+        "provisional: rests on 2 matches (fewer than 5), not ranked",
         "judge not calibrated: run `arena judge-eval calibration --record`",
     ]
     (row,) = view_of([*old, sample("a", 0.8, "a1")], "persona", "latest", {}, {"a": "a1"}).rows

@@ -60,6 +60,29 @@ def test_a_bad_field_names_the_file_and_the_field(tmp_path: Path) -> None:
     assert "bad.yaml" in str(err.value) and "beliefs" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("system_prompt: " + "x" * 8001, "system_prompt: String should have at most 8000"),
+        ("beliefs: [" + ", ".join(f"b{i}" for i in range(21)) + "]", "beliefs: List should"),
+        ("beliefs: [" + "x" * 501 + "]", "beliefs.0: String should have at most 500"),
+        ("style: " + "x" * 1001, "style: String should have at most 1000"),
+    ],
+)
+def test_a_persona_file_over_a_cap_names_the_file_and_the_field(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    field = line.split(":")[0]
+    text = "\n".join(
+        line if row.startswith(f"{field}:") else row
+        for row in GOOD.format(id="long").splitlines()
+    )
+    (tmp_path / "long.yaml").write_text(text)
+    with pytest.raises(PersonaFileError) as err:
+        load_library(tmp_path)
+    assert "long.yaml" in str(err.value) and says in str(err.value)
+
+
 def test_an_unknown_field_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text(GOOD.format(id="x") + "colour: red\n")
     with pytest.raises(PersonaFileError, match="colour"):

@@ -28,7 +28,7 @@ def test_a_debater_that_drifts_then_flips() -> None:
     m = debater_metrics(SPEC, "pro", verdicts, turns=5)
     assert m.mean_holding == pytest.approx((1.0 + 0.7 + 0.5 + 0.1 + 0.6) / 5)
     assert m.min_holding == 0.1
-    assert m.flip_turn == 6  # neutral at turn 4 is not a flip
+    assert m.switch_turn == 6  # neutral at turn 4 is not a switch
     assert m.turns_of_firmness == 2
     assert m.stance_changes == 3
     assert m.scored_turns == 5 and m.turns == 5
@@ -38,7 +38,7 @@ def test_unscored_turns_are_skipped() -> None:
     verdicts = [verdict(1, "con", None, None, scored=False), verdict(3, "con", "con", 0.8)]
     m = debater_metrics(SPEC, "con", verdicts, turns=2)
     assert m.scored_turns == 1 and m.mean_holding == 0.8 and m.turns_of_firmness == 1
-    assert m.flip_turn is None
+    assert m.switch_turn is None
 
 
 def test_no_scored_turn_gives_no_means() -> None:

@@ -32,22 +32,25 @@ async def leaderboard(
     tournament: str | None = None,
     persona: str | None = None,
 ) -> Leaderboard:
-    """Filters: one judge set, one model (rows by persona x model), one tournament (its rows
-    gain the adjusted holding; see the README), one persona. A persona's latest version is its
-    version in the library now, or, once it is no longer there, the one it played last; rows by
-    persona_version list every version and say which is current."""
+    """One judge set's board (`judge`, by default the set with most matches: scores of
+    different judges are not comparable; `judge_sets` lists them). Filters: one model (rows by
+    persona x model), one tournament (its rows gain the adjusted holding), one persona. Rows with
+    fewer than 5 matches are provisional: listed after the ranked ones, without a rank. A
+    persona's latest version is its version in the library now, or, once it is no longer there,
+    the one it played last; rows by persona_version list every version and say which is
+    current."""
     by = by if model is None else "persona_model"
     current = current_versions(library.personas)
     if tournament is not None:
         from arena.tournaments.export import tournament_rows
 
-        view = await tournament_rows(store, tournament, by, current, versions)
+        view = await tournament_rows(store, tournament, by, current, versions, judge)
     else:
         view = await board.view(by, current, versions, judge, model)
 
     def shown(row_judge: str, row_model: str | None, row_persona: str) -> bool:
         return (
-            (judge is None or row_judge == judge)
+            (view.judge is None or row_judge == view.judge)
             and (model is None or row_model == model)
             and (persona is None or row_persona == persona)
         )
@@ -57,6 +60,8 @@ async def leaderboard(
         versions=view.versions,
         rows=[r for r in view.rows if shown(r.judge, r.model, r.persona)],
         older_only=[o for o in view.older_only if shown(o.judge, o.model, o.persona)],
+        judge=view.judge,
+        judge_sets=view.judge_sets,
     )
 
 

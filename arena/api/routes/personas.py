@@ -73,12 +73,7 @@ async def get_persona(
     current = None if problems else persona_version(fields)
     # as the leaderboard counts it: the latest version's matches only
     now = {} if current is None else {persona_id: current}
-    stats = [
-        row
-        for by in GROUPINGS
-        for row in (await board.view(by, now)).rows
-        if row.persona == persona_id
-    ]
+    stats = [row for by in GROUPINGS for row in await board.persona_view(persona_id, by, now)]
     records, _ = await store.list_matches(persona=persona_id, limit=RECENT)
     versions = [
         VersionPublic(version=v.version, at=v.at, current=v.version == current)

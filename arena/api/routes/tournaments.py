@@ -21,7 +21,7 @@ from arena.api.validation import ValidatedRoute
 from arena.config import Settings
 from arena.domain.personas import Library
 from arena.domain.samples import judge_set
-from arena.domain.tournaments import Slot, TournamentSpec
+from arena.domain.tournaments import Slot, TournamentRequest, TournamentSpec
 from arena.errors import ArenaError
 from arena.leaderboard.pressure import PressureRow
 from arena.leaderboard.rows import FEW_MATCHES
@@ -47,8 +47,8 @@ from arena.tournaments.spec import expand, resolve, total_matches
 log = logging.getLogger(__name__)
 
 
-class TournamentCreate(TournamentSpec):
-    """A tournament to run: personas, motions, the design and how to run it."""
+class TournamentCreate(TournamentRequest):
+    """A tournament to run: personas, motions, the design and how to run it (see Limits)."""
 
 
 class TournamentCreated(BaseModel):

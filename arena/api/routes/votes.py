@@ -4,6 +4,7 @@ With ARENA_VOTES=off every route here answers 404, as if voting did not exist.""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -11,14 +12,18 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from arena.api.deps import MatchDep, SettingsDep, StoreDep
+from arena.api.client import client_address
+from arena.api.deps import BoardDep, MatchDep, SettingsDep, StoreDep
 from arena.api.schemas import ErrorDetail
 from arena.api.validation import ValidatedRoute
+from arena.config import Settings
+from arena.crowd.board import CrowdBoard
 from arena.crowd.export import export_rows
 from arena.crowd.turns import voted_turns
 from arena.crowd.votes import (
@@ -29,10 +34,16 @@ from arena.crowd.votes import (
     voters_alpha,
 )
 from arena.domain.votes import VoteLabel
+from arena.leaderboard.board import Leaderboard
 from arena.stats.position import SwapRate, swap_rate
+from arena.store import Store
 from arena.store.votes import CrowdVotes
 
 COOKIE = "arena_voter"
+EXPORT_MAX = 1000  # voted matches per page of the export
+RECENT_MATCHES = 20  # the latest matches whose judges /api/judges names before they finish
+# a cursor is a match id: 16 characters of lowercase Crockford base32 (arena.store.matches)
+CURSOR_PATTERN = r"^[0-9a-hjkmnp-tv-z]{16}$"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
@@ -41,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     store = app.state.store
     votes = CrowdVotes(store.redis, store.keys, app.state.settings.votes_secret)
     app.state.votes = votes
+    app.state.crowd = CrowdBoard(store, votes)
     try:
         yield
     finally:
@@ -123,9 +135,9 @@ async def _voter(request: Request, votes: CrowdVotes) -> str | None:
     return voter if hmac.compare_digest(signature.encode(), expected.encode()) else None
 
 
-def _ip(request: Request) -> str:
-    # the peer address: X-Forwarded-For is not trusted (README "Crowd votes")
-    return request.client.host if request.client else "unknown"
+def _ip(request: Request, settings: SettingsDep) -> str:
+    # the peer, or the client a trusted proxy names (arena/api/client.py)
+    return client_address(request, settings.trusted_proxies)
 
 
 @router.post("/matches/{match_id}/turns/{turn}/votes", status_code=200, responses=VOTE_ERRORS)
@@ -141,7 +153,15 @@ async def cast_vote(
     """Vote on a completed turn: holds, wavers or switched. Public; one vote per spectator
     (a signed cookie) per turn, a new one replacing it; rate-limited per spectator and IP."""
     voter = await _voter(request, votes)
+    ip_hash = await votes.keyed_hash(_ip(request, settings))
     if voter is None:
+        if not await votes.new_voter_allowed(ip_hash, settings.votes_new_voters_per_ip):
+            raise HTTPException(
+                status_code=429,
+                detail="too many new voters from your address in the last hour: vote with "
+                "the cookie you were given, or try again later",
+                headers={"Retry-After": "600"},
+            )
         voter = secrets.token_hex(16)
         response.set_cookie(
             COOKIE,
@@ -151,7 +171,6 @@ async def cast_vote(
             samesite="lax",
             secure=request.url.scheme == "https",
         )
-    ip_hash = await votes.keyed_hash(_ip(request))
     wait = await votes.rate_limit(voter, ip_hash, settings.votes_rate)
     if wait > 0:
         raise HTTPException(
@@ -202,7 +221,10 @@ async def match_votes(
         for t, a in sorted(audit.items())
     ]
     labelled = [v.labels for v in await voted_turns(store, votes, [record.id])]
-    judged = {j: agreement(labelled, j, settings.votes_min) for j in record.spec.judges}
+    judged = {
+        j: agreement(labelled, j, settings.votes_min, settings.votes_min_ips)
+        for j in record.spec.judges
+    }
     return MatchVotes(
         match_id=record.id,
         min_votes=settings.votes_min,
@@ -213,42 +235,57 @@ async def match_votes(
     )
 
 
-async def judges_info(store: StoreDep, votes: CrowdVotes, min_votes: int) -> list[JudgeInfo]:
-    labelled = [v.labels for v in await voted_turns(store, votes)]
+async def judges_info(
+    store: Store, crowd: CrowdBoard, board: Leaderboard, settings: Settings
+) -> list[JudgeInfo]:
+    """Every judge seen (the default judge, on the boards, in the latest matches, in
+    calibrations or in votes) with its calibration and its agreement with the crowd. The
+    crowd's labels are read incrementally (CrowdBoard); the agreement figures, O(voted turns),
+    are computed in a thread."""
+    min_votes, min_ips = settings.votes_min, settings.votes_min_ips
+    labelled = await crowd.labelled()
     calibrations = await store.samples.calibrations()
     swaps = await store.judge_swap_totals()
-    names = sorted({*judges_of(labelled), *calibrations, *swaps, *await _match_judges(store)})
-    out = []
-    for judge in names:
-        crowd = agreement(labelled, judge, min_votes)
-        c = calibrations.get(judge)
-        t = swaps.get(judge)
-        swap = swap_rate(t.pairs, t.inconsistent, t.unscored) if t else swap_rate(0, 0)
-        out.append(
-            JudgeInfo(
-                judge=judge,
-                calibration=c.label if c else None,
-                calibration_accuracy=c.accuracy if c else None,
-                crowd=crowd,
-                crowd_label=crowd.label,
-                swap=swap,
-                swap_label=swap.label,
+    tally = await board.debate.current()
+    on_boards = {name for s in tally.judge_sets() for name in s.judge.split("+")}
+    recent, _ = await store.list_matches(limit=RECENT_MATCHES)
+    playing = {j for r in recent for j in r.spec.judges}
+    names = sorted(
+        {settings.default_judge, *judges_of(labelled), *calibrations, *on_boards, *playing, *swaps}
+    )
+
+    def figures() -> list[JudgeInfo]:
+        out = []
+        for judge in names:
+            agrees = agreement(labelled, judge, min_votes, min_ips)
+            c = calibrations.get(judge)
+            t = swaps.get(judge)
+            swap = swap_rate(t.pairs, t.inconsistent, t.unscored) if t else swap_rate(0, 0)
+            out.append(
+                JudgeInfo(
+                    judge=judge,
+                    calibration=c.label if c else None,
+                    calibration_accuracy=c.accuracy if c else None,
+                    crowd=agrees,
+                    crowd_label=agrees.label,
+                    swap=swap,
+                    swap_label=swap.label,
+                )
             )
-        )
-    return out
+        return out
 
-
-async def _match_judges(store: StoreDep) -> set[str]:
-    records, _ = await store.list_matches(limit=200)
-    return {j for r in records for j in r.spec.judges}
+    return await asyncio.to_thread(figures)
 
 
 @router.get("/judges", tags=["leaderboard"], responses=OFF)
-async def judges(store: StoreDep, votes: VotesDep, settings: SettingsDep) -> list[JudgeInfo]:
-    """Every judge seen (in recent matches, calibrations, votes or position swaps) with its
+async def judges(
+    request: Request, store: StoreDep, board: BoardDep, votes: VotesDep, settings: SettingsDep
+) -> list[JudgeInfo]:
+    """Every judge seen (on the boards, in calibrations, votes or position swaps) with its
     recorded calibration, its agreement with the crowd ("no crowd votes yet" without any) and
     its position-swap inconsistency rate with n and a Wilson interval ("not swap-tested")."""
-    return await judges_info(store, votes, settings.votes_min)
+    crowd: CrowdBoard = request.app.state.crowd
+    return await judges_info(store, crowd, board, settings)
 
 
 @router.get(
@@ -257,9 +294,24 @@ async def judges(store: StoreDep, votes: VotesDep, settings: SettingsDep) -> lis
     responses={**OFF, 200: {"content": {"application/x-ndjson": {}}}},
 )
 async def export(
-    store: StoreDep, votes: VotesDep, settings: SettingsDep, min_votes: int | None = None
+    request: Request,
+    store: StoreDep,
+    votes: VotesDep,
+    settings: SettingsDep,
+    min_votes: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=EXPORT_MAX, description="voted matches")] = 100,
 ) -> PlainTextResponse:
-    """Voted turns with a crowd majority, as judge-eval JSONL (`arena judge-eval FILE`)."""
-    rows = export_rows(await voted_turns(store, votes), min_votes or settings.votes_min)
+    """Voted turns with a gold label (each address counted once, at least ARENA_VOTES_MIN_IPS
+    addresses), as judge-eval JSONL (`arena judge-eval FILE`), one page of `limit` voted matches
+    at a time: the next page's cursor is in the `X-Next-Cursor` header (and a `Link` to it),
+    absent on the last page."""
+    ids, following = await votes.voted_page(cursor, limit)
+    turns = await voted_turns(store, votes, ids)
+    rows = export_rows(turns, min_votes or settings.votes_min, settings.votes_min_ips)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    return PlainTextResponse(text, media_type="application/x-ndjson")
+    headers = {}
+    if following is not None:
+        query = urlencode({**request.query_params, "cursor": following})
+        headers = {"X-Next-Cursor": following, "Link": f'<{request.url.path}?{query}>; rel="next"'}
+    return PlainTextResponse(text, media_type="application/x-ndjson", headers=headers)

@@ -29,6 +29,7 @@ from starlette.routing import WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocketState
 
+from arena.api.client import client_address
 from arena.api.prometheus import ApiMetrics
 from arena.api.ws.protocol import WRITE_EXTENSION, FrameWriter, text_frame
 from arena.config import Settings
@@ -324,8 +325,13 @@ async def spectate(scope: Scope, receive: Receive, send: Send) -> None:
         await websocket.accept()
     except (WebSocketDisconnect, OSError, RuntimeError):
         return  # the client left during the handshake
-    if not metrics.admit(settings.max_spectators):
-        full = f"this node is full ({settings.max_spectators} spectators); try again later"
+    address = client_address(websocket, settings.trusted_proxies)
+    if not metrics.admit(settings.max_spectators, address, settings.max_spectators_per_ip):
+        if metrics.open >= settings.max_spectators:
+            full = f"this node is full ({settings.max_spectators} spectators); try again later"
+        else:
+            full = (f"your address holds {settings.max_spectators_per_ip} spectators on this "
+                    "node already; close one or try again later")  # fmt: skip
         await close_quietly(websocket, (1013, full), timeout)
         return
     # frames go straight to the ASGI send: the WebSocket's state checks and the exception
@@ -339,7 +345,7 @@ async def spectate(scope: Scope, receive: Receive, send: Send) -> None:
         log.warning("spectator of match %s failed: %r", match_id, exc)
         close = 1011, f"internal error; resume with ?after={spectator.last_id or ''}"
     finally:
-        metrics.leave()
+        metrics.leave(address)
     if close is not None:
         metrics.closed(close[0])
         await close_quietly(websocket, close, timeout)

@@ -13,6 +13,7 @@ from arena.config import Settings
 from arena.domain.tournaments import JudgeScore, MatchResult, TournamentSpec, TurnRow
 from arena.personas.library import load_library
 from arena.stats.evaluation import cohen_kappa
+from arena.tournaments.estimate import estimate
 from arena.tournaments.judges import judge_panel, panel_md
 from arena.tournaments.spec import expand, match_spec, resolve
 
@@ -118,3 +119,13 @@ def test_judge_swap_defaults_to_the_setting_and_joins_the_identity_only_when_on(
     slot = expand(swapped)[0]
     assert match_spec(swapped, slot, library).judge_swap is True
     assert match_spec(plain, slot, library).judge_swap is False
+
+
+def test_the_estimate_counts_the_swapped_judge_calls() -> None:
+    base = TournamentSpec(personas=["pirate", "stoic"], motions=["four-day-week"],
+                          judges=["j"], models={"pirate": "m", "stoic": "m"})  # fmt: skip
+    plain = {m.model: m for m in estimate(base).models}
+    swapped = {m.model: m for m in estimate(base.model_copy(update={"judge_swap": True})).models}
+    assert swapped["j"].tokens_in == 2 * plain["j"].tokens_in
+    assert swapped["j"].tokens_out == 2 * plain["j"].tokens_out
+    assert swapped["m"].tokens_in == plain["m"].tokens_in

@@ -239,7 +239,8 @@ async def judges_info(
     store: Store, crowd: CrowdBoard, board: Leaderboard, settings: Settings
 ) -> list[JudgeInfo]:
     """Every judge seen (the default judge, on the boards, in the latest matches, in
-    calibrations or in votes) with its calibration and its agreement with the crowd. The
+    calibrations, in votes or in position swaps) with its calibration, its agreement with the
+    crowd and its position-swap figure (summed in Redis as matches finish). The
     crowd's labels are read incrementally (CrowdBoard); the agreement figures, O(voted turns),
     are computed in a thread."""
     min_votes, min_ips = settings.votes_min, settings.votes_min_ips

@@ -57,14 +57,6 @@ def position_biased_judge(request: GenerationRequest, schema: dict[str, Any]) ->
     return {**verdict, "holding": 0.9 if presented_as(request) == 1 else 0.4}
 
 
-def harsh_judge(request: GenerationRequest, schema: dict[str, Any]) -> dict[str, Any]:
-    """A judge blind to position that scores every turn lower than firm_judge, and calls CON's
-    turns neutral: in a panel with firm_judge it disagrees measurably, on holding and stance."""
-    verdict = firm_judge(request, schema)
-    con = verdict["stance"] == "con"
-    return {**verdict, "holding": 0.3 if con else 0.6, "stance": "neutral" if con else "pro"}
-
-
 class FunctionModel:
     """Streams what `stream_fn` returns (one delta per item) and answers structured requests
     with `structured_fn`. Either may raise arena.errors.ModelError to simulate failures.

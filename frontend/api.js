@@ -96,6 +96,7 @@ export const api = {
   editPersona: (id, body) => write('PUT', `/api/personas/${enc(id)}`, body),
   forkPersona: (id, body) => write('POST', `/api/personas/${enc(id)}/fork`, body),
   importPersonas: (form) => write('POST', '/api/personas/import', form),
+  readLorebook: (book, filename) => write('POST', `/api/lorebooks/read?filename=${enc(filename)}`, book),
   leaderboard: (by, signal, filters = {}) => {
     const q = new URLSearchParams({ by, ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)) });
     return request('GET', `/api/leaderboard?${q}`, undefined, signal);

@@ -36,6 +36,46 @@ function buildForm() {
   return { rows, controls, errors };
 }
 
+/** The persona's lorebook: attach one from a file (lorebook_v3, a card's character_book or
+ *  SillyTavern world info; the server reads it), or remove it. Saved with the persona. */
+function lorebookField(initial) {
+  let book = initial ?? null;
+  const status = h('p', { 'data-testid': 'pe-lorebook-status', role: 'status' });
+  const notes = h('ul', { class: 'muted', 'data-testid': 'pe-lorebook-notes' });
+  const error = h('p', { class: 'field-error', 'data-testid': 'pe-lorebook-error', hidden: true });
+  const input = h('input', { type: 'file', id: 'pe-lorebook', accept: '.json,application/json', 'data-testid': 'pe-lorebook-input' });
+  const remove = h('button', { type: 'button', class: 'secondary', 'data-testid': 'pe-lorebook-remove' }, 'Remove the lorebook');
+  const show = () => {
+    const n = book?.entries?.length ?? 0;
+    status.textContent = book ? `${book.name ? `“${book.name}”: ` : ''}${n} entr${n === 1 ? 'y' : 'ies'}, inserted into the debater's context when their keys come up.`
+      : 'No lorebook.';
+    remove.hidden = !book;
+  };
+  remove.addEventListener('click', () => { book = null; notes.replaceChildren(); show(); });
+  input.addEventListener('change', async () => {
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    error.hidden = true;
+    try {
+      let value;
+      try { value = JSON.parse(await file.text()); } catch { throw new Error(`${file.name}: not valid JSON`); }
+      const read = await api.readLorebook(value, file.name);
+      book = read.lorebook;
+      notes.replaceChildren(...read.notes.map((n) => h('li', {}, n)));
+      show();
+    } catch (err) {
+      error.textContent = err.fields?.length ? err.fields.map((f) => f.msg).join('; ') : err.message;
+      error.hidden = false;
+    }
+  });
+  show();
+  const row = h('div', { class: 'field', 'data-testid': 'pe-lorebook' }, h('label', { for: 'pe-lorebook' }, 'Lorebook'),
+    status, h('div', { class: 'actions' }, input, remove), notes, error,
+    h('p', { class: 'hint' }, 'A lorebook file (lorebook_v3 JSON, or SillyTavern world info): background knowledge the debater gets when its keys come up.'));
+  return { row, value: () => book };
+}
+
 function fill(controls, persona) {
   for (const f of FIELDS) {
     const v = persona?.[f.key];
@@ -84,9 +124,9 @@ function showErrors(form, err, general) {
 
 function dropZone(onFiles) {
   const input = h('input', { type: 'file', id: 'pe-import', multiple: true, 'data-testid': 'pe-import-input',
-    accept: '.json,.png,.yaml,.yml,.modelfile,Modelfile,application/json,image/png' });
+    accept: '.json,.png,.charx,.yaml,.yml,.modelfile,Modelfile,application/json,image/png' });
   const zone = h('div', { class: 'drop-zone', 'data-testid': 'pe-drop' },
-    h('p', {}, 'Drop Character Cards (V2/V3 JSON or PNG), persona YAML or an Ollama Modelfile here, or '),
+    h('p', {}, 'Drop Character Cards (V1/V2/V3 JSON, PNG or CHARX), persona YAML or an Ollama Modelfile here, or '),
     h('label', { for: 'pe-import', class: 'button secondary' }, 'choose files'), input);
   input.addEventListener('change', () => { if (input.files?.length) onFiles([...input.files]); input.value = ''; });
   zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
@@ -141,6 +181,7 @@ export async function renderEditor(root, signal, id) {
   const forking = detail != null && (!detail.editable || new URLSearchParams(location.search).has('fork'));
   const form = buildForm();
   fill(form.controls, detail?.persona ?? {});
+  const lorebook = lorebookField(detail?.persona?.lorebook);
   if (!creating) form.controls.id.readOnly = !forking;
   if (forking) {
     title.textContent = `Fork ${detail.persona.name ?? id}`;
@@ -156,11 +197,12 @@ export async function renderEditor(root, signal, id) {
     : detail?.draft ? h('p', { class: 'muted', 'data-testid': 'pe-draft-note' },
       `A draft: fill in ${detail.problems.map((p) => p.field).join(', ')} before it can play.`) : null;
   const el = h('form', { class: 'card persona-editor', novalidate: true, 'data-testid': 'persona-editor' },
-    note, general, form.rows, h('div', { class: 'actions' }, submit));
+    note, general, form.rows, lorebook.row, h('div', { class: 'actions' }, submit));
   el.addEventListener('submit', async (event) => {
     event.preventDefault();
     submit.disabled = true;
     const body = read(form.controls);
+    if (lorebook.value()) body.lorebook = lorebook.value();
     try {
       let saved;
       if (creating) saved = await api.createPersona(body);

@@ -30,7 +30,8 @@ function turnOf(state, n, side) {
     // A page opened mid-turn after a resume may see tokens first: the plan says who speaks.
     const p = planned(state, n);
     turn = { turn: n, side: side ?? p?.side ?? null, kind: p?.kind ?? null, persona: null,
-      model: null, text: '', done: false, stats: null, verdict: null, probe: null, restarted: null };
+      model: null, text: '', done: false, stats: null, verdict: null, probe: null, restarted: null,
+      lore: [] };
     state.turns.set(n, turn);
   }
   const p = planned(state, n);
@@ -55,6 +56,8 @@ export function applyEvent(state, ev) {
     case 'turn_started': {
       const t = turnOf(state, ev.turn, ev.side);
       Object.assign(t, { side: ev.side, kind: ev.kind, persona: ev.persona, model: ev.model });
+      // the speaker's lorebook entries inserted into its context for this turn (none in old events)
+      t.lore = Array.isArray(ev.lore) ? ev.lore : [];
       running(state);
       return ev.turn;
     }

@@ -56,9 +56,42 @@ function personaActions(id, data) {
     data.editable ? [' ', h('a', { href: `${edit}?fork=1`, class: 'button secondary', 'data-testid': 'persona-fork' }, 'Fork')] : null,
     ' ',
     h('a', { href: card('card-v3', false), download: '' }, 'Card V3 (JSON)'), ' · ',
+    h('a', { href: card('card-v3', true), download: '' }, 'Card V3 (PNG)'), ' · ',
+    h('a', { href: card('charx', false), download: '', 'data-testid': 'persona-charx' }, 'CHARX'), ' · ',
     h('a', { href: card('card-v2', true), download: '' }, 'Card V2 (PNG)'), ' · ',
     h('a', { href: card('yaml', false), download: '' }, 'YAML'),
+    data.persona?.lorebook ? [' · ', h('a', { href: `/api/personas/${encodeURIComponent(id)}/lorebook`, download: '',
+      'data-testid': 'persona-lorebook-file' }, 'Lorebook')] : null,
     data.source === 'saved' ? h('span', { class: 'muted' }, ` · saved persona${data.forked_from ? `, forked from ${data.forked_from}` : ''}`) : null);
+}
+
+/** The persona's lorebook: each entry's name and keys; its text goes into the debater's
+ *  context when a key comes up in the motion or the recent turns. */
+function lorebookSection(book) {
+  const entries = book?.entries ?? [];
+  if (!entries.length) return null;
+  const label = (e, i) => e.name || e.comment || e.keys?.find((k) => k.trim()) || `entry ${i + 1}`;
+  return section('Lorebook', h('p', { class: 'muted' },
+    `${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}: inserted into this debater's context when their keys come up.`),
+  h('ul', { class: 'lorebook', 'data-testid': 'persona-lorebook' }, entries.map((e, i) => h('li', {},
+    h('strong', {}, label(e, i)),
+    e.constant ? ' · always' : e.keys?.length ? [' · keys: ', h('code', {}, e.keys.filter((k) => k.trim()).join(', '))] : '',
+    e.enabled === false ? ' · disabled' : ''))));
+}
+
+/** What the card brought: the creator's notes (in the reader's language when there), its assets. */
+function cardSection(data) {
+  const notes = data.creator_notes ?? {};
+  const lang = (navigator.language || 'en').slice(0, 2).toLowerCase();
+  const note = notes[lang] ?? notes.en ?? Object.values(notes)[0];
+  const files = data.assets ?? [];
+  if (!note && !files.length) return null;
+  const size = (n) => n == null ? '' : ` · ${n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.ceil(n / 1e3)} kB`}`;
+  return section('From the card',
+    note ? h('details', {}, h('summary', {}, 'Creator\u2019s notes'), h('pre', { class: 'notes' }, note)) : null,
+    files.length ? h('ul', { class: 'assets', 'data-testid': 'persona-assets' }, files.map((a) => h('li', {},
+      a.url ? h('a', { href: a.url }, `${a.type} ${a.name}`) : `${a.type} ${a.name}`,
+      ` · ${a.use}${size(a.bytes)}`))) : null);
 }
 
 function section(title, ...content) {
@@ -93,8 +126,12 @@ export async function renderPersona(root, signal, id) {
   document.title = `${p.name || id} — Persona Arena`;
   const recent = h('ul', { class: 'match-list' });
   renderMatchList(recent, data.recent_matches ?? [], names);
+  // the card's main icon; an image that fails to load (a format the browser lacks) is hidden
+  const portrait = data.portrait ? h('img', { class: 'portrait', src: data.portrait, alt: `Portrait of ${p.name || id}`,
+    'data-testid': 'persona-portrait', onerror: (e) => { e.target.hidden = true; } }) : null;
   root.append(
     personaActions(id, data),
+    portrait,
     h('p', { class: 'lede' }, p.summary ?? ''),
     h('p', { class: 'muted meta' },
       `Default model ${p.model ?? '—'} · temperature ${p.temperature ?? '—'} · up to ${p.max_tokens ?? '—'} tokens per turn`),
@@ -103,6 +140,8 @@ export async function renderPersona(root, signal, id) {
       section('Style', listOrText(p.style))),
     section('System prompt', h('details', { class: 'prompt' },
       h('summary', {}, 'Show the system prompt'), h('pre', {}, p.system_prompt ?? ''))),
+    lorebookSection(p.lorebook),
+    cardSection(data),
     section('Versions', versionList(data)),
     section('Position holding', statsTable(data.stats)),
     section('Recent matches', (data.recent_matches ?? []).length ? recent : h('p', { class: 'empty' }, 'No matches yet.')));

@@ -25,7 +25,15 @@ function header(turn, names) {
     ROLE_LABEL[turn.role] ? h('span', { class: 'role', 'data-testid': 'role' }, ROLE_LABEL[turn.role]) : null,
     h('span', { class: 'kind' }, kindLabel(turn)),
     persona,
-    turn.model ? h('span', { class: 'model' }, turn.model === 'script' ? 'scripted lines' : turn.model) : null);
+    turn.model ? h('span', { class: 'model' }, turn.model === 'script' ? 'scripted lines' : turn.model) : null,
+    loreNote(turn.lore));
+}
+
+/** Which of the speaker's lorebook entries were in its context for this turn. */
+function loreNote(lore) {
+  if (!lore?.length) return null;
+  return h('span', { class: 'lore', 'data-testid': 'lore', title: 'Lorebook entries inserted into this turn\'s context' },
+    'lore: ', lore.map((name, i) => [i ? ', ' : '', h('span', { class: 'lore-entry' }, name)]));
 }
 
 /** The stance probe's answer, beside the verdict: what the target's own model says it holds. */
@@ -76,7 +84,7 @@ export class TurnList {
     // "true" once turn_completed arrived: lets tests (and styles) tell streamed text from final.
     el.dataset.complete = String(Boolean(turn.done));
     const headKey = [turn.side, turn.role, turn.kind, turn.round, turn.persona, turn.model,
-      names.get(turn.persona)].join('|');
+      names.get(turn.persona), ...(turn.lore ?? [])].join('|');
     if (headKey !== item.headKey) {
       el.querySelector('.turn-head').replaceWith(header(turn, names));
       item.headKey = headKey;

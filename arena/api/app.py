@@ -17,7 +17,17 @@ from starlette.types import ExceptionHandler
 import arena
 from arena.api.limits import LimitBodies, body_limit, import_limit
 from arena.api.prometheus import ApiMetrics
-from arena.api.routes import health, leaderboard, matches, pages, personas, tournaments, votes
+from arena.api.routes import (
+    cards,
+    claims,
+    health,
+    leaderboard,
+    matches,
+    pages,
+    personas,
+    tournaments,
+    votes,
+)
 from arena.api.ws import spectate as ws
 from arena.api.ws.heap import heap_policy, start_up_frozen
 from arena.config import Settings, get_settings
@@ -138,8 +148,15 @@ def create_app(
     app.state.run_worker = run_worker
     app.state.models = models
     app.state.metrics = ApiMetrics()
-    for router in (matches.router, personas.router, leaderboard.router, health.router):
+    for router in (
+        matches.router,
+        personas.router,
+        claims.router,
+        leaderboard.router,
+        health.router,
+    ):
         app.include_router(router)
+    app.include_router(cards.router)  # a persona's files: import, export, assets, lorebooks
     app.include_router(tournaments.router)  # its lifespan runs the tournament scheduler
     app.include_router(votes.router)  # its lifespan keeps the crowd votes service
     app.include_router(ws.router)

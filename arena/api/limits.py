@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from arena.config import Settings
 
 # an import request may carry this many files of the largest size a file may have (or up to
-# arena.api.routes.personas.MAX_FILES smaller ones)
+# arena.api.routes.cards.MAX_FILES smaller ones)
 IMPORT_FILES_AT_FULL_SIZE = 4
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from arena.api.schemas import PersonaDetail
+from arena.domain.lorebooks import Lorebook
 from arena.domain.personas import Persona
 
 
@@ -26,6 +27,9 @@ class PersonaWrite(BaseModel):
     model: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    lorebook: Lorebook | None = Field(
+        default=None, description="the persona's lorebook; left out, the persona has none"
+    )
 
     def fields(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -55,6 +59,19 @@ class VersionPublic(BaseModel):
     current: bool
 
 
+class AssetPublic(BaseModel):
+    """A file or link the persona's card brought: `use` says what the arena does with it
+    (portrait, kept for export, link, extra file); `url` serves a kept file."""
+
+    type: str
+    name: str
+    ext: str
+    uri: str
+    bytes: int | None = None
+    use: str
+    url: str | None = None
+
+
 class PersonaPage(PersonaDetail):
     """A persona (or a draft's fields) with its stats, recent matches, versions and whether it
     can be edited in place (saved) or only forked (a file)."""
@@ -68,6 +85,11 @@ class PersonaPage(PersonaDetail):
     versions: list[VersionPublic] = Field(default_factory=list)
     origin: str | None = None
     forked_from: str | None = None
+    portrait: str | None = Field(default=None, description="URL of the card's main icon")
+    assets: list[AssetPublic] = Field(default_factory=list)
+    creator_notes: dict[str, str] = Field(
+        default_factory=dict, description="the card creator's notes by language (ISO 639-1)"
+    )
 
 
 class PersonaSaved(BaseModel):
@@ -87,7 +109,15 @@ class ImportedPublic(BaseModel):
     problems: list[Problem]
     notes: list[str]
     url: str
+    assets: list[AssetPublic] = Field(default_factory=list)
 
 
 class ImportReport(BaseModel):
     imported: list[ImportedPublic]
+
+
+class LorebookRead(BaseModel):
+    """A lorebook file as the arena reads it, to attach to a persona (nothing is saved)."""
+
+    lorebook: Lorebook
+    notes: list[str]

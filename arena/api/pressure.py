@@ -1,8 +1,7 @@
-"""The match body of either format into a MatchSpec, or a 422 whose `loc` names the field.
+"""A pressure match's body into a MatchSpec, or a 422 whose `loc` names the field.
 
-A debate goes to arena.api.validation.build_spec. A pressure match names its target as `pro` or
-`con` (the side it argues) and a `challenger`; it is checked here field by field, then by the
-engine's own validate_spec as a whole.
+A pressure match names its target as `pro` or `con` (the side it argues) and a `challenger`; it
+is checked here field by field, then by the engine's own validate_spec as a whole.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 
 from arena.api.schemas import MatchCreate
-from arena.api.validation import _Collector, _judges, build_spec
+from arena.api.validation import _Collector, _judges
 from arena.config import Settings
 from arena.domain.personas import Library
 from arena.domain.specs import SCRIPTED, DebaterSpec, MatchSpec, Side, pressure_spec
@@ -24,29 +23,6 @@ from arena.personas.tactics import Tactics, load_tactics
 
 def _error(loc: list[Any], msg: str, kind: str, value: Any = None) -> dict[str, Any]:
     return {"loc": loc, "msg": msg, "type": kind, "input": value}
-
-
-def build_match_spec(
-    body: MatchCreate, library: Library, settings: Settings, models: ModelFactory
-) -> MatchSpec:
-    """The spec of a new match of either format; raises RequestValidationError."""
-    swap = settings.judge_swap if body.judge_swap is None else body.judge_swap
-    if body.format == "pressure":
-        spec = build_pressure_spec(body, library, settings, models)
-        return spec.model_copy(update={"judge_swap": swap})
-    missing = [
-        _error(["body", side], "a debate needs both sides", "missing")
-        for side in ("pro", "con")
-        if getattr(body, side) is None
-    ]
-    extra = [
-        _error(["body", name], f"{name} is for pressure matches", "extra_forbidden")
-        for name in ("challenger", "probe")
-        if getattr(body, name) is not None
-    ]
-    if missing or extra:
-        raise RequestValidationError(missing + extra)
-    return build_spec(body, library, settings, models).model_copy(update={"judge_swap": swap})
 
 
 def build_pressure_spec(
@@ -99,6 +75,7 @@ def build_pressure_spec(
         errors.model(loc, name, models)
     if errors.errors or tactic is None:
         raise RequestValidationError(errors.errors)
+    assert body.motion is not None  # build_match_spec checked
     motion_id, motion = library.motion_text(body.motion)
     spec = pressure_spec(
         motion=motion,

@@ -11,7 +11,15 @@ from arena.domain.events import Probe, Verdict
 from arena.domain.limits import MAX_ID, MAX_JUDGES, MAX_MODEL_NAME, MAX_MOTION
 from arena.domain.personas import Persona
 from arena.domain.results import MatchMetrics
-from arena.domain.specs import MatchFormat, MatchSpec, PlannedTurn, Side, TurnKind
+from arena.domain.specs import (
+    ChallengeKind,
+    MatchFormat,
+    MatchSpec,
+    PlannedTurn,
+    Side,
+    Start,
+    TurnKind,
+)
 from arena.leaderboard.rows import GroupBy, JudgeSet, LeaderboardRow
 from arena.leaderboard.versions import OlderOnly, Versions
 from arena.models.registry import MODEL_NAME_CHARS, MODEL_NAME_PATTERN
@@ -94,15 +102,34 @@ class MatchCreate(BaseModel):
         },
     )
 
-    motion: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MOTION),
-        BeforeValidator(_no_surrogates),
-    ]
+    motion: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MOTION),
+            BeforeValidator(_no_surrogates),
+        ]
+        | None
+    ) = Field(default=None, description="debates and pressure matches: a motion id or text")
     format: MatchFormat = Field(
         default="debate",
-        description="debate, or pressure: one target (given as `pro` or `con`, its side) pushed "
-        "by a `challenger`",
+        description="debate; pressure: one target (given as `pro` or `con`, its side) pushed "
+        "by a `challenger`; calibration: a `target` on a `claim`, starting on its true or false "
+        "side (`start`), met with pressure or evidence (`challenge`)",
+    )
+    target: DebaterCreate | None = Field(default=None, description="calibration: the target")
+    claim: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PERSONA_ID),
+            BeforeValidator(_no_surrogates),
+        ]
+        | None
+    ) = Field(default=None, description="calibration: a claim id (GET /api/claims)")
+    start: Start | None = Field(
+        default=None, description="calibration: right (on the truth, default) or wrong"
+    )
+    challenge: ChallengeKind | None = Field(
+        default=None, description="calibration: pressure (default) or evidence"
     )
     pro: DebaterCreate | None = Field(default=None, description="required in a debate")
     con: DebaterCreate | None = Field(default=None, description="required in a debate")

@@ -163,6 +163,7 @@ def build_spec(
         errors.model(loc, name, models)
     if errors.errors:
         raise RequestValidationError(errors.errors)
+    assert body.motion is not None  # arena.api.pressure.build_match_spec checked
     motion_id, motion = library.motion_text(body.motion)
     spec = MatchSpec(
         motion=motion,

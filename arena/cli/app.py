@@ -78,6 +78,7 @@ def tactics(ctx: typer.Context) -> None:
     table = Table(title=f"{len(found)} tactics")
     table.add_column("id", style="bold")
     table.add_column("name")
+    table.add_column("kind")
     table.add_column("plays")
     table.add_column("description and source")
     for t in found.values():
@@ -85,7 +86,32 @@ def tactics(ctx: typer.Context) -> None:
             name for name, has in (("lines", t.scripted), ("model", t.instructions)) if has
         )
         about = f"{escape(t.description)}\n[dim]{escape(t.source)}[/dim]"
-        table.add_row(escape(t.id), escape(t.name), plays, about)
+        table.add_row(escape(t.id), escape(t.name), t.kind, plays, about)
+    console.print(table)
+
+
+@app.command()
+def claims(
+    ctx: typer.Context,
+    domain: Annotated[str | None, typer.Option(help="only the claims of this domain")] = None,
+) -> None:
+    """A table of the factual claims of calibration matches, with their truth."""
+    from arena.personas.library import load_claims
+
+    try:
+        found = load_claims(cli_deps(ctx).settings().personas_dir)
+    except ArenaError as exc:
+        raise fail(str(exc)) from exc
+    shown = [c for c in found.values() if domain is None or c.domain == domain]
+    true = sum(c.truth for c in shown)
+    table = Table(title=f"{len(shown)} claims ({true} true, {len(shown) - true} false)")
+    table.add_column("id", style="bold")
+    table.add_column("truth")
+    table.add_column("domain")
+    table.add_column("claim")
+    for c in shown:
+        truth = "[green]true[/green]" if c.truth else "[red]false[/red]"
+        table.add_row(escape(c.id), truth, escape(c.domain), escape(c.claim))
     console.print(table)
 
 

@@ -24,7 +24,7 @@ from arena.domain.events import (
     TurnStarted,
     Verdict,
 )
-from arena.domain.results import MatchMetrics, PressureMetrics
+from arena.domain.results import CalibrationMetrics, MatchMetrics, PressureMetrics
 
 SIDE_STYLE = {"pro": "bold green", "con": "bold magenta"}
 
@@ -125,6 +125,19 @@ def pressure_table(pressure: PressureMetrics, persona: str) -> Table:
     return table
 
 
+def calibration_line(c: CalibrationMetrics) -> str:
+    """One line on a calibration match: did the target move, and which way."""
+    truth = "true" if c.truth else "false"
+    head = f"[bold]Calibration:[/bold] the claim is {truth}; started {c.start}, {c.challenge}"
+    if not c.took_start:
+        return head + " - [yellow]the opening did not take its side: the trial does not count[/]"
+    if not c.flipped:
+        return head + " - [green]held its starting side[/green]"
+    style = "green" if c.direction == "progressive" else "red"
+    kept = {True: ", and stayed", False: ", then went back", None: ""}[c.persisted]
+    return head + f" - [{style}]{c.direction} flip[/] in round {c.first_flip_round}{kept}"
+
+
 def probe_line(p: Probe) -> str:
     head = f"[dim]probe after turn {p.turn + 1}:[/dim] "
     if p.error:
@@ -173,6 +186,19 @@ class LiveRenderer:
             highlight=False,
         )
 
+    def _completed(self, event: MatchCompleted) -> None:
+        c = self.console
+        self._flush_verdicts()
+        c.print()
+        under = event.metrics.pressure
+        if under is None:
+            c.print(metrics_table(event.metrics))
+            return
+        seat = event.metrics.pro if under.target.side == "pro" else event.metrics.con
+        c.print(pressure_table(under, seat.persona))
+        if under.calibration is not None:
+            c.print(calibration_line(under.calibration), highlight=False)
+
     async def __call__(self, event: Event) -> None:
         c = self.console
         if isinstance(event, MatchStarted):
@@ -200,14 +226,7 @@ class LiveRenderer:
             if not self.in_turn:
                 self._flush_verdicts()
         elif isinstance(event, MatchCompleted):
-            self._flush_verdicts()
-            c.print()
-            under = event.metrics.pressure
-            if under is not None:
-                seat = event.metrics.pro if under.target.side == "pro" else event.metrics.con
-                c.print(pressure_table(under, seat.persona))
-            else:
-                c.print(metrics_table(event.metrics))
+            self._completed(event)
         elif isinstance(event, MatchFailed):
             self._flush_verdicts()
             c.print(f"\n[bold red]match failed:[/bold red] {escape(event.error)}", highlight=False)

@@ -1,4 +1,6 @@
-"""`arena run`: one match in the terminal, streamed live; a debate or a pressure match."""
+"""`arena run`: one match in the terminal, streamed live; a debate, a pressure match or a
+calibration match (a target on a factual claim, started right or wrong, pushed by pressure or
+shown evidence)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,17 @@ from arena.cli.output import console, err, fail, setup_logging
 from arena.config import Settings
 from arena.domain.events import Event
 from arena.domain.personas import Library
-from arena.domain.specs import DebaterSpec, MatchFormat, MatchSpec, Side
+from arena.domain.specs import (
+    DEFAULT_TACTIC,
+    CalibrationSpec,
+    ChallengeKind,
+    DebaterSpec,
+    MatchFormat,
+    MatchSpec,
+    Side,
+    Start,
+    calibration_side,
+)
 from arena.errors import ArenaError
 from arena.models.cache import ModelFactory
 from arena.personas.library import load_library
@@ -45,13 +57,31 @@ def run(
     out: Annotated[Path | None, typer.Option(help="write the whole match as JSON here")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     format: Annotated[
-        MatchFormat, typer.Option(help="debate, or pressure: a target pushed by a tactic")
+        MatchFormat,
+        typer.Option(
+            help="debate; pressure: a target pushed by a tactic; calibration: a target on a claim"
+        ),
     ] = "debate",
-    target: Annotated[str, typer.Option(help="pressure: the target persona id")] = "stoic",
+    target: Annotated[
+        str, typer.Option(help="pressure, calibration: the target persona id")
+    ] = "stoic",
     side: Annotated[Side, typer.Option(help="pressure: the side the target argues")] = "pro",
-    tactic: Annotated[str, typer.Option(help="pressure: tactic id (see `arena tactics`)")] = (
-        "disagree"
-    ),
+    tactic: Annotated[
+        str | None,
+        typer.Option(
+            help="pressure, calibration: tactic id (see `arena tactics`); default: disagree, "
+            "or evidence for --challenge evidence"
+        ),
+    ] = None,
+    claim: Annotated[
+        str | None, typer.Option(help="calibration: the claim id (see `arena claims`)")
+    ] = None,
+    start: Annotated[
+        Start, typer.Option(help="calibration: start on the claim's true side (right) or not")
+    ] = "right",
+    challenge: Annotated[
+        ChallengeKind, typer.Option(help="calibration: pressure, or evidence (new, correct facts)")
+    ] = "pressure",
     pressure_rounds: Annotated[int, typer.Option(min=1, max=10, help="pressure rounds")] = 3,
     model: Annotated[str | None, typer.Option(help="pressure: the target's model")] = None,
     challenger: Annotated[
@@ -69,7 +99,8 @@ def run(
         typer.Option(help="judge each turn again with the positions swapped (ARENA_JUDGE_SWAP)"),
     ] = None,
 ) -> None:
-    """Run one match in the terminal, streaming it live: a debate, or a pressure match."""
+    """Run one match in the terminal, streaming it live: a debate, a pressure match, or a
+    calibration match (`--rounds` counts its challenges)."""
     setup_logging(verbose)
     deps = cli_deps(ctx)
     settings = deps.settings()
@@ -79,11 +110,17 @@ def run(
 
     motion_id, motion_text = lib.motion_text(motion)
     try:
-        if format == "pressure":
-            spec = _pressure_spec(
-                lib, settings, motion_text, motion_id, target, side, tactic, pressure_rounds,
+        if format == "calibration":
+            spec = _calibration_spec(
+                lib, settings, target, claim, start, challenge, tactic, rounds,
                 model, challenger, challenger_model, not no_probe,
             )  # fmt: skip
+        elif format == "pressure":
+            spec = _pressure_spec(
+                lib, settings, motion_text, motion_id, target, side, tactic or "disagree",
+                pressure_rounds, model, challenger, challenger_model, not no_probe,
+            )  # fmt: skip
+        if format != "debate":
             spec = spec.model_copy(
                 update={
                     "word_limit": word_limit or settings.word_limit,
@@ -133,11 +170,17 @@ def _pressure_spec(
     challenger: str | None,
     challenger_model: str | None,
     probe: bool,
+    calibration: CalibrationSpec | None = None,
 ) -> MatchSpec:
     from arena.domain.specs import pressure_spec
     from arena.personas.tactics import load_tactics
 
     tactic = load_tactics(settings.personas_dir).tactic(tactic_id)
+    if calibration is not None and tactic.kind != calibration.challenge:
+        raise ArenaError(
+            f"tactic {tactic.id!r} is of kind {tactic.kind}, and --challenge is "
+            f"{calibration.challenge}: pick a tactic of that kind (see `arena tactics`)"
+        )
     return pressure_spec(
         motion=motion,
         motion_id=motion_id,
@@ -152,7 +195,42 @@ def _pressure_spec(
         probe=probe,
         judges=[settings.default_judge],
         word_limit=settings.word_limit,
+        calibration=calibration,
     )
+
+
+def _calibration_spec(
+    lib: Library,
+    settings: Settings,
+    target: str,
+    claim_id: str | None,
+    start: Start,
+    challenge: ChallengeKind,
+    tactic_id: str | None,
+    rounds: int,
+    model: str | None,
+    challenger: str | None,
+    challenger_model: str | None,
+    probe: bool,
+) -> MatchSpec:
+    from arena.personas.library import load_claims
+
+    claims = load_claims(settings.personas_dir)
+    if claim_id is None:
+        raise ArenaError("--format calibration needs --claim (see `arena claims`)")
+    if claim_id not in claims:
+        raise ArenaError(f"claim {claim_id!r} not found in {settings.personas_dir / 'claims.yaml'}"
+                         " (see `arena claims`)")  # fmt: skip
+    claim = claims[claim_id]
+    calibration = CalibrationSpec(
+        claim=claim.id, truth=claim.truth, start=start, challenge=challenge,
+        evidence=claim.evidence,
+    )  # fmt: skip
+    return _pressure_spec(
+        lib, settings, claim.claim, None, target, calibration_side(claim.truth, start),
+        tactic_id or DEFAULT_TACTIC[challenge], rounds, model, challenger, challenger_model,
+        probe, calibration,
+    )  # fmt: skip
 
 
 async def _run_live(lineup: object, models: ModelFactory) -> list[Event]:

@@ -35,6 +35,8 @@ def read_paths(paths: list[Path], max_bytes: int) -> list[Imported]:
     imports, errors = [], []
     for path in paths:
         try:
+            if path.stat().st_size > max_bytes:
+                raise cards.FileTooLarge(str(path), max_bytes)
             with path.open("rb") as f:
                 data = f.read(max_bytes + 1)
             imports.append(cards.read_file(str(path), data, max_bytes))
@@ -63,6 +65,8 @@ async def export_persona(
     settings: Settings, persona_id: str, fmt: cards.CardFormat, png: bytes | bool
 ) -> tuple[bytes, str]:
     files = load_library(settings.personas_dir)
+    assets: dict[str, bytes] = {}
+    created = None
     if persona_id in files.personas:
         fields, kept = files.personas[persona_id].model_dump(), None
     else:
@@ -70,25 +74,31 @@ async def export_persona(
         try:
             saved = await store.personas.get(persona_id)
             library = await store.personas.library(files)
+            if saved is not None:
+                assets = await store.personas.assets.all(persona_id)
         finally:
             await store.close()
         if saved is None:
             library.persona(persona_id)  # raises NotFoundError naming the known ones
             raise ArenaError(f"persona {persona_id!r} not found")
-        fields, kept = dict(saved.fields), saved.card
-    content, _, suffix = card_export.export(fields, fmt, png=png, kept=kept)
+        fields, kept, created = dict(saved.fields), saved.card, saved.created_at
+    content, _, suffix = card_export.export(
+        fields, fmt, png=png, kept=kept, files=assets, created=created
+    )
     return content, suffix
 
 
 def import_(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="Card JSON/PNG, persona YAML, Modelfile")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Card JSON/PNG/CHARX, persona YAML, Modelfile")
+    ],
     on_conflict: Annotated[
         str, typer.Option(help="rename: add a suffix to a taken id; error: refuse the batch")
     ] = "rename",
 ) -> None:
-    """Import Character Cards (V2/V3, JSON or PNG), persona YAML or Ollama Modelfiles as saved
-    personas, all or nothing. A card without beliefs or style is saved as a draft."""
+    """Import Character Cards (V1/V2/V3: JSON, PNG or CHARX), persona YAML or Ollama Modelfiles
+    as saved personas, all or nothing. A card without beliefs or style is saved as a draft."""
     if on_conflict not in ("rename", "error"):
         raise _fail("--on-conflict is rename or error")
     try:
@@ -112,7 +122,9 @@ def import_(
 def export(
     ctx: typer.Context,
     persona_id: Annotated[str, typer.Argument(metavar="ID")],
-    format: Annotated[str, typer.Option("--format", help="card-v2, card-v3 or yaml")] = "card-v2",
+    format: Annotated[
+        str, typer.Option("--format", help="card-v2, card-v3, charx or yaml")
+    ] = "card-v2",
     png: Annotated[
         bool, typer.Option("--png", help="embed the card in a PNG (a 1x1 one unless --image)")
     ] = False,
@@ -123,7 +135,7 @@ def export(
     same persona. Writes `--out`, or prints JSON/YAML to stdout when no --out is given."""
     if format not in cards.FORMATS:
         raise _fail(f"--format is one of {', '.join(cards.FORMATS)}, not {format!r}")
-    if (png or image) and format == "yaml":
+    if (png or image) and format in ("yaml", "charx"):
         raise _fail("only a card can go in a PNG: use --format card-v2 or card-v3")
     embed: bytes | bool = png
     try:
@@ -136,7 +148,7 @@ def export(
         raise _fail(f"{image}: {exc.strerror or exc}") from exc
     except (ArenaError, StoreError) as exc:
         raise _fail(str(exc)) from exc
-    if out is None and suffix.endswith(".png"):
+    if out is None and suffix.endswith((".png", ".charx")):
         out = Path(f"{persona_id}{suffix}")
     if out is None:
         sys.stdout.buffer.write(content)

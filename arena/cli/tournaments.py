@@ -23,10 +23,9 @@ from arena.domain.personas import Library
 from arena.domain.tournaments import TournamentRequest, TournamentSpec
 from arena.errors import ArenaError
 from arena.models.cache import ModelFactory
-from arena.models.registry import require_available
 from arena.personas.library import load_library
 from arena.tournaments.estimate import Estimate, estimate, load_prices
-from arena.tournaments.spec import expand, resolve, total_matches
+from arena.tournaments.spec import resolve, schedule, total_matches
 
 if TYPE_CHECKING:  # the store and the runner load only when a tournament runs
     from arena.store import Store
@@ -40,8 +39,15 @@ def _split(value: str) -> list[str]:
 
 
 PersonasOpt = Annotated[str, typer.Option(help="persona ids, comma separated")]
-MotionsOpt = Annotated[str, typer.Option(help="motion ids (or texts), comma separated")]
-DesignOpt = Annotated[str, typer.Option(help="round-robin, gauntlet or swiss")]
+MotionsOpt = Annotated[
+    str, typer.Option(help="motion ids (or texts), comma separated (not for calibration)")
+]
+DesignOpt = Annotated[
+    str,
+    typer.Option(
+        help="round-robin, gauntlet, swiss, or calibration (persona x claim x start x tactic)"
+    ),
+]
 ControlOpt = Annotated[str, typer.Option(help="gauntlet: the control persona")]
 RepeatsOpt = Annotated[int, typer.Option(min=1, max=20, help="each pairing this many times")]
 RoundsOpt = Annotated[int, typer.Option(min=1, max=10, help="rebuttal or pressure rounds")]
@@ -67,6 +73,13 @@ ChallengerOpt = Annotated[
     str | None, typer.Option(help="pressure: the model of challengers whose tactic has no lines")
 ]
 ProbeOpt = Annotated[bool, typer.Option(help="pressure: ask the stance probe after each reply")]
+ClaimsOpt = Annotated[
+    str | None,
+    typer.Option(help="calibration: claim ids, comma separated (default: a sample, half true)"),
+]
+ClaimSampleOpt = Annotated[
+    int, typer.Option(min=2, max=200, help="calibration: claims to sample when none are named")
+]
 SwapOpt = Annotated[
     bool | None,
     typer.Option(
@@ -76,11 +89,20 @@ SwapOpt = Annotated[
 
 
 def _pressure(
-    fmt: str, tactics: str | None, challenger_model: str | None, probe: bool
+    fmt: str,
+    tactics: str | None,
+    challenger_model: str | None,
+    probe: bool,
+    claims: str | None = None,
+    claim_sample: int = 10,
 ) -> dict[str, object]:
+    calibration: dict[str, object] = {"claim_sample": claim_sample}
+    if claims is not None:
+        calibration["claims"] = _split(claims)
     if fmt == "debate" and tactics is None and challenger_model is None:
-        return {}
+        return calibration
     return {
+        **calibration,
         "format": fmt,
         "tactics": _split(tactics or ""),
         "challenger_model": challenger_model,
@@ -104,7 +126,8 @@ def _spec(
     concurrency: int,
     budget_tokens: int | None,
     seed: int,
-    pressure: dict[str, object] | None = None,
+    pressure: dict[str, object],
+    models: ModelFactory,
     judge_swap: bool | None = None,
 ) -> TournamentSpec:
     try:
@@ -130,7 +153,7 @@ def _spec(
         spec = resolve(spec, library, settings)
         challenger = [spec.challenger_model] if spec.challenger_model else []
         for name in {*spec.models.values(), *spec.judges, *challenger}:
-            require_available(name, settings)
+            models.require_available(name)
     except ValidationError as exc:
         raise fail(invalid(exc)) from exc
     except (ArenaError, ValueError) as exc:
@@ -156,7 +179,7 @@ def _estimate_table(est: Estimate) -> Table:
 def plan(
     ctx: typer.Context,
     personas: PersonasOpt,
-    motions: MotionsOpt,
+    motions: MotionsOpt = "",
     design: DesignOpt = "round-robin",
     control: ControlOpt = "assistant",
     repeats: RepeatsOpt = 1,
@@ -173,21 +196,28 @@ def plan(
     tactics: TacticsOpt = None,
     challenger_model: ChallengerOpt = None,
     probe: ProbeOpt = True,
+    claims: ClaimsOpt = None,
+    claim_sample: ClaimSampleOpt = 10,
     judge_swap: SwapOpt = None,
 ) -> None:
     """Print the schedule and the estimate without running anything."""
     deps = cli_deps(ctx)
     settings = deps.settings()
+    models = deps.models(settings)
     library = _files(settings)
     spec = _spec(settings, library, personas, motions, design, control, repeats, rounds,
                  swiss_rounds, model, judge, word_limit, concurrency, budget_tokens,
-                 seed, _pressure(fmt, tactics, challenger_model, probe), judge_swap)  # fmt: skip
-    kind = "pressure" if spec.is_pressure else spec.design
+                 seed, _pressure(fmt, tactics, challenger_model, probe, claims,
+                                 claim_sample), models, judge_swap)  # fmt: skip
+    kind = "pressure" if spec.format == "pressure" else spec.design
     table = Table(title=f"{kind}: {total_matches(spec)} matches")
-    for column in ("#", "round", "motion", "PRO", "CON"):
+    for column in ("#", "round", "claim" if spec.is_calibration else "motion", "PRO", "CON"):
         table.add_column(column)
-    for s in expand(spec):
-        table.add_row(str(s.index), str(s.round or ""), escape(s.motion), s.pro, s.con)
+    if spec.is_calibration:
+        table.add_column("start")
+    for s in schedule(spec, settings):
+        cells = [str(s.index), str(s.round or ""), escape(s.motion), s.pro, s.con]
+        table.add_row(*cells, *([s.start or ""] if spec.is_calibration else []))
     if spec.is_pressure:
         table.caption = "the seat named by a tactic is its challenger; the other is the target"
     if spec.design == "swiss":
@@ -209,9 +239,9 @@ def _files(settings: Settings) -> Library:
 @tournament_app.command("run")
 def run(
     ctx: typer.Context,
-    personas: PersonasOpt,
-    motions: MotionsOpt,
     out: Annotated[Path, typer.Option(help="write the results into this folder")],
+    personas: PersonasOpt,
+    motions: MotionsOpt = "",
     design: DesignOpt = "round-robin",
     control: ControlOpt = "assistant",
     repeats: RepeatsOpt = 1,
@@ -232,16 +262,21 @@ def run(
     tactics: TacticsOpt = None,
     challenger_model: ChallengerOpt = None,
     probe: ProbeOpt = True,
+    claims: ClaimsOpt = None,
+    claim_sample: ClaimSampleOpt = 10,
     judge_swap: SwapOpt = None,
 ) -> None:
     """Run a tournament (resumes the same spec's), then write DIR/: tournament.json,
-    matches.jsonl, turns.csv, leaderboard.csv, report.md, forest.svg, heatmap.svg."""
+    matches.jsonl, turns.csv, leaderboard.csv, report.md and its figures (forest.svg and
+    heatmap.svg; a calibration tournament's calibration.svg)."""
     deps = cli_deps(ctx)
     settings = deps.settings()
+    models = deps.models(settings)
     library = _files(settings)
     spec = _spec(settings, library, personas, motions, design, control, repeats, rounds,
                  swiss_rounds, model, judge, word_limit, concurrency, budget_tokens,
-                 seed, _pressure(fmt, tactics, challenger_model, probe), judge_swap)  # fmt: skip
+                 seed, _pressure(fmt, tactics, challenger_model, probe, claims,
+                                 claim_sample), models, judge_swap)  # fmt: skip
     in_process = workers if workers is not None else not settings.redis_url
     try:
         console.print(_estimate_table(estimate(spec, load_prices(prices))))
@@ -250,7 +285,7 @@ def run(
     from arena.store import StoreError
 
     try:
-        status = asyncio.run(_run(spec, settings, deps.models(settings), library, out, in_process))
+        status = asyncio.run(_run(spec, settings, models, library, out, in_process))
     except (ArenaError, StoreError) as exc:
         raise fail(str(exc)) from exc
     if status != "completed":

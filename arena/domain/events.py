@@ -40,6 +40,8 @@ class TurnStarted(_Event):
     kind: TurnKind
     persona: str
     model: str
+    # the speaker's lorebook entries inserted into its context for this turn, by label
+    lore: list[str] = Field(default_factory=list)
 
 
 class Token(_Event):

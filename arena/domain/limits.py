@@ -30,4 +30,15 @@ MAX_JUDGES = 5
 MAX_TOURNAMENT_PERSONAS = 200
 MAX_TOURNAMENT_MOTIONS = 200
 MAX_TOURNAMENT_TACTICS = 50
+MAX_TOURNAMENT_CLAIMS = 200
 MAX_TOURNAMENT_MATCHES = 20_000
+
+# A persona's lorebook (arena/domain/lorebooks.py). Real character books hold tens of entries of
+# a few hundred characters; world books a few hundred. The book travels with the persona (and
+# each of its versions), so its text is capped as a whole too.
+MAX_LORE_ENTRIES = 1_000
+MAX_LORE_KEYS = 100
+MAX_LORE_KEY = 500
+MAX_LORE_NAME = 300
+MAX_LORE_CONTENT = 20_000
+MAX_LORE_TEXT = 500_000

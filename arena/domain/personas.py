@@ -30,6 +30,7 @@ from arena.domain.limits import (
     MAX_SUMMARY,
     MAX_SYSTEM_PROMPT,
 )
+from arena.domain.lorebooks import Lorebook
 from arena.errors import ArenaError, NotFoundError
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -64,6 +65,11 @@ class Persona(BaseModel):
     )
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=16, le=4096)
+    lorebook: Lorebook | None = Field(
+        default=None,
+        description="background knowledge inserted into the debater's context when its keys "
+        "come up (a Character Card V3 character_book)",
+    )
 
     @field_validator("id")
     @classmethod
@@ -91,8 +97,20 @@ def persona_version(persona: Persona | Mapping[str, Any]) -> str:
     """The content hash of the fields that reach the model: 12 hex digits."""
     data = persona.model_dump() if isinstance(persona, Persona) else persona
     content = {key: data.get(key) for key in VERSIONED_FIELDS}
+    # a lorebook reaches the model too; a persona without one keeps the version it always had
+    if data.get("lorebook"):
+        content["lorebook"] = _book(data["lorebook"])
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _book(book: Lorebook | Mapping[str, Any]) -> Any:
+    if isinstance(book, Lorebook):
+        return book.card_object()
+    try:
+        return Lorebook.model_validate(book).card_object()
+    except ValidationError:
+        return book  # a draft's: hashed as it is
 
 
 @dataclass(frozen=True)
@@ -177,6 +195,9 @@ class Imported:
     fields: dict[str, Any]
     card: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    # files the card carries (CHARX assets, a PNG card's image): path -> bytes, never prompted;
+    # the card's `assets` name them as embeded://<path>
+    assets: dict[str, bytes] = field(default_factory=dict)
 
 
 def slugify(name: str) -> str:

@@ -136,10 +136,43 @@ class ProbeMetrics(BaseModel):
     agreement: float | None
 
 
+class CalibrationMetrics(BaseModel):
+    """A calibration match's target on its claim (definitions in arena.stats.calibration)."""
+
+    claim: str
+    truth: bool
+    start: Literal["right", "wrong"]
+    challenge: Literal["pressure", "evidence"]
+    tactic: str
+    took_start: bool = Field(description="the opening argued the side it was given")
+    flipped: bool | None = Field(
+        description="a reply was not aligned with the starting side; None when the opening "
+        "did not take it (the trial does not count)"
+    )
+    direction: Literal["progressive", "regressive"] | None = Field(
+        description="a flip from a right start is regressive, from a wrong start progressive"
+    )
+    first_flip_round: int | None = Field(description="the pressure round of the first flip")
+    persisted: bool | None = Field(
+        description="every reply after the first flip stayed off the starting side; None "
+        "without a flip or without a later reply"
+    )
+    probe_truthful: list[bool | None] = Field(
+        default_factory=list,
+        description="per target turn: the probe's yes/no agreed with the claim's truth",
+    )
+    probe_flipped: bool | None = Field(
+        default=None,
+        description="the judge-free reading: the probe answered off the starting side after "
+        "the opening, having answered on it there; None when the probe could not say",
+    )
+
+
 class PressureMetrics(BaseModel):
     target: FlipMetrics
     tactic: str
     probe: ProbeMetrics | None = None
+    calibration: CalibrationMetrics | None = None
 
 
 class MatchMetrics(BaseModel):

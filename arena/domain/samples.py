@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -135,4 +136,51 @@ def pressure_sample_for(
         responses=t.responses if t.definition == "sycon" else None,
         unscored=t.unscored,
         rounds_held=t.rounds_held,
+    )
+
+
+class CalibrationSample(BaseModel):
+    """One calibration match, as the calibration board keeps it (arena.stats.calibration)."""
+
+    match_id: str
+    persona: str
+    model: str
+    judge: str
+    claim: str
+    truth: bool
+    start: Literal["right", "wrong"]
+    challenge: Literal["pressure", "evidence"]
+    tactic: str
+    took_start: bool
+    flipped: bool | None
+    first_flip_round: int | None
+    persisted: bool | None
+    probe_flipped: bool | None = None
+    probe_agreement: float | None = None
+
+
+def calibration_sample_for(
+    match_id: str, metrics: MatchMetrics, persona: str, model: str
+) -> CalibrationSample | None:
+    """The board's sample of a completed calibration match (None for any other)."""
+    p = metrics.pressure
+    if p is None or p.calibration is None:
+        return None
+    c = p.calibration
+    return CalibrationSample(
+        match_id=match_id,
+        persona=persona,
+        model=model,
+        judge=judge_set(metrics.judges),
+        claim=c.claim,
+        truth=c.truth,
+        start=c.start,
+        challenge=c.challenge,
+        tactic=c.tactic,
+        took_start=c.took_start,
+        flipped=c.flipped,
+        first_flip_round=c.first_flip_round,
+        persisted=c.persisted,
+        probe_flipped=c.probe_flipped,
+        probe_agreement=p.probe.agreement if p.probe is not None else None,
     )

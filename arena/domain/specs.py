@@ -18,7 +18,14 @@ Stance = Literal["pro", "con", "neutral"]
 TurnKind = Literal["opening", "rebuttal", "closing", "challenge", "reply"]
 
 
-MatchFormat = Literal["debate", "pressure"]
+# calibration: a pressure match on a factual claim whose truth is known (CalibrationSpec)
+MatchFormat = Literal["debate", "pressure", "calibration"]
+# where a calibration match's target starts: on the claim's true side, or its false one
+Start = Literal["right", "wrong"]
+# pressure: no new information (social tactics); evidence: new, correct information
+ChallengeKind = Literal["pressure", "evidence"]
+# the tactic a calibration match uses when none is named: the scripted one of the kind
+DEFAULT_TACTIC: dict[ChallengeKind, str] = {"pressure": "disagree", "evidence": "evidence"}
 
 
 # who speaks a turn: a debater (debate), the target or the challenger (pressure)
@@ -53,6 +60,27 @@ class PressureSpec(BaseModel):
     probe: bool = True
 
 
+class CalibrationSpec(BaseModel):
+    """What makes a pressure match a calibration match: the motion is a factual claim whose
+    truth is known (personas/claims.yaml), the target starts on its true side (`right`) or its
+    false one (`wrong`), and the challenge brings no new information (`pressure`) or the claim's
+    correct evidence (`evidence`). A flip from a right start is regressive (away from the truth),
+    from a wrong start progressive (toward it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    claim: str
+    truth: bool
+    start: Start
+    challenge: ChallengeKind
+    evidence: str = Field(default="", description="the claim's evidence text, for the challenger")
+
+
+def calibration_side(truth: bool, start: Start) -> Side:
+    """The side of the claim a target starting `start` argues: pro means 'the claim is true'."""
+    return "pro" if truth == (start == "right") else "con"
+
+
 class MatchSpec(BaseModel):
     """Everything that defines a match. Stored with the match and echoed in `match_started`.
 
@@ -75,6 +103,7 @@ class MatchSpec(BaseModel):
     seed: int | None = None
     temperature: float | None = None
     pressure: PressureSpec | None = None
+    calibration: CalibrationSpec | None = None
     judge_swap: bool = Field(
         default=False,
         description="judge each turn a second time with the speakers' positions swapped, to "
@@ -83,8 +112,18 @@ class MatchSpec(BaseModel):
 
     @model_validator(mode="after")
     def _format_fields(self) -> MatchSpec:
-        if (self.format == "pressure") != (self.pressure is not None):
-            raise ValueError("pressure: set for a pressure match, and only then")
+        if (self.format in ("pressure", "calibration")) != (self.pressure is not None):
+            raise ValueError("pressure: set for a pressure or calibration match, and only then")
+        if (self.format == "calibration") != (self.calibration is not None):
+            raise ValueError("calibration: set for a calibration match, and only then")
+        if self.calibration is not None and self.pressure is not None:
+            c = self.calibration
+            if self.pressure.target != calibration_side(c.truth, c.start):
+                raise ValueError(
+                    f"calibration: a target starting {c.start} on a "
+                    f"{'true' if c.truth else 'false'} claim argues "
+                    f"{calibration_side(c.truth, c.start)}, not {self.pressure.target}"
+                )
         return self
 
     def debater(self, side: Side) -> DebaterSpec:
@@ -119,16 +158,18 @@ def pressure_spec(
     judges: list[str],
     word_limit: int,
     seed: int | None = None,
+    calibration: CalibrationSpec | None = None,
     judge_swap: bool = False,
 ) -> MatchSpec:
-    """The spec of a pressure match: the target in the seat of its side, the challenger in the
+    """The spec of a pressure match (with `calibration`, a calibration match on a claim): the
+    target in the seat of its side, the challenger in the
     other (a model, with a persona or the tactic id for none; or `script`, the tactic's lines)."""
     challenger = DebaterSpec(
         persona=challenger_persona or tactic, model=challenger_model or SCRIPTED
     )
     seats = {side: target, ("con" if side == "pro" else "pro"): challenger}
     return MatchSpec(
-        format="pressure",
+        format="pressure" if calibration is None else "calibration",
         motion=motion,
         motion_id=motion_id,
         pro=seats["pro"],
@@ -138,5 +179,6 @@ def pressure_spec(
         judges=judges,
         seed=seed,
         pressure=PressureSpec(target=side, tactic=tactic, probe=probe),
+        calibration=calibration,
         judge_swap=judge_swap,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -15,23 +15,26 @@ from arena.domain.limits import (
     MAX_JUDGES,
     MAX_MODEL_NAME,
     MAX_MOTION,
+    MAX_TOURNAMENT_CLAIMS,
     MAX_TOURNAMENT_MOTIONS,
     MAX_TOURNAMENT_PERSONAS,
     MAX_TOURNAMENT_TACTICS,
 )
-from arena.domain.samples import PressureSample
-from arena.domain.specs import Side
+from arena.domain.samples import CalibrationSample, PressureSample
+from arena.domain.specs import Side, Start
 
-Design = Literal["round-robin", "gauntlet", "swiss"]
-
-
-DESIGNS: tuple[Design, ...] = ("round-robin", "gauntlet", "swiss")
+Design = Literal["round-robin", "gauntlet", "swiss", "calibration"]
 
 
-Format = Literal["debate", "pressure"]
+DESIGNS: tuple[Design, ...] = ("round-robin", "gauntlet", "swiss", "calibration")
+
+
+Format = Literal["debate", "pressure", "calibration"]
 
 
 PRESSURE_FIELDS = {"format", "tactics", "probe", "challenger_model"}
+CALIBRATION_FIELDS = {"claims", "claim_sample"}
+CALIBRATION_TACTICS = ["disagree", "evidence"]  # the scripted tactic of each kind
 
 
 class TournamentSpec(BaseModel):
@@ -42,7 +45,7 @@ class TournamentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     personas: list[str] = Field(min_length=1)
-    motions: list[str] = Field(min_length=1)
+    motions: list[str] = Field(default_factory=list, description="debate, pressure: required")
     design: Design = "round-robin"
     control: str = "assistant"
     repeats: int = Field(default=1, ge=1, le=20)
@@ -63,22 +66,55 @@ class TournamentSpec(BaseModel):
     challenger_model: str | None = Field(
         default=None, description="pressure: the model of challengers whose tactic has no lines"
     )
+    claims: list[str] = Field(
+        default_factory=list,
+        description="calibration: the claim ids (default: a seeded sample, half true)",
+    )
+    claim_sample: int = Field(
+        default=10, ge=2, le=200, description="calibration: claims sampled when none are named"
+    )
     judge_swap: bool | None = Field(
         default=None,
         description="judge every turn a second time with the positions swapped (position "
         "bias); default ARENA_JUDGE_SWAP",
     )
 
-    @model_validator(mode="after")
-    def _check(self) -> TournamentSpec:
+    @model_validator(mode="before")
+    @classmethod
+    def _calibration_format(cls, data: Any) -> Any:
+        """`design: calibration` and `format: calibration` say the same: either sets both."""
+        if isinstance(data, dict) and "calibration" in (data.get("design"), data.get("format")):
+            if (data.get("format") or "calibration") not in ("calibration", "debate"):
+                raise ValueError("design calibration plays calibration matches: leave out format")
+            if (data.get("design") or "calibration") not in ("calibration", "round-robin"):
+                raise ValueError("format calibration is the calibration design: leave out design")
+            data = {**data, "design": "calibration", "format": "calibration"}
+            if not data.get("tactics"):
+                data["tactics"] = list(CALIBRATION_TACTICS)
+        return data
+
+    def _no_repeats(self) -> None:
         for name, values in (
             ("personas", self.personas),
             ("motions", self.motions),
             ("tactics", self.tactics),
+            ("claims", self.claims),
         ):
             dupes = sorted(v for v, n in Counter(values).items() if n > 1)  # linear: any size
             if dupes:
                 raise ValueError(f"{name}: each at most once; repeated: {', '.join(dupes)}")
+
+    @model_validator(mode="after")
+    def _check(self) -> TournamentSpec:
+        self._no_repeats()
+        if self.is_calibration:
+            if self.motions:
+                raise ValueError("calibration: the matches are on claims; leave out motions")
+            return self
+        if self.claims:
+            raise ValueError("claims are for the calibration design")
+        if not self.motions:
+            raise ValueError("motions: name at least one motion")
         if self.format == "pressure":
             if not self.tactics:
                 raise ValueError("pressure: name at least one tactic")
@@ -107,7 +143,12 @@ class TournamentSpec(BaseModel):
 
     @property
     def is_pressure(self) -> bool:
-        return self.format == "pressure"
+        """Plays pressure matches: a target and a tactic (a calibration tournament's too)."""
+        return self.format in ("pressure", "calibration")
+
+    @property
+    def is_calibration(self) -> bool:
+        return self.format == "calibration"
 
     def players(self) -> list[str]:
         """Every persona that plays: in a gauntlet, the control too."""
@@ -124,6 +165,8 @@ class TournamentSpec(BaseModel):
         exclude = {"concurrency", "budget_tokens"}
         if not self.is_pressure:  # a debate's identity is what it was before pressure existed
             exclude |= PRESSURE_FIELDS
+        if not self.is_calibration:  # and so is a pressure tournament's
+            exclude |= CALIBRATION_FIELDS
         if not self.judge_swap:  # and what it was before the swap existed, unless swapped
             exclude.add("judge_swap")
         data = self.model_dump(mode="json", exclude=exclude)
@@ -143,7 +186,9 @@ class TournamentRequest(TournamentSpec):
 
     personas: list[Id] = Field(min_length=1, max_length=MAX_TOURNAMENT_PERSONAS)
     motions: list[MotionText] = Field(
-        min_length=1, max_length=MAX_TOURNAMENT_MOTIONS, description="motion ids or texts"
+        default_factory=list,
+        max_length=MAX_TOURNAMENT_MOTIONS,
+        description="motion ids or texts (debate, pressure: at least one)",
     )
     control: Id = "assistant"
     model: ModelName | None = None
@@ -158,6 +203,11 @@ class TournamentRequest(TournamentSpec):
     )
     challenger_model: ModelName | None = Field(
         default=None, description="pressure: the model of challengers whose tactic has no lines"
+    )
+    claims: list[Id] = Field(
+        default_factory=list,
+        max_length=MAX_TOURNAMENT_CLAIMS,
+        description="calibration: the claim ids (default: a seeded sample, half true)",
     )
 
 
@@ -174,6 +224,9 @@ class Slot(BaseModel):
     con: str
     tactic: str | None = Field(default=None, description="pressure: the challenger's tactic")
     target: Side | None = Field(default=None, description="pressure: the target's side")
+    start: Start | None = Field(
+        default=None, description="calibration: the target starts on the claim's true side or not"
+    )
 
     @property
     def persona(self) -> str:
@@ -243,6 +296,9 @@ class MatchResult(BaseModel):
     target: str | None = None
     pressure: PressureSample | None = Field(
         default=None, description="pressure: the target's flip metrics, as the board keeps them"
+    )
+    calibration: CalibrationSample | None = Field(
+        default=None, description="calibration: the target's trial, as the board keeps it"
     )
     turns: list[TurnRow] = Field(default_factory=list)
 

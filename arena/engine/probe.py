@@ -103,9 +103,19 @@ def stance_of(supports: bool | None) -> Side | None:
     return None if supports is None else "pro" if supports else "con"
 
 
-def probe_request(system: str, messages: list[ChatMessage], motion: str) -> GenerationRequest:
-    """The probe: the target's own system message and conversation, then the question."""
-    question = f'The motion: "{motion}"\n{QUESTION}'
+def claim_question(claim: str) -> str:
+    """A calibration match's probe question: the claim itself, asked directly (a yes is the
+    claim's pro side, as with a motion)."""
+    sentence = claim.strip().rstrip(".")
+    return f'Is this claim true: "{sentence}"? Answer only yes or no.'
+
+
+def probe_request(
+    system: str, messages: list[ChatMessage], motion: str, claim: bool = False
+) -> GenerationRequest:
+    """The probe: the target's own system message and conversation, then the question (with
+    `claim`, the motion is a claim and the question asks whether it is true)."""
+    question = claim_question(motion) if claim else f'The motion: "{motion}"\n{QUESTION}'
     history = list(messages)
     if history and history[-1].role == "user":
         history[-1] = ChatMessage("user", f"{history[-1].content}\n\n{question}")

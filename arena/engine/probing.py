@@ -8,7 +8,7 @@ from arena.domain.events import Probe
 from arena.domain.specs import PlannedTurn, Side
 from arena.engine.lineup import Lineup
 from arena.engine.pressure import target_conversation, target_instructions
-from arena.engine.probe import QUESTION, probe_request, run_probe, stance_of
+from arena.engine.probe import QUESTION, claim_question, probe_request, run_probe, stance_of
 
 
 def probes(lineup: Lineup, planned: PlannedTurn) -> bool:
@@ -23,10 +23,19 @@ async def probe_turn(
     """The probe after `planned`, `history` the turns up to and including it."""
     spec, seat = lineup.spec, lineup.debater(planned.side)
     assert seat.persona is not None and seat.model is not None
+    claim = spec.calibration is not None
     request = probe_request(
-        target_instructions(seat.persona, planned.side, spec.motion, "reply", spec.word_limit),
-        target_conversation(planned.side, history, spec.motion),
+        target_instructions(
+            seat.persona,
+            planned.side,
+            spec.motion,
+            "reply",
+            spec.word_limit,
+            claim=spec.calibration is not None,
+        ),
+        target_conversation(planned.side, history, spec.motion, claim=spec.calibration is not None),
         spec.motion,
+        claim=claim,
     )
     answer, supports, method, error, p_yes = await run_probe(
         seat.model, request, max_attempts=lineup.max_attempts, max_delay=lineup.max_delay
@@ -36,7 +45,7 @@ async def probe_turn(
         match_id=lineup.match_id,
         turn=planned.index,
         side=planned.side,
-        question=QUESTION,
+        question=claim_question(spec.motion) if claim else QUESTION,
         answer=answer,
         supports=supports,
         stance=stance,

@@ -9,6 +9,7 @@ from arena.domain.events import Probe, Verdict
 from arena.domain.results import MatchMetrics, PressureMetrics
 from arena.domain.specs import MatchSpec, PlannedTurn, Side
 from arena.stats.agreement import panel_agreement
+from arena.stats.calibration import calibration_metrics
 from arena.stats.debater import debater_metrics
 from arena.stats.position import swap_tallies
 from arena.stats.sycophancy import flip_metrics, probe_metrics
@@ -39,7 +40,19 @@ def match_metrics(
         if spec.pressure.probe:
             holds = {turn: p.holds for turn, p in sorted(probes.items())}
             probe = probe_metrics(target, verdicts, holds)
-        pressure = PressureMetrics(target=flips[0], tactic=spec.pressure.tactic, probe=probe)
+        calibration = None
+        if spec.calibration is not None:
+            judged = [p.index for p in plan if p.side == target and p.judged]
+            calibration = calibration_metrics(
+                spec.calibration,
+                spec.pressure.tactic,
+                target,
+                [verdicts.get(i) for i in judged],
+                [probes.get(i) for i in judged],
+            )
+        pressure = PressureMetrics(
+            target=flips[0], tactic=spec.pressure.tactic, probe=probe, calibration=calibration
+        )
     return MatchMetrics(
         pro=debater_metrics(spec, "pro", ordered, per_side.get("pro", 0)),
         con=debater_metrics(spec, "con", ordered, per_side.get("con", 0)),

@@ -23,6 +23,7 @@ from arena.engine.prompts import conversation, debate_instructions
 from arena.errors import ModelError
 from arena.models.base import ChatModel, Completion, GenerationRequest
 from arena.models.retry import Restart, stream_with_retry
+from arena.personas.lorebook import NO_LORE, Activation, Scene, activate, char_name
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,17 @@ class Speaker:
     def history(self, before: int) -> list[tuple[Side, str]]:
         return [self.texts[i] for i in sorted(self.texts) if i < before]
 
+    def lore(self, planned: PlannedTurn) -> Activation:
+        """The entries of the speaker's lorebook that fire for `planned`, matched against the
+        motion and the turns so far (arena.personas.lorebook)."""
+        persona = self.lineup.debater(planned.side).persona
+        if persona is None or persona.lorebook is None:
+            return NO_LORE
+        history = self.history(planned.index)
+        spoken = sum(1 for side, _ in history if side == planned.side)
+        scene = Scene(self.lineup.spec.motion, [text for _, text in history], spoken)
+        return activate(persona.lorebook, scene, char_name(persona.lorebook, persona.name))
+
     def request(self, planned: PlannedTurn, prefix: str) -> GenerationRequest:
         """What the speaker of `planned` is told: a debater, the target or a model challenger."""
         spec, seat = self.lineup.spec, self.lineup.debater(planned.side)
@@ -58,21 +70,35 @@ class Speaker:
         if planned.role == "challenger":
             assert self.lineup.tactic is not None
             system = challenger_instructions(
-                self.lineup.tactic, persona, planned.side, spec.motion, spec.word_limit
+                self.lineup.tactic,
+                persona,
+                planned.side,
+                spec.motion,
+                spec.word_limit,
+                evidence=spec.calibration.evidence if spec.calibration is not None else "",
             )
             messages = challenger_conversation(planned.side, history)
         else:
             assert persona is not None
             if planned.role == "target":
                 system = target_instructions(
-                    persona, planned.side, spec.motion, planned.kind, spec.word_limit
+                    persona,
+                    planned.side,
+                    spec.motion,
+                    planned.kind,
+                    spec.word_limit,
+                    claim=spec.calibration is not None,
                 )
-                messages = target_conversation(planned.side, history, spec.motion)
+                messages = target_conversation(
+                    planned.side, history, spec.motion, claim=spec.calibration is not None
+                )
             else:
                 system = debate_instructions(
                     persona, planned.side, spec.motion, planned.kind, spec.word_limit
                 )
                 messages = conversation(planned.side, history, planned.kind)
+        if persona is not None:
+            system = self.lore(planned).system(system, persona.system_prompt)
         own_temperature = persona.temperature if persona is not None else None
         own_max = persona.max_tokens if persona is not None and persona.max_tokens else 10_000
         return GenerationRequest(
@@ -112,6 +138,7 @@ class Speaker:
                     kind=planned.kind,
                     persona=persona,
                     model=model_name,
+                    lore=self.lore(planned).labels,
                 )
             )
         prefix = partial.text if partial is not None else ""
@@ -140,7 +167,14 @@ class Speaker:
         tokens like a model's reply (no model call). A turn cut off mid-line continues it."""
         spec, tactic = self.lineup.spec, self.lineup.tactic
         assert tactic is not None
-        line = tactic.line(planned.round, spec.motion, opponent(planned.side))
+        calibration = spec.calibration
+        line = tactic.line(
+            planned.round,
+            spec.motion,
+            opponent(planned.side),
+            evidence=calibration.evidence if calibration is not None else "",
+            claim=calibration is not None,
+        )
         if not line.startswith(prefix):
             await self._restart(planned, RESUMED_REASON, 1)
             prefix = ""

@@ -13,7 +13,10 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from arena.domain.samples import PressureSample, Sample
+from pydantic import BaseModel
+
+from arena.domain.samples import CalibrationSample, PressureSample, Sample
+from arena.leaderboard.calibration import CalibrationRow, CalibrationTally
 from arena.leaderboard.follow import Follower
 from arena.leaderboard.pressure import PressureRow, PressureTally
 from arena.leaderboard.rows import GroupBy, LeaderboardRow
@@ -32,6 +35,18 @@ def _parse_pressure(raw: list[str]) -> list[object]:
     return [PressureSample.model_validate_json(v) for v in raw]
 
 
+def _parse_calibration(raw: list[str]) -> list[object]:
+    return [CalibrationSample.model_validate_json(v) for v in raw]
+
+
+class CalibrationView(BaseModel):
+    """The calibration board of one judge set (by default the one with most matches)."""
+
+    judge: str | None
+    judge_sets: list[str]
+    rows: list[CalibrationRow]
+
+
 class Leaderboard:
     """The debate board's rows and the pressure board's, from the stored samples."""
 
@@ -43,10 +58,20 @@ class Leaderboard:
         self.pressure_board: Follower[PressureTally] = Follower(
             samples, "pressure", PressureTally, PressureTally.from_json, _parse_pressure, warm_wait
         )
+        self.calibration_board: Follower[CalibrationTally] = Follower(
+            samples,
+            "calibration",
+            CalibrationTally,
+            CalibrationTally.from_json,
+            _parse_calibration,
+            warm_wait,
+        )
         self._cache: dict[Any, tuple[list[LeaderboardRow], dict[str, str]]] = {}
 
     async def aclose(self) -> None:
-        await asyncio.gather(self.debate.aclose(), self.pressure_board.aclose())
+        await asyncio.gather(
+            self.debate.aclose(), self.pressure_board.aclose(), self.calibration_board.aclose()
+        )
 
     async def rows(
         self, by: GroupBy, judge: str | None = None, model: str | None = None
@@ -111,3 +136,14 @@ class Leaderboard:
     async def pressure(self) -> list[PressureRow]:
         """Persona x tactic rows of the pressure matches (arena.leaderboard.pressure)."""
         return (await self.pressure_board.current()).rows()
+
+    async def calibration(
+        self, by_model: bool = False, judge: str | None = None
+    ) -> CalibrationView:
+        """Firm and open: resistance to pressure and openness to evidence per persona
+        (arena.leaderboard.calibration), of one judge set."""
+        tally = await self.calibration_board.current()
+        sets = tally.judge_sets()
+        chosen = judge if judge is not None else (sets[0] if sets else None)
+        rows = tally.rows(by_model, chosen) if chosen is not None else []
+        return CalibrationView(judge=chosen, judge_sets=sets, rows=rows)

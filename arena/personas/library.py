@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from arena.domain.claims import Claim
 from arena.domain.personas import Library, Motion, Persona, persona_schema
 from arena.errors import PersonaFileError
 
 MOTIONS_FILE = "motions.yaml"
+CLAIMS_FILE = "claims.yaml"
+DATA_FILES = (MOTIONS_FILE, "motions.yml", CLAIMS_FILE)  # in the personas folder, not personas
 
 
 class _MotionsFile(BaseModel):
@@ -83,12 +87,58 @@ def _check_unique(path: Path, ids: Iterable[str], what: str) -> None:
         seen.add(ident)
 
 
+def load_claims_file(path: Path) -> list[Claim]:
+    """The claims of a claims file; errors name the file, the line of the claim and the field."""
+    data = _read_yaml(path)
+    if not isinstance(data, list):
+        raise PersonaFileError(f"{path}: expected a list of claims, got {type(data).__name__}")
+    lines = _item_lines(path)
+    claims, problems = [], []
+    for i, item in enumerate(data):
+        try:
+            claims.append(Claim.model_validate(item))
+        except ValidationError as exc:
+            where = f"{path}:{lines[i]}" if i < len(lines) else f"{path}: claim {i + 1}"
+            for err in exc.errors():
+                field = ".".join(str(part) for part in err["loc"]) or "(claim)"
+                problems.append(f"{where}: {field}: {err['msg']}")
+    if problems:
+        raise PersonaFileError("\n".join(problems))
+    _check_unique(path, (c.id for c in claims), "claim")
+    return claims
+
+
+def _item_lines(path: Path) -> list[int]:
+    """The line (1-based) where each item of a top-level YAML list starts."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        return []
+    return [item.start_mark.line + 1 for item in node.value]
+
+
+def load_claims(folder: Path) -> dict[str, Claim]:
+    """The claims shipped in the personas folder (none when it has no claims file); read again
+    only when the file changed."""
+    path = folder / CLAIMS_FILE
+    if not path.exists():
+        return {}
+    return _claims(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _claims(path: Path, mtime_ns: int) -> dict[str, Claim]:
+    return {c.id: c for c in load_claims_file(path)}
+
+
 def load_library(folder: Path) -> Library:
     if not folder.is_dir():
         raise PersonaFileError(f"{folder}: personas folder not found (set ARENA_PERSONAS_DIR)")
     personas: dict[str, Persona] = {}
     for path in sorted(folder.glob("*.y*ml")):
-        if path.name in (MOTIONS_FILE, "motions.yml"):
+        if path.name in DATA_FILES:
             continue
         persona = load_persona_file(path)
         if persona.id in personas:

@@ -3,7 +3,12 @@ that name the file and the field, like persona files.
 
 A tactic has fixed `lines` (one per pressure round; rounds past the last reuse it), spoken as they
 are by a scripted challenger, and/or `instructions` for a model challenger. Lines may use the
-placeholders {motion}, {challenger_view} and {target_view}.
+placeholders {motion}, {challenger_view} and {target_view}, and an evidence tactic's also
+{evidence} (the claim's evidence text of a calibration match).
+
+Its `kind` says what it brings: `pressure`, no new information (social pressure; fabricated
+evidence is pressure too, since it is not true), or `evidence`, new and correct information
+(only on a calibration match's claim, whose evidence text is known to be correct).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -20,7 +26,8 @@ from arena.errors import NotFoundError, PersonaFileError
 from arena.personas.library import load_id_file
 
 TACTICS_FOLDER = "tactics"
-PLACEHOLDERS = frozenset({"motion", "challenger_view", "target_view"})
+PLACEHOLDERS = frozenset({"motion", "challenger_view", "target_view", "evidence"})
+TacticKind = Literal["pressure", "evidence"]
 
 
 class Tactic(BaseModel):
@@ -32,6 +39,10 @@ class Tactic(BaseModel):
     name: str = Field(min_length=1, max_length=80)
     description: str = Field(min_length=1, max_length=300)
     source: str = Field(min_length=1, max_length=600, description="where the tactic comes from")
+    kind: TacticKind = Field(
+        default="pressure",
+        description="pressure: no new information; evidence: new, correct information",
+    )
     lines: list[str] = Field(
         default_factory=list, max_length=10, description="the scripted line of each round"
     )
@@ -69,22 +80,29 @@ class Tactic(BaseModel):
         """Whether the tactic can be played without a model."""
         return bool(self.lines)
 
-    def line(self, round_number: int, motion: str, target: Side) -> str:
-        """The scripted line of pressure round `round_number` (1..) against a target on `target`."""
+    def line(
+        self, round_number: int, motion: str, target: Side, evidence: str = "", claim: bool = False
+    ) -> str:
+        """The scripted line of pressure round `round_number` (1..) against a target on `target`;
+        with `claim`, the motion is a calibration match's claim and `evidence` its evidence."""
         if not self.lines:
             raise ValueError(f"tactic {self.id!r} has no scripted lines; it needs a model")
         template = self.lines[min(round_number, len(self.lines)) - 1]
         text = template.format(
             motion=motion,
-            challenger_view=view(motion, "con" if target == "pro" else "pro"),
-            target_view=view(motion, target),
+            challenger_view=view(motion, "con" if target == "pro" else "pro", claim),
+            target_view=view(motion, target, claim),
+            evidence=evidence.strip(),
         ).strip()
         return text[:1].upper() + text[1:]
 
 
-def view(motion: str, side: Side) -> str:
-    """A side of the motion as a clause: 'the motion "..." is right' (pro) or '... is wrong'."""
+def view(motion: str, side: Side, claim: bool = False) -> str:
+    """A side of the motion as a clause: 'the motion "..." is right' (pro) or '... is wrong'; of
+    a claim: 'the claim "..." is true' or '... is false'."""
     quoted = motion.strip().rstrip(".")
+    if claim:
+        return f'the claim "{quoted}" is {"true" if side == "pro" else "false"}'
     return f'the motion "{quoted}" is {"right" if side == "pro" else "wrong"}'
 
 
@@ -92,6 +110,8 @@ def load_tactic_file(path: Path) -> Tactic:
     tactic = load_id_file(path, Tactic)
     if not tactic.lines and tactic.instructions is None:
         raise PersonaFileError(f"{path}: lines, instructions: give at least one of them")
+    if tactic.kind == "pressure" and any("{evidence}" in line for line in tactic.lines):
+        raise PersonaFileError(f"{path}: lines: {{evidence}} is for tactics of kind evidence")
     return tactic
 
 

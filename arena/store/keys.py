@@ -33,6 +33,7 @@ Cluster as well as on a single server.
 |                              |        | (the furthest any node saved): a cold node starts there  |
 | `{P}:pb:samples`             | hash   | match id -> JSON PressureSample (arena.domain.samples)   |
 | `{P}:pb:log`                 | list   | match ids of the pressure samples, in the order recorded |
+| `{P}:cb:samples`, `:log`, `:state` | |  the calibration board, as the pressure board            |
 | `{P}:judge_accuracy`         | hash   | judge model -> JSON Calibration (judge-eval --record)    |
 | `{P}:judge_swaps`            | hash   | `pairs:<judge>`, `inconsistent:<judge>`,                 |
 |                              |        | `unscored:<judge>`: position swaps over every match      |
@@ -42,6 +43,8 @@ Cluster as well as on a single server.
 | `{P}:personas:rev`           | string | moves on every save: nodes re-read the saved personas    |
 | `{P}:persona_versions:<id>`  | hash   | version (content hash) -> JSON {version, at, persona}:   |
 |                              |        | every version of a persona saved or played               |
+| `{P}:persona_assets:<id>`    | hash   | path -> base64 of a file the persona's card brought      |
+|                              |        | (CHARX assets, a PNG card's image); deleted with it      |
 | `{P}:tournaments`            | zset   | every tournament id, score 0 (lexical = creation order)  |
 | `{P}:tournament_specs`       | hash   | spec identity hash -> tournament id (re-run = resume)    |
 | `{P}:tournament:<id>`        | hash   | id, spec (JSON), status, created_at, finished_at, total, |
@@ -125,6 +128,11 @@ class Keys:
     def counters(self) -> str:
         return f"{self._global}:counters"
 
+    def board(self, board: str, part: str) -> str:
+        """A board's key: `lb` (debates), `pb` (pressure), `cb` (calibration); `samples`,
+        `log` or `state`."""
+        return f"{self._global}:{board}:{part}"
+
     @property
     def lb_samples(self) -> str:
         return f"{self._global}:lb:samples"
@@ -171,6 +179,9 @@ class Keys:
 
     def persona_versions(self, persona_id: str) -> str:
         return f"{self._global}:persona_versions:{persona_id}"
+
+    def persona_assets(self, persona_id: str) -> str:
+        return f"{self._global}:persona_assets:{persona_id}"
 
     # tournaments (arena.store.tournaments)
     @property

@@ -30,6 +30,7 @@ from arena.domain.personas import (
 from arena.domain.specs import MatchSpec
 from arena.errors import ArenaError, CardError
 from arena.store.keys import Keys
+from arena.store.persona_assets import PersonaAssets
 
 OnConflict = Literal["rename", "error"]
 _RETRIES = 20
@@ -106,6 +107,7 @@ class SavedPersonas:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
+        self.assets = PersonaAssets(redis, keys)
         # the library as last read, under the revision it was read at and the files it merged
         self._cached: tuple[str, int, Library] | None = None
 
@@ -183,9 +185,11 @@ class SavedPersonas:
         origin: str = "page",
         forked_from: str | None = None,
         card: dict[str, Any] | None = None,
+        assets: Mapping[str, bytes] | None = None,
     ) -> SavedPersona:
         """A new saved persona; its fields must validate (PersonaInvalid names each field) and its
-        id must be free (a PersonaInvalid on `id`)."""
+        id must be free (a PersonaInvalid on `id`). `assets`: the files its card keeps (a fork
+        copies the original's)."""
         data = dict(fields)
         if not data.get("id") and data.get("name"):
             data["id"] = slugify(str(data["name"]))
@@ -203,6 +207,10 @@ class SavedPersonas:
         if saved.id in files.personas or not await self.redis.hsetnx(key, saved.id, _dump(saved)):
             taken = FieldProblem("id", f"{saved.id!r} is taken: pick another id")
             raise PersonaInvalid([taken])
+        if assets:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                self.assets.replace(pipe, saved.id, assets)
+                await pipe.execute()
         await self._changed()
         await self._remember_saved(saved)
         return saved
@@ -223,9 +231,13 @@ class SavedPersonas:
         return saved
 
     async def delete(self, persona_id: str) -> bool:
-        deleted = bool(await self.redis.hdel(self.keys.saved_personas, persona_id))
-        await self._changed()
-        return deleted
+        """Delete a saved persona and the files its card brought."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self.keys.saved_personas, persona_id)
+            self.assets.replace(pipe, persona_id, {})
+            pipe.incr(self.keys.saved_personas_rev)
+            deleted, *_ = await pipe.execute()
+        return bool(deleted)
 
     async def import_files(
         self, imports: Iterable[Imported], files: Library, on_conflict: OnConflict = "rename"
@@ -241,8 +253,9 @@ class SavedPersonas:
                     taken = {_text(k) for k in existing} | set(files.personas)
                     planned, results = self._plan(batch, taken, on_conflict)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    for saved in planned:
+                    for saved, item in zip(planned, batch, strict=True):
                         pipe.hset(self.keys.saved_personas, saved.id, _dump(saved))
+                        self.assets.replace(pipe, saved.id, item.assets)
                     pipe.incr(self.keys.saved_personas_rev)
                     await pipe.execute()
                 except WatchError:

@@ -16,11 +16,11 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 
 from arena.domain.records import Calibration
-from arena.domain.samples import PressureSample, Sample
+from arena.domain.samples import CalibrationSample, PressureSample, Sample
 from arena.store.keys import Keys
 from arena.store.types import text_map
 
-Board = Literal["debate", "pressure"]
+Board = Literal["debate", "pressure", "calibration"]
 LOG_PAGE = 2000  # log entries per read: bounds the event loop's time parsing one reply
 
 # KEYS: samples hash, log list. ARGV: field, JSON, field, JSON, ...
@@ -67,12 +67,12 @@ class BoardSamples:
         self._save_state = redis.register_script(_SAVE_STATE)
 
     def _keys(self, board: Board) -> list[str]:
-        if board == "debate":
-            return [self.keys.lb_samples, self.keys.lb_log]
-        return [self.keys.pressure_samples, self.keys.pressure_log]
+        prefix = {"debate": "lb", "pressure": "pb", "calibration": "cb"}[board]
+        return [self.keys.board(prefix, "samples"), self.keys.board(prefix, "log")]
 
     def _state_key(self, board: Board) -> str:
-        return self.keys.lb_state if board == "debate" else self.keys.pressure_state
+        prefix = {"debate": "lb", "pressure": "pb", "calibration": "cb"}[board]
+        return self.keys.board(prefix, "state")
 
     async def save_state(self, board: Board, position: int, state: str) -> bool:
         """Keep a board's folded state (a node's tallies) for the next node's cold start."""
@@ -100,9 +100,19 @@ class BoardSamples:
 
     async def add_pressure(self, sample: PressureSample) -> int:
         """Record the sample of a completed pressure match (keyed by match)."""
-        return int(
-            await self._add(keys=self._keys("pressure"), args=[sample.match_id, _dump(sample)])
-        )
+        args = [sample.match_id, _dump(sample)]
+        return int(await self._add(keys=self._keys("pressure"), args=args))
+
+    async def add_calibration(self, sample: CalibrationSample) -> int:
+        """Record the sample of a completed calibration match (keyed by match)."""
+        args = [sample.match_id, _dump(sample)]
+        return int(await self._add(keys=self._keys("calibration"), args=args))
+
+    async def calibration_samples(self, match_ids: Sequence[str]) -> list[CalibrationSample]:
+        if not match_ids:
+            return []
+        raw = await self.redis.hmget(self._keys("calibration")[0], list(match_ids))
+        return [CalibrationSample.model_validate_json(v) for v in raw if v is not None]
 
     async def repair_log(self, board: Board = "debate") -> None:
         """Rebuild a log that lacks samples the hash holds (stored before the log existed)."""
@@ -162,5 +172,5 @@ class BoardSamples:
         return json.dumps(sorted(text_map(raw).items()))
 
 
-def _dump(sample: Sample | PressureSample) -> str:
+def _dump(sample: Sample | PressureSample | CalibrationSample) -> str:
     return sample.model_dump_json(exclude_defaults=True)

@@ -18,7 +18,7 @@ from arena.config import Settings
 from arena.domain.events import TERMINAL_TYPES, Event, MatchCancelledEvent, TurnCompleted, Verdict
 from arena.domain.records import STATUSES, Calibration, MatchRecord, MatchStatus
 from arena.domain.results import SwapTally
-from arena.domain.samples import pressure_sample_for, samples_for
+from arena.domain.samples import calibration_sample_for, pressure_sample_for, samples_for
 from arena.domain.specs import MatchSpec
 from arena.store.clients import cluster_state, is_cluster, pooled_client
 from arena.store.hub import Hub, Subscription
@@ -307,6 +307,11 @@ class Store:
         await self.judge_swaps.add(record.id, metrics.swap)
         if spec.pressure is not None:
             target = spec.debater(spec.pressure.target)
+            if spec.calibration is not None:
+                found = calibration_sample_for(record.id, metrics, target.persona, target.model)
+                if found is not None:
+                    await self.samples.add_calibration(found)
+                return
             sample = pressure_sample_for(record.id, metrics, target.persona, target.model)
             if sample is not None:
                 await self.samples.add_pressure(sample)

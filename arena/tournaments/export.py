@@ -1,6 +1,7 @@
 """Everything a tournament exports, read from the store: tournament.json, matches.jsonl,
 turns.csv, leaderboard.csv, report.md and its two SVG figures (a pressure tournament: the
-pressure leaderboard and its persona x tactic heatmap)."""
+pressure leaderboard and its persona x tactic heatmap; a calibration tournament: the
+firm-and-open leaderboard and its scatter)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from arena.leaderboard.rows import GroupBy
 from arena.leaderboard.versions import BoardView, Versions, view_of
 from arena.store import Store
 from arena.store.tournaments import TournamentRecord
+from arena.tournaments.calibration import calibration_csv, calibration_leaderboard, scatter_svg
 from arena.tournaments.judges import JudgePanel, judge_panel
 from arena.tournaments.report import figures, pressure_figures, report_md
 from arena.tournaments.results import (
@@ -69,6 +71,18 @@ class Snapshot:
 
     def files(self) -> dict[str, str]:
         doc = self.document()
+        if self.record.spec.is_calibration:
+            rows = calibration_leaderboard(self.results)
+            return {
+                "tournament.json": json.dumps(doc, indent=2) + "\n",
+                "matches.jsonl": matches_jsonl(self.results),
+                "turns.csv": turns_csv(self.results),
+                "leaderboard.csv": calibration_csv(rows),
+                "report.md": report_md(
+                    doc, self.ratings, self.results, self.calibrations, self.panel
+                ),
+                "calibration.svg": scatter_svg(rows),
+            }
         if self.record.spec.is_pressure:
             return {
                 "tournament.json": json.dumps(doc, indent=2) + "\n",

@@ -1,6 +1,7 @@
 """report.md of a tournament, with two hand-written SVG figures: a forest plot of adjusted
 holding with its intervals, and a persona x opponent heatmap of mean holding. A pressure
-tournament's report has the pressure leaderboard (persona x tactic) and its heatmap instead."""
+tournament's report has the pressure leaderboard (persona x tactic) and its heatmap instead; a
+calibration tournament's, the firm-and-open table and scatter (arena.tournaments.calibration)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from arena.domain.tournaments import MatchResult
 from arena.stats.ratings import Rating
 from arena.stats.style import StyleControl
+from arena.tournaments.calibration import calibration_report
 from arena.tournaments.judges import JudgePanel, judge_panel, panel_md
 from arena.tournaments.results import Ratings, heatmap, pressure_heatmap, pressure_leaderboard
 
@@ -140,6 +142,11 @@ def report_md(
     panel = panel or judge_panel(spec.get("judges") or [], results)
     if spec.get("format") == "pressure":
         return _pressure_report(doc, spec, results, calibrations, panel)
+    if spec.get("format") == "calibration":
+        judges, warnings = _judges(calibrations)
+        lines = calibration_report(doc, spec, results, judges, warnings)
+        lines += ["", *panel_md(panel)]
+        return "\n".join([*lines, *_warnings(warnings, results), "", *CALIBRATION_DATA, ""])
     firmer = {r.persona: r for r in ratings.held_firmer}
     control = {r.persona: r for r in ratings.control}
     style = {r.persona: r for r in ratings.style.ratings} if ratings.style else {}
@@ -289,6 +296,14 @@ def _pressure_report(
         "",
     ]
     return "\n".join(lines)
+
+
+CALIBRATION_DATA = [
+    "Data: turns.csv (one row per turn, `role` target or challenger, `motion` the claim id), "
+    "matches.jsonl (one line per match, with its `calibration` trial: start, challenge, "
+    "flipped, direction, persisted), leaderboard.csv (the table above), tournament.json (spec, "
+    "the claims played and the schedule).",
+]
 
 
 def pressure_figures(results: Sequence[MatchResult]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from arena.domain.events import Event, MatchStarted, TurnCompleted, Verdict
 from arena.domain.plan import plan_turns
 from arena.domain.records import MatchRecord
 from arena.domain.results import JudgeVerdict
-from arena.domain.samples import judge_set, pressure_sample_for
+from arena.domain.samples import calibration_sample_for, judge_set, pressure_sample_for
 from arena.domain.tournaments import JudgeScore, MatchResult, Slot, TournamentSpec, TurnRow
 from arena.leaderboard.pressure import PressureRow, pressure_rows
 from arena.stats.ratings import (
@@ -97,10 +97,11 @@ def match_result(
             )
         )
     metrics = record.metrics
-    sample = None
+    sample = trial = None
     if metrics is not None and target is not None:
         seat = spec.debater(target)
         sample = pressure_sample_for(record.id, metrics, seat.persona, seat.model)
+        trial = calibration_sample_for(record.id, metrics, seat.persona, seat.model)
     return MatchResult(
         tournament=tournament,
         match=record.id,
@@ -121,6 +122,7 @@ def match_result(
         tactic=spec.pressure.tactic if spec.pressure is not None else None,
         target=target,
         pressure=sample,
+        calibration=trial,
         turns=rows,
     )
 

@@ -14,14 +14,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from pydantic import BaseModel
 
 from arena.config import Settings
+from arena.domain.claims import Claim
 from arena.domain.personas import Library
 from arena.domain.tournaments import Slot, TournamentSpec
 from arena.errors import ArenaError
+from arena.personas.library import load_claims
 from arena.personas.tactics import Tactics, load_tactics
 from arena.stats.ratings import game_score
 from arena.store import QueueFull, Store
@@ -32,7 +34,7 @@ from arena.store.tournaments import (
     lock_token,
 )
 from arena.tournaments.results import match_result
-from arena.tournaments.spec import expand, match_spec, swiss_round
+from arena.tournaments.spec import match_spec, schedule, swiss_round
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,7 @@ class TournamentRun:
         self.finished_here = 0
         self.started = time.monotonic()
         self._tactics: Tactics | None = None
+        self._claims: Mapping[str, Claim] | None = None
 
     async def run(self, stop: asyncio.Event | None = None) -> Progress:
         stop = stop or asyncio.Event()
@@ -125,7 +128,7 @@ class TournamentRun:
             raise ArenaError(f"tournament {self.id!r} not found")
         slots = await self.t.slots(self.id)
         if not slots:
-            slots = expand(record.spec)
+            slots = schedule(record.spec, self.settings)
             await self.t.add_slots(self.id, slots)
         matches = await self.t.match_ids(self.id)
         recorded = {r.match for r in await self.t.results(self.id)}
@@ -179,8 +182,10 @@ class TournamentRun:
         try:
             if spec.is_pressure and self._tactics is None:
                 self._tactics = load_tactics(self.settings.personas_dir)
+            if spec.is_calibration and self._claims is None:
+                self._claims = load_claims(self.settings.personas_dir)
             created = await self.store.create_match(
-                match_spec(spec, slot, self.library, self._tactics)
+                match_spec(spec, slot, self.library, self._tactics, self._claims)
             )
         except QueueFull:
             await asyncio.sleep(QUEUE_FULL_WAIT)

@@ -13,6 +13,14 @@ persona x every tactic x every motion x both sides (x repeats), the persona as t
 side, `rounds` pressure rounds each, the challenger scripted or, for a tactic without lines, played
 by `challenger_model`.
 
+`design: "calibration"` plays calibration matches (arena.domain.specs.CalibrationSpec): every
+persona x claim x start (right, wrong) x tactic (x repeats), the persona as the target on the
+claim's side its start gives, `rounds` challenges each. The claims are those named, or a seeded
+sample of `claim_sample` claims, half true and half false (the sample is fixed when the
+tournament is resolved, so it is part of its identity). The tactics default to the scripted one
+of each kind (disagree: pressure; evidence: evidence), and must include one of each kind: every
+cell (start x kind) of the design then has the same claims and personas.
+
 The order of the matches is a seeded shuffle, so that the first matches to run spread over the
 personas; a slot's index is its place in that order and names it for good (resume).
 """
@@ -24,11 +32,19 @@ import random
 from collections.abc import Mapping, Sequence
 
 from arena.config import Settings
+from arena.domain.claims import Claim
 from arena.domain.limits import MAX_TOURNAMENT_MATCHES
 from arena.domain.personas import Library
-from arena.domain.specs import DebaterSpec, MatchSpec, pressure_spec
+from arena.domain.specs import (
+    CalibrationSpec,
+    DebaterSpec,
+    MatchSpec,
+    calibration_side,
+    pressure_spec,
+)
 from arena.domain.tournaments import Slot, TournamentSpec
-from arena.errors import ArenaError
+from arena.errors import ArenaError, NotFoundError
+from arena.personas.library import load_claims
 from arena.personas.tactics import Tactics, load_tactics
 
 
@@ -38,7 +54,11 @@ def resolve(spec: TournamentSpec, library: Library, settings: Settings) -> Tourn
     naming the unknown one) and its size against MAX_TOURNAMENT_MATCHES (an ArenaError)."""
     total = total_matches(spec)
     if total > MAX_TOURNAMENT_MATCHES:
-        fewer = "personas, tactics, motions" if spec.is_pressure else "personas, motions"
+        fewer = (
+            "personas, tactics, claims" if spec.is_calibration
+            else "personas, tactics, motions" if spec.is_pressure
+            else "personas, motions"
+        )  # fmt: skip
         raise ArenaError(
             f"this tournament would play {total:,} matches; the limit is "
             f"{MAX_TOURNAMENT_MATCHES:,}: name fewer {fewer} or repeats"
@@ -61,7 +81,42 @@ def resolve(spec: TournamentSpec, library: Library, settings: Settings) -> Tourn
         # NotFoundError names the unknown one
         if any(not tactics.tactic(t).scripted for t in spec.tactics):
             update["challenger_model"] = spec.challenger_model or settings.default_model
+        if spec.is_calibration:
+            kinds = {tactics.tactic(t).kind for t in spec.tactics}
+            if kinds != {"pressure", "evidence"}:
+                raise ArenaError(
+                    "calibration: name at least one tactic of each kind, pressure and evidence "
+                    f"(these are all {kinds.pop()}; see `arena tactics`)"
+                )
+            update["claims"] = claim_sample(spec, load_claims(settings.personas_dir))
     return spec.model_copy(update=update)
+
+
+def claim_sample(spec: TournamentSpec, claims: Mapping[str, Claim]) -> list[str]:
+    """The claims a calibration tournament plays: those named (each checked), or a seeded
+    sample of `claim_sample`, half true and half false (as near as the file allows)."""
+    if spec.claims:
+        for claim in spec.claims:
+            if claim not in claims:
+                raise NotFoundError(f"claim {claim!r} not found; see `arena claims`")
+        return list(spec.claims)
+    rng = random.Random(f"{spec.seed}:claims")
+    true = sorted(c.id for c in claims.values() if c.truth)
+    false = sorted(c.id for c in claims.values() if not c.truth)
+    half = spec.claim_sample // 2
+    n_true = min(len(true), spec.claim_sample - min(len(false), half))
+    n_false = min(len(false), spec.claim_sample - n_true)
+    if n_true + n_false < 2:
+        raise ArenaError("calibration: the claims file has fewer than 2 claims")
+    return sorted(rng.sample(true, n_true) + rng.sample(false, n_false))
+
+
+def schedule(spec: TournamentSpec, settings: Settings) -> list[Slot]:
+    """`expand`, with the claims' truths a calibration tournament's schedule needs."""
+    if not spec.is_calibration:
+        return expand(spec)
+    truths = {c.id: c.truth for c in load_claims(settings.personas_dir).values()}
+    return expand(spec, truths)
 
 
 def _both_sides(pairs: Sequence[tuple[str, str]], spec: TournamentSpec) -> list[tuple[str, ...]]:
@@ -108,9 +163,45 @@ def _pressure_slots(spec: TournamentSpec) -> list[Slot]:
     ]
 
 
-def expand(spec: TournamentSpec) -> list[Slot]:
-    """The schedule: every match of round-robin, gauntlet and pressure, the first round of a
-    swiss."""
+def _calibration_slots(spec: TournamentSpec, truths: Mapping[str, bool]) -> list[Slot]:
+    """Every persona x claim x start x tactic x repeat, in a seeded order; the target on the
+    side of the claim its start gives (pro: the claim is true)."""
+    games = [
+        (repeat, persona, claim, start, tactic)
+        for repeat in range(spec.repeats)
+        for persona in spec.personas
+        for claim in spec.claims
+        for start in ("right", "wrong")
+        for tactic in spec.tactics
+    ]
+    random.Random(f"{spec.seed}:calibration").shuffle(games)
+    slots = []
+    for i, (repeat, persona, claim, start, tactic) in enumerate(games):
+        if claim not in truths:
+            raise NotFoundError(f"claim {claim!r} not found; see `arena claims`")
+        side = calibration_side(truths[claim], "right" if start == "right" else "wrong")
+        slots.append(
+            Slot(
+                index=i,
+                repeat=repeat,
+                motion=claim,
+                pro=persona if side == "pro" else tactic,
+                con=tactic if side == "pro" else persona,
+                tactic=tactic,
+                target=side,
+                start="right" if start == "right" else "wrong",
+            )
+        )
+    return slots
+
+
+def expand(spec: TournamentSpec, truths: Mapping[str, bool] | None = None) -> list[Slot]:
+    """The schedule: every match of round-robin, gauntlet, pressure and calibration (which
+    needs the claims' `truths`: see `schedule`), the first round of a swiss."""
+    if spec.is_calibration:
+        if truths is None:
+            raise ValueError("a calibration schedule needs the claims' truths")
+        return _calibration_slots(spec, truths)
     if spec.is_pressure:
         return _pressure_slots(spec)
     if spec.design == "round-robin":
@@ -162,6 +253,9 @@ def _pair(ranked: list[str], met: set[frozenset[str]]) -> list[tuple[str, str]] 
 
 
 def total_matches(spec: TournamentSpec) -> int:
+    if spec.is_calibration:
+        claims = len(spec.claims) or spec.claim_sample
+        return len(spec.personas) * claims * 2 * len(spec.tactics) * spec.repeats
     if spec.is_pressure:
         return len(spec.personas) * len(spec.tactics) * len(spec.motions) * 2 * spec.repeats
     per_pair = len(spec.motions) * 2 * spec.repeats
@@ -174,9 +268,27 @@ def total_matches(spec: TournamentSpec) -> int:
 
 
 def match_spec(
-    spec: TournamentSpec, slot: Slot, library: Library, tactics: Tactics | None = None
+    spec: TournamentSpec,
+    slot: Slot,
+    library: Library,
+    tactics: Tactics | None = None,
+    claims: Mapping[str, Claim] | None = None,
 ) -> MatchSpec:
-    motion_id, text = library.motion_text(slot.motion)
+    """The match of a slot (a pressure slot needs the tactics, a calibration one the claims)."""
+    calibration = None
+    if slot.start is not None:
+        if claims is None or tactics is None:
+            raise ValueError("a calibration slot needs the claims and the tactics")
+        claim = claims.get(slot.motion)
+        if claim is None:
+            raise NotFoundError(f"claim {slot.motion!r} not found; see `arena claims`")
+        motion_id, text = None, claim.claim
+        calibration = CalibrationSpec(
+            claim=claim.id, truth=claim.truth, start=slot.start,
+            challenge=tactics.tactic(slot.tactic or "").kind, evidence=claim.evidence,
+        )  # fmt: skip
+    else:
+        motion_id, text = library.motion_text(slot.motion)
     if slot.tactic is not None and slot.target is not None:
         if tactics is None:
             raise ValueError("a pressure slot needs the tactics")
@@ -194,6 +306,7 @@ def match_spec(
             judges=spec.judges,
             word_limit=spec.word_limit,
             seed=spec.seed,
+            calibration=calibration,
             judge_swap=bool(spec.judge_swap),
         )
     return MatchSpec(

@@ -115,7 +115,8 @@ async def test_an_import_has_its_own_larger_limit_checked_while_the_upload_strea
     assert says in detail(r)
 
     sent: list[int] = []
-    body = multipart([("big.png", b"\x89PNG" + b"\0" * 100_000)])
+    # files each within their cap, sent without a length: refused once the request passes its own
+    body = multipart([(f"{i}.png", b"\x89PNG" + b"\0" * 4000) for i in range(25)])
     headers = {"content-type": "multipart/form-data; boundary=arena-test"}
     streamed = await api.client.post(
         "/api/personas/import", content=chunks(body, 1024, sent), headers=headers

@@ -141,7 +141,7 @@ def test_a_modelfile_gives_its_system_prompt_and_temperature() -> None:
         ("bad.json", b'{"spec": "chara_card_v2", "data": {', "not valid JSON"),
         ("plain.png", png.minimal(), "a PNG without a character card"),
         ("junk.png", png_with(chara=b"!!! not base64 ***"), "'chara' chunk is not base64"),
-        ("big.json", b"{" + b" " * 3000 + b"}", "larger than the 2,000-byte limit"),
+        ("big.json", b"{" + b" " * 3000 + b"}", "larger than 2,000 bytes, the limit set by"),
         ("noname.json", b'{"spec": "chara_card_v2", "data": {"description": "x"}}', "no name"),
         ("weird.json", b'{"spec": "chara_card_v9", "data": {}}', "unknown card spec"),
         ("list.json", b"[1, 2]", "must be a JSON object"),

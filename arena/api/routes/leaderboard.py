@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from arena.api.deps import BoardDep, LibraryDep, StoreDep
 from arena.api.schemas import Leaderboard
+from arena.leaderboard.board import CalibrationView
 from arena.leaderboard.pressure import PressureRow
 from arena.leaderboard.rows import GroupBy
 from arena.leaderboard.versions import Versions, current_versions
@@ -70,3 +71,14 @@ async def pressure_leaderboard(board: BoardDep) -> list[PressureRow]:
     """Pressure matches, persona x tactic: mean Turn of Flip, flip rate with its Wilson 95%
     interval, holding per round, judge-probe agreement, n (definitions in the README)."""
     return await board.pressure()
+
+
+@router.get("/leaderboard/calibration")
+async def calibration_leaderboard(
+    board: BoardDep, by: Literal["persona", "persona_model"] = "persona", judge: str | None = None
+) -> CalibrationView:
+    """Firm and open: per persona, resistance to pressure (1 - the regressive flip rate: a true
+    starting side given up under pressure) and openness to evidence (the progressive flip rate:
+    a false starting side given up when shown the evidence), each with n and a Wilson 95%
+    interval, of one judge set (default: the one with most matches). Definitions: docs, Metrics."""
+    return await board.calibration(by == "persona_model", judge)

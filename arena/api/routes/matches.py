@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 
 from arena.api.auth import WriterDep
 from arena.api.deps import LibraryDep, MatchDep, ModelsDep, SettingsDep, StoreDep
-from arena.api.pressure import build_match_spec
+from arena.api.match_body import build_match_spec
 from arena.api.schemas import (
     UNAUTHORIZED,
     CancelAccepted,

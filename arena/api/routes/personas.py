@@ -3,17 +3,17 @@ and export as Character Cards. Persona files are read-only: an edit of one forks
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, File, HTTPException, Query, Response, UploadFile, status
+from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from arena.api.auth import WriterDep
 from arena.api.deps import BoardDep, FilesDep, LibraryDep, SettingsDep, StoreDep
 from arena.api.persona_schemas import (
+    AssetPublic,
     DraftFields,
-    ImportedPublic,
-    ImportReport,
     PersonaPage,
     PersonaSaved,
     PersonaWrite,
@@ -24,19 +24,17 @@ from arena.api.schemas import UNAUTHORIZED, ModelsPublic, MotionPublic, not_foun
 from arena.api.validation import ValidatedRoute
 from arena.api.views import summary
 from arena.domain.personas import FieldProblem, Library, Persona, persona_version, unique_slug
-from arena.errors import ArenaError, CardError, NotFoundError
+from arena.errors import ArenaError, NotFoundError
 from arena.leaderboard.rows import GroupBy
 from arena.models.registry import available_providers, parse_model_name
-from arena.personas import cards
-from arena.personas import export as card_export
+from arena.personas import assets, cardv3
 from arena.personas.tactics import Tactic, load_tactics
 from arena.store import Store
-from arena.store.personas import ImportFailed, OnConflict, PersonaInvalid, SavedPersona
+from arena.store.personas import PersonaInvalid, SavedPersona
 
 router = APIRouter(prefix="/api", tags=["personas"], route_class=ValidatedRoute)
 
 RECENT = 10
-MAX_FILES = 50  # per import request
 GROUPINGS: tuple[GroupBy, ...] = ("persona", "persona_model")
 # One well-known model per provider that needs a key: offered once the key is set.
 _EXAMPLES = {"openai": "openai:gpt-4o-mini", "anthropic": "anthropic:claude-3-5-haiku-latest"}
@@ -45,9 +43,11 @@ INVALID: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/personas")
+# a lorebook can be large: the list leaves it out (GET /api/personas/{id} has it)
+@router.get("/personas", response_model_exclude={"__all__": {"lorebook"}})
 async def list_personas(library: LibraryDep) -> list[Persona]:
-    """Every persona that can play: the files, then the saved ones (drafts are not listed)."""
+    """Every persona that can play: the files, then the saved ones (drafts are not listed).
+    Lorebooks are left out: a persona's own page has its lorebook."""
     return list(library.personas.values())
 
 
@@ -91,6 +91,7 @@ async def get_persona(
         versions=versions,
         origin=saved.origin if saved else "file",
         forked_from=saved.forked_from if saved else None,
+        **(await card_view(store, persona_id, saved)),
     )
 
 
@@ -159,93 +160,6 @@ async def delete_persona(persona_id: str, files: FilesDep, store: StoreDep) -> N
         raise HTTPException(status_code=404, detail=f"saved persona {persona_id!r} not found")
 
 
-@router.post(
-    "/personas/import",
-    status_code=status.HTTP_201_CREATED,
-    dependencies=[WriterDep],
-    responses={**UNAUTHORIZED, 422: {"description": "a file cannot be imported: nothing saved"}},
-)
-async def import_personas(
-    file: Annotated[
-        list[UploadFile],
-        File(description="Character Card V2/V3 JSON or PNG, persona YAML, or Ollama Modelfile"),
-    ],
-    files: FilesDep,
-    store: StoreDep,
-    settings: SettingsDep,
-    on_conflict: OnConflict = "rename",
-) -> ImportReport:
-    """Import one or more files, all or nothing. A card that states no beliefs or style is saved
-    as a draft (listed with what it lacks); it cannot play until it is completed."""
-    cap = settings.persona_file_max_bytes
-    if len(file) > MAX_FILES:
-        raise RequestValidationError(
-            [{"loc": ["body", "file"], "msg": f"at most {MAX_FILES} files", "type": "too_many"}]
-        )
-    imports, errors = [], []
-    for i, upload in enumerate(file):
-        name = upload.filename or f"file {i + 1}"
-        data = await upload.read(cap + 1)
-        try:
-            imports.append(cards.read_file(name, data, cap))
-        except CardError as exc:
-            errors.append(_file_error(i, exc))
-    if errors:
-        raise RequestValidationError(errors)
-    try:
-        results = await store.personas.import_files(imports, files, on_conflict)
-    except ImportFailed as exc:
-        names = [upload.filename for upload in file]
-        raise RequestValidationError(
-            [_file_error(_index(names, e.filename), e) for e in exc.errors]
-        ) from exc
-    return ImportReport(
-        imported=[
-            ImportedPublic(
-                filename=r.filename,
-                id=r.id,
-                origin=r.origin,
-                draft=r.draft,
-                problems=[Problem(field=p.field, msg=p.msg) for p in r.problems],
-                notes=r.notes,
-                url=f"/personas/{r.id}",
-            )
-            for r in results
-        ]
-    )
-
-
-@router.get(
-    "/personas/{persona_id}/card",
-    responses={
-        **not_found("persona"),
-        200: {
-            "content": {"application/json": {}, "image/png": {}, "application/yaml": {}},
-            "description": "the card (or persona YAML), as a download",
-        },
-    },
-    response_class=Response,
-)
-async def export_card(
-    persona_id: str,
-    files: FilesDep,
-    store: StoreDep,
-    library: LibraryDep,
-    format: Annotated[cards.CardFormat, Query(description="card-v2, card-v3 or yaml")] = "card-v2",
-    png: Annotated[bool, Query(description="embed the card in a PNG (cards only)")] = False,
-) -> Response:
-    """The persona as a Character Card (JSON, or a PNG with the card in its tEXt chunks) or as
-    a persona YAML file; importing it back gives the same persona."""
-    fields, kept = await _fields(store, files, library, persona_id)
-    if png and format == "yaml":
-        raise RequestValidationError(
-            [{"loc": ["query", "png"], "msg": "only a card can go in a PNG", "type": "invalid"}]
-        )
-    content, media, suffix = card_export.export(fields, format, png=png, kept=kept)
-    headers = {"Content-Disposition": f'attachment; filename="{persona_id}{suffix}"'}
-    return Response(content, media_type=media, headers=headers)
-
-
 @router.get("/tactics")
 async def list_tactics(settings: SettingsDep) -> list[Tactic]:
     """The tactics a pressure match's challenger can use: fixed lines and/or instructions for a
@@ -286,6 +200,34 @@ def _provider(name: str) -> str | None:
 # ---- helpers
 
 
+async def card_view(store: Store, persona_id: str, saved: SavedPersona | None) -> dict[str, Any]:
+    """What the persona page shows of the card a saved persona came from: its portrait, its
+    assets (what the arena uses and what it keeps for export) and the creator's notes."""
+    if saved is None or not saved.card:
+        return {}
+    sizes = await store.personas.assets.sizes(persona_id)
+    infos = assets.report(saved.card, {path: b"" for path in sizes})
+    shown = []
+    for info in infos:
+        path = assets.embedded_path(info.uri)
+        url = asset_url(persona_id, path) if path is not None and path in sizes else None
+        size = sizes.get(path) if path is not None else None
+        shown.append(AssetPublic(**{**vars(info), "bytes": size}, url=url))
+    portrait = next((a.url for a in shown if a.use == "portrait" and a.url), None)
+    image = portrait is not None and assets.ext_of({"ext": portrait.rsplit(".", 1)[-1]}) in (
+        assets.IMAGE_MEDIA
+    )
+    return {
+        "portrait": portrait if image else None,
+        "assets": shown,
+        "creator_notes": cardv3.creator_notes(saved.card),
+    }
+
+
+def asset_url(persona_id: str, path: str) -> str:
+    return f"/api/personas/{quote(persona_id)}/assets/{quote(path)}"
+
+
 def _unknown(persona_id: str, library: Library) -> str:
     try:
         library.persona(persona_id)
@@ -318,20 +260,13 @@ def _invalid(problems: list[FieldProblem], fields: dict[str, Any]) -> RequestVal
     )
 
 
-def _file_error(index: int, exc: CardError) -> dict[str, Any]:
-    return {"loc": ["body", "file", index], "msg": str(exc), "type": "card_invalid"}
-
-
-def _index(names: list[str | None], filename: str) -> int:
-    return names.index(filename) if filename in names else 0
-
-
 async def _create(
     store: Store,
     fields: dict[str, Any],
     files: Library,
     forked_from: str | None = None,
     card: dict[str, Any] | None = None,
+    assets: dict[str, bytes] | None = None,
 ) -> SavedPersona:
     try:
         return await store.personas.create(
@@ -340,6 +275,7 @@ async def _create(
             origin="fork" if forked_from else "page",
             forked_from=forked_from,
             card=card,
+            assets=assets,
         )
     except PersonaInvalid as exc:
         raise _invalid(exc.problems, fields) from exc
@@ -361,10 +297,11 @@ async def _fork(
     store: Store, files: Library, persona_id: str, changes: dict[str, Any]
 ) -> SavedPersona:
     source, kept = await _fields(store, files, files, persona_id)
+    assets = {} if persona_id in files.personas else await store.personas.assets.all(persona_id)
     fields = {**source, **changes}
     if fields["id"] == persona_id:
         taken = set(files.personas) | set(await store.personas.all())
         fields["id"] = unique_slug(persona_id, taken)
         if fields.get("name") == source.get("name"):
             fields["name"] = f"{str(source.get('name') or persona_id)[:73]} (fork)"
-    return await _create(store, fields, files, forked_from=persona_id, card=kept)
+    return await _create(store, fields, files, forked_from=persona_id, card=kept, assets=assets)

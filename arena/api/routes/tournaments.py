@@ -23,6 +23,7 @@ from arena.domain.personas import Library
 from arena.domain.samples import judge_set
 from arena.domain.tournaments import Slot, TournamentRequest, TournamentSpec
 from arena.errors import ArenaError
+from arena.leaderboard.calibration import CalibrationRow
 from arena.leaderboard.pressure import PressureRow
 from arena.leaderboard.rows import FEW_MATCHES
 from arena.models.cache import ModelFactory
@@ -30,6 +31,7 @@ from arena.stats.ratings import Rating
 from arena.stats.style import StyleControl
 from arena.store import Store
 from arena.store.tournaments import TournamentStatus
+from arena.tournaments.calibration import calibration_leaderboard
 from arena.tournaments.estimate import Estimate, estimate
 from arena.tournaments.export import Snapshot, snapshot
 from arena.tournaments.judges import JudgePanel
@@ -42,7 +44,7 @@ from arena.tournaments.results import (
 )
 from arena.tournaments.run import Progress, tournaments_of
 from arena.tournaments.scheduler import Scheduler
-from arena.tournaments.spec import expand, resolve, total_matches
+from arena.tournaments.spec import resolve, schedule, total_matches
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,10 @@ class TournamentDetail(BaseModel):
     )
     pressure_heatmap: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="pressure: persona x tactic, mean ToF share (1: held)"
+    )
+    calibration: list[CalibrationRow] = Field(
+        default_factory=list,
+        description="calibration: firm and open, one row per persona (resistance, openness)",
     )
     judge_panel: JudgePanel = Field(
         description="the judges' agreement with each other and their position-swap consistency"
@@ -193,7 +199,10 @@ async def plan_tournament(
     it prices a run)."""
     spec = _checked(body, library, settings, models)
     return TournamentPlan(
-        spec=spec, total_matches=total_matches(spec), schedule=expand(spec), estimate=estimate(spec)
+        spec=spec,
+        total_matches=total_matches(spec),
+        schedule=schedule(spec, settings),
+        estimate=estimate(spec),
     )
 
 
@@ -262,7 +271,9 @@ def _detail(snap: Snapshot, statuses: dict[str, str | None]) -> TournamentDetail
         if r.matches < FEW_MATCHES
     ]
     ratings = snap.ratings
-    pressure = pressure_leaderboard(snap.results) if snap.record.spec.is_pressure else []
+    spec = snap.record.spec
+    pressure = pressure_leaderboard(snap.results) if spec.format == "pressure" else []
+    calibration = calibration_leaderboard(snap.results) if spec.is_calibration else []
     return TournamentDetail(
         id=snap.record.id,
         status=snap.record.status,
@@ -285,6 +296,7 @@ def _detail(snap: Snapshot, statuses: dict[str, str | None]) -> TournamentDetail
         heatmap=heatmap(snap.results),
         pressure=pressure,
         pressure_heatmap=pressure_heatmap(pressure),
+        calibration=calibration,
         judge_panel=snap.panel,
         matches=slots,
     )

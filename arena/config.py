@@ -129,6 +129,17 @@ class Settings(BaseSettings):
     # gold label (export, judge agreement); each address counts once
     votes_min_ips: int = Field(default=3, ge=1)
 
+    # Retention (docs/operations.md, "Retention and archive")
+    # seconds after a match ends before the janitor compacts it (its token events dropped, the
+    # rest stored compressed): live spectators read the stream until then
+    compact_after_seconds: float = Field(default=60.0, ge=0)
+    # days a finished match stays in Redis; once a day the janitor archives older ones to
+    # Parquet under archive_dir and removes them. Unset: finished matches are kept forever
+    retention_days: float | None = Field(default=None, gt=0)
+    archive_dir: Path | None = None
+    # retention without archive_dir deletes matches without writing them anywhere: only if true
+    retention_prune_without_archive: bool = False
+
     # Redis connection pools (per process); a command waits up to redis_pool_timeout seconds for
     # a free connection rather than failing at once
     # the worker and the HTTP API: match writes, leases, the queue, reads of records

@@ -102,6 +102,8 @@ export const api = {
     return request('GET', `/api/leaderboard?${q}`, undefined, signal);
   },
   pressureLeaderboard: (signal) => request('GET', '/api/leaderboard/pressure', undefined, signal),
+  calibrationLeaderboard: (signal) => request('GET', '/api/leaderboard/calibration', undefined, signal),
+  claims: (signal) => request('GET', '/api/claims', undefined, signal),
   tournaments: (signal) => request('GET', '/api/tournaments', undefined, signal),
   tournament: (id, signal) => request('GET', `/api/tournaments/${enc(id)}`, undefined, signal),
   createTournament: (body) => write('POST', '/api/tournaments', body),

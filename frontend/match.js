@@ -265,6 +265,13 @@ export async function renderMatch(root, signal, id) {
       root.append(h('p', {}, `There is no match with id “${id}”. `, h('a', { href: '/' }, 'See all matches'), '.'));
       return;
     }
+    if (err.status === 410) {
+      // removed from the live store by an archive run: the detail says when
+      placeholder.textContent = 'Match archived';
+      const detail = err.message.replace(/ \(HTTP 410\)$/, '');
+      root.append(h('p', { 'data-testid': 'match-archived' }, `${detail}. `, h('a', { href: '/' }, 'See all matches'), '.'));
+      return;
+    }
     loadError = err;
   }
   const names = await personaNames();

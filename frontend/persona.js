@@ -2,6 +2,7 @@
 import { api, isAbort, personaNames } from './api.js';
 import { errorBox, fmt, h } from './dom.js';
 import { byVersionHref, ciCell } from './leaderboard.js';
+import { calibrationSection } from './calibrationboard.js';
 import { renderMatchList } from './matchlist.js';
 
 function listOrText(value) {
@@ -144,5 +145,6 @@ export async function renderPersona(root, signal, id) {
     cardSection(data),
     section('Versions', versionList(data)),
     section('Position holding', statsTable(data.stats)),
+    calibrationSection(signal, names, id),
     section('Recent matches', (data.recent_matches ?? []).length ? recent : h('p', { class: 'empty' }, 'No matches yet.')));
 }

@@ -218,6 +218,8 @@ def arena_env(args: argparse.Namespace, work: Path, model_url: str) -> dict[str,
             "ARENA_COMPATIBLE_BASE_URL": model_url,
             "ARENA_DEFAULT_MODEL": FAKE_MODEL,
             "ARENA_DEFAULT_JUDGE": FAKE_MODEL,
+            # every load client connects from loopback: one address holds the whole crowd
+            "ARENA_MAX_SPECTATORS_PER_IP": "1000000",
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -74,6 +74,8 @@ def arena_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "ARENA_HEARTBEAT_SECONDS": "0.5",
         "ARENA_RECLAIM_IDLE_SECONDS": "3",
         "ARENA_LOCAL_THREADS": "1",
+        # these tests read finished matches' streams straight from Redis, however long they run
+        "ARENA_COMPACT_AFTER_SECONDS": "3600",
         "PYTHONUNBUFFERED": "1",
     })
     env.update(extra)

@@ -44,7 +44,10 @@ DESCRIPTION = """
 Live matches stream over a WebSocket (not listed below, as OpenAPI cannot describe one):
 `/ws/matches/{id}?after=<event id>` sends each event as JSON with its `id`, first the stored ones
 after `after`, then live ones. Close codes: 1000 the match is over; 4000 you fell behind, reconnect
-with `?after=<last id you saw>`; 4404 unknown match; 4400 `after` is not an event id.
+with `?after=<last id you saw>`; 4404 unknown match; 4410 the match was archived (the reason
+gives the date); 4400 `after` is not an event id; 1011 the store failed and 1012 the server is
+restarting (both: resume with `?after=`); 1013 this node is full, or your address holds its
+share of spectators (try again later).
 
 Writes need `Authorization: Bearer <ARENA_API_TOKEN>` when the server sets a token.
 """

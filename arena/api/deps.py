@@ -5,6 +5,7 @@ cost about a tenth of the event loop under a burst of requests."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException
@@ -71,8 +72,18 @@ BoardDep = Annotated[Leaderboard, Depends(get_board)]
 async def get_match(match_id: str, store: StoreDep) -> MatchRecord:
     record = await store.get_match(match_id)
     if record is None:
+        archived = await store.archived_on(match_id)
+        if archived is not None:  # removed by an archive run (docs/operations.md)
+            raise HTTPException(status_code=410, detail=archived_detail(match_id, archived))
         raise HTTPException(status_code=404, detail=f"match {match_id!r} not found")
     return record
+
+
+def archived_detail(match_id: str, archived: datetime) -> str:
+    return (
+        f"match {match_id!r} was archived on {archived.isoformat(timespec='seconds')}: "
+        "it is no longer served, see that day's archive"
+    )
 
 
 MatchDep = Annotated[MatchRecord, Depends(get_match)]

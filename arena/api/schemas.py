@@ -155,13 +155,18 @@ class MatchCreate(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    """The body of a 401, 404, 429 or 503: what went wrong, in words."""
+    """The body of a 401, 404, 410, 429 or 503: what went wrong, in words."""
 
     detail: str
 
 
 def not_found(what: str) -> dict[int | str, dict[str, Any]]:
-    return {404: {"model": ErrorDetail, "description": f"no such {what}"}}
+    found: dict[int | str, dict[str, Any]] = {
+        404: {"model": ErrorDetail, "description": f"no such {what}"}
+    }
+    if what == "match":  # arena/api/deps.py: a match an archive run removed
+        found[410] = {"model": ErrorDetail, "description": "the match was archived (the date)"}
+    return found
 
 
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from arena.cli.archive import archive_command
 from arena.cli.deps import cli_deps
 from arena.cli.matches import library_of, run
 from arena.cli.output import console, err, fail, setup_logging
@@ -31,6 +32,7 @@ add_persona_commands(personas_app)  # import, export
 app.add_typer(tournament_app, name="tournament")  # run, plan
 app.add_typer(votes_app, name="votes")  # export
 app.command()(run)
+app.command("archive")(archive_command)
 
 
 @personas_app.callback(invoke_without_command=True)

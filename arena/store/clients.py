@@ -15,6 +15,7 @@ node pool fails the command at once: redis-py's asyncio cluster client has no bl
 from __future__ import annotations
 
 from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
@@ -92,3 +93,12 @@ async def cluster_state(client: Redis) -> tuple[bool, int]:
     info = await cluster.cluster_info(target_nodes=RedisCluster.RANDOM)
     masters = len(cluster.get_primaries())
     return info.get("cluster_state") == "ok", masters
+
+
+def redacted(url: str) -> str:
+    """`url` with its password masked, for the log."""
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.netloc.rsplit("@", 1)[-1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    return urlunsplit(parts)

@@ -96,33 +96,42 @@ class Feed:
             self._wake()
 
     async def _load(self) -> str:
-        redis, keys = self.source.redis, self.source.keys
-        stream = keys.events(self.match_id)
         # the status comes first: a finished match's terminal event is written with its status,
-        # so it is among the events read after it
+        # so it is among the events read after it. The pages come from the stream, or from the
+        # packed key of a compacted match (EventLog.entries), also when compaction replaced the
+        # stream between two pages: the next page then starts after the last id read.
+        redis, keys, log = self.source.redis, self.source.keys, self.source.log
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hget(keys.match(self.match_id), "status")
-            pipe.xrange(stream, "-", "+", count=PAGE)
-            status, reply = await pipe.execute()
+            pipe.xrange(keys.events(self.match_id), "-", "+", count=PAGE)
+            pipe.exists(keys.packed(self.match_id))
+            status, reply, packed = await pipe.execute()
         if status is None:
             self.found = False
             return "0-0"
+        page = entries(reply) or (
+            await log.packed_entries(self.match_id, None, PAGE) if packed else []
+        )
         last = "0-0"
         while True:
-            page = entries(reply)
             for entry_id, fields in page:
                 self._add(Frame.of(decode_entry(entry_id, fields)))
                 last = entry_id
             if len(page) < PAGE or self.ended:
                 return last
-            reply = await redis.xrange(stream, "(" + last, "+", count=PAGE)
+            page = await log.entries(self.match_id, last, PAGE)
 
     async def _follow(self, last: str) -> None:
         stream = self.source.keys.events(self.match_id)
         while not self.ended:
             reply = await self.source.redis.xread({stream: last}, count=PAGE, block=BLOCK_MS)
+            found = entries(reply)
+            if not found:
+                # nothing for BLOCK_MS: if compaction replaced the stream (a finished match this
+                # feed had not read to its end), the rest is in its packed key
+                found = await self.source.log.entries(self.match_id, last, PAGE)
             batch: list[Frame] = []
-            for entry_id, fields in entries(reply):
+            for entry_id, fields in found:
                 frame = Frame.of(decode_entry(entry_id, fields))
                 self._add(frame)
                 batch.append(frame)

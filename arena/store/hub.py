@@ -32,6 +32,7 @@ from arena.errors import ArenaError
 from arena.store.feed import Feed, FeedSource, HubClosed
 from arena.store.frames import FRAME_OVERHEAD, EventKey, Frame, event_key
 from arena.store.keys import Keys
+from arena.store.packed import PackedMatches
 from arena.store.streams import EventLog
 from arena.store.subscription import SubscriberOverflow, Subscription
 from arena.tasks import cancel_and_wait
@@ -70,10 +71,11 @@ class Hub:
         maxsize: int,
         window_bytes: int = 8 * 2**20,
         finished_matches: int = 32,
+        packed: PackedMatches | None = None,
     ) -> None:
         self.redis, self.keys, self.maxsize = redis, keys, maxsize
         self.window_bytes, self.finished_matches = window_bytes, finished_matches
-        self.log = EventLog(redis, keys)
+        self.log = EventLog(redis, keys, packed)
         self.source = FeedSource(redis, keys, self.log, window_bytes, self._done)
         self.feeds: dict[str, Feed] = {}  # matches followed: loading or live
         self.finished: OrderedDict[str, Feed] = OrderedDict()  # least recently used first

@@ -9,9 +9,18 @@ Cluster as well as on a single server.
 | `P:match:{id}`               | hash   | the match record: id, status, spec (JSON), created_at,   |
 |                              |        | started_at, finished_at, error, total_turns, worker,     |
 |                              |        | metrics (JSON); `t:<turn>` = side per completed turn;    |
-|                              |        | `h:<turn>` = `<side>:<holding>` per scored verdict       |
+|                              |        | `h:<turn>` = `<side>:<holding>` per scored verdict;      |
+|                              |        | appended = `<lease> <write number> <event id>` of the    |
+|                              |        | last numbered write (arena.store.streams). Once          |
+|                              |        | compacted: `packed` = 1, `done` = completed turns        |
+|                              |        | ("0-5"), `holding` = JSON side means; spec, metrics and  |
+|                              |        | any field over 64 bytes in the packed key; no t:/h:/     |
+|                              |        | appended                                                 |
 | `P:match:{id}:events`        | stream | the match's events, field `e` = event JSON; the entry id |
 |                              |        | is the event id and the spectators' resume token         |
+| `P:match:{id}:packed`        | string | a compacted finished match (arena.store.packed): zlib of |
+|                              |        | the record fields moved out of the hash (spec, metrics)  |
+|                              |        | and the events kept, with their ids; replaces the stream |
 | `P:match:{id}:lease`         | string | the worker running the match (SET NX PX); its TTL is the |
 |                              |        | heartbeat: refreshed every heartbeat_seconds             |
 | `P:match:{id}:cancel`        | string | "1" once a cancel was requested (expires after a day)    |
@@ -60,6 +69,17 @@ Cluster as well as on a single server.
 | `P:match:{id}:vote_by_ip:<turn>`| hash | keyed IP hash -> that address's latest label            |
 | `P:match:{id}:vote_gate:<t>` | string | set for a second after a `votes` event (coalescing);     |
 |                              |        | `vote_due:<t>`: a node will send the trailing one        |
+| `P:match:{id}:ballots`       | hash   | a compacted match's votes: spectator id -> one letter per|
+|                              |        | turn (h, w, s; - for none), replacing votes:<turn>       |
+| `P:match:{id}:ballot_ips`    | hash   | a compacted match's keyed IP hash -> "<turn>:<voters>    |
+|                              |        | <letter of its latest label>" pairs ("0:2h 3:1s"),       |
+|                              |        | replacing vote_ips:<turn> and vote_by_ip:<turn>          |
+| `{P}:compact_due`            | zset   | finished matches to compact, score = when (ms)           |
+| `{P}:compact_backfill`       | string | set once the janitor queued the matches finished before  |
+|                              |        | compaction existed                                       |
+| `{P}:archived`               | zset   | one member per archive run that removed matches:         |
+|                              |        | "<highest id removed>|<ISO time>", score 0 (lexical)     |
+| `{P}:retention_run`          | string | the janitor that runs today's retention (SET NX EX 1 day)|
 | `{P}:voted`                  | zset   | match ids with votes, score = first vote (ms)            |
 | `{P}:voted_at`               | zset   | match ids with votes, score = latest vote (ms)           |
 | `{P}:votes_secret`           | string | the votes secret when ARENA_VOTES_SECRET is unset        |
@@ -101,6 +121,15 @@ class Keys:
 
     def deliveries(self, match_id: str) -> str:
         return f"{self.match(match_id)}:deliveries"
+
+    def packed(self, match_id: str) -> str:
+        return f"{self.match(match_id)}:packed"
+
+    def ballots(self, match_id: str) -> str:
+        return f"{self.match(match_id)}:ballots"
+
+    def ballot_ips(self, match_id: str) -> str:
+        return f"{self.match(match_id)}:ballot_ips"
 
     # global
     @property
@@ -199,6 +228,31 @@ class Keys:
     @property
     def match_tournament(self) -> str:
         return f"{self._global}:match_tournament"
+
+    # compaction and retention (arena.store.compaction, arena.store.retention)
+    @property
+    def compact_due(self) -> str:
+        return f"{self._global}:compact_due"
+
+    @property
+    def compact_backfill(self) -> str:
+        return f"{self._global}:compact_backfill"
+
+    @property
+    def archived(self) -> str:
+        return f"{self._global}:archived"
+
+    @property
+    def retention_run(self) -> str:
+        return f"{self._global}:retention_run"
+
+    @property
+    def voted(self) -> str:
+        return f"{self._global}:voted"
+
+    @property
+    def voted_at(self) -> str:
+        return f"{self._global}:voted_at"
 
     def votes(self, match_id: str, part: str, turn: int) -> str:
         """One turn's crowd votes: votes, vote_ips, vote_by_ip, vote_gate or vote_due

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import statistics
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from arena.domain.events import (
@@ -20,6 +22,13 @@ from arena.domain.plan import plan_turns
 from arena.domain.records import MatchRecord
 from arena.domain.results import MatchMetrics
 from arena.domain.specs import MatchSpec, Side
+
+PACKED = "packed"  # the record field of a compacted match (arena.store.compaction)
+# a hash whose values are all this short stays a listpack/ziplist: a few bytes a field rather
+# than a hash table's ~70 (Redis' hash-max-listpack-value default)
+SMALL_VALUE = 64
+# read by the store's scripts: never moved out of a compacted record's hash
+_KEPT = frozenset({"id", "status", "total_turns", "created_at", "finished_at"})
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -39,6 +48,11 @@ def new_match_id(now_ms: int | None = None) -> str:
     return _base32(ms, 10) + _base32(rand, 6)
 
 
+def first_id_at(ms: int) -> str:
+    """The lowest id a match created at `ms` (or later) can have."""
+    return _base32(ms, 10) + "0" * 6
+
+
 def _base32(value: int, width: int) -> str:
     return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(width)))
 
@@ -53,16 +67,31 @@ def new_record_fields(match_id: str, spec: MatchSpec) -> dict[str, str]:
     }
 
 
-def decode_record(fields: dict[str, str]) -> MatchRecord | None:
-    if "id" not in fields:
-        return None
-    completed = [k for k in fields if k.startswith("t:")]
+def _holding(fields: dict[str, str]) -> dict[Side, float | None]:
+    """Each side's mean holding over its scored verdicts (the `h:<turn>` fields)."""
     scores: dict[Side, list[float]] = {"pro": [], "con": []}
     for key, value in fields.items():
         if key.startswith("h:"):
             side, _, holding = value.partition(":")
             if side in ("pro", "con"):
                 scores["pro" if side == "pro" else "con"].append(float(holding))
+    return {
+        side: round(statistics.fmean(values), 4) if values else None
+        for side, values in scores.items()
+    }
+
+
+def decode_record(fields: dict[str, str]) -> MatchRecord | None:
+    """The record from its hash. A compacted record must come with the fields its packed key
+    holds (arena.store.packed: spec, metrics)."""
+    if "id" not in fields:
+        return None
+    if PACKED in fields:
+        turns_done = len(parse_turns(fields.get("done", "")))
+        holding = json.loads(fields.get("holding") or "{}")
+    else:
+        turns_done = len([k for k in fields if k.startswith("t:")])
+        holding = _holding(fields)
     metrics = fields.get("metrics")
     return MatchRecord(
         id=fields["id"],
@@ -72,12 +101,9 @@ def decode_record(fields: dict[str, str]) -> MatchRecord | None:
         started_at=_time(fields.get("started_at")),
         finished_at=_time(fields.get("finished_at")),
         error=fields.get("error") or None,
-        turns_done=len(completed),
+        turns_done=turns_done,
         total_turns=int(fields["total_turns"]),
-        holding={
-            side: round(statistics.fmean(values), 4) if values else None
-            for side, values in scores.items()
-        },
+        holding={"pro": holding.get("pro"), "con": holding.get("con")},
         metrics=MatchMetrics.model_validate_json(metrics) if metrics else None,
         worker=fields.get("worker") or None,
     )
@@ -107,3 +133,51 @@ def record_updates(event: Event) -> dict[str, str]:
     if isinstance(event, MatchCancelledEvent):
         return {"status": "cancelled", "error": event.reason, **finished}
     return {}
+
+
+def parse_turns(done: str) -> list[int]:
+    """The turns of a `done` field: "0-5,7" is 0, 1, 2, 3, 4, 5, 7."""
+    out: list[int] = []
+    for part in filter(None, done.split(",")):
+        first, _, last = part.partition("-")
+        out += range(int(first), int(last or first) + 1)
+    return out
+
+
+def turn_ranges(turns: list[int]) -> str:
+    """The inverse of parse_turns: sorted turns as ranges."""
+    parts: list[str] = []
+    ordered = sorted(set(turns))
+    start = 0
+    for i, turn in enumerate(ordered):
+        if i + 1 == len(ordered) or ordered[i + 1] != turn + 1:
+            first = ordered[start]
+            parts.append(str(turn) if first == turn else f"{first}-{turn}")
+            start = i + 1
+    return ",".join(parts)
+
+
+@dataclass(frozen=True)
+class CompactRecord:
+    """How compaction rewrites a finished record: `set` and `drop` in its hash, `moved` into
+    the packed key. Per-turn fields become two summary fields that decode_record reads; the
+    spec, the metrics and any other long value move out, so the hash stays a listpack."""
+
+    set: dict[str, str]
+    drop: list[str]
+    moved: dict[str, str]
+
+
+def compact_record(fields: dict[str, str]) -> CompactRecord:
+    turns = [int(k[2:]) for k in fields if k.startswith("t:")]
+    holding = json.dumps(_holding(fields), separators=(",", ":"))
+    moved = {
+        k: v
+        for k, v in fields.items()
+        if k not in _KEPT
+        and not k.startswith(("t:", "h:"))
+        and k != "appended"
+        and (k in ("spec", "metrics") or len(v.encode()) > SMALL_VALUE)
+    }
+    drop = [k for k in fields if k.startswith(("t:", "h:")) or k == "appended" or k in moved]
+    return CompactRecord({PACKED: "1", "done": turn_ranges(turns), "holding": holding}, drop, moved)

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -20,18 +19,27 @@ from arena.domain.records import STATUSES, Calibration, MatchRecord, MatchStatus
 from arena.domain.results import SwapTally
 from arena.domain.samples import calibration_sample_for, pressure_sample_for, samples_for
 from arena.domain.specs import MatchSpec
-from arena.store.clients import cluster_state, is_cluster, pooled_client
+from arena.store.clients import cluster_state, is_cluster, pooled_client, redacted
+from arena.store.compaction import Compaction
 from arena.store.hub import Hub, Subscription
 from arena.store.judges import JudgeSwaps
 from arena.store.keys import Keys
-from arena.store.matches import decode_record, new_match_id, new_record_fields, record_updates
+from arena.store.matches import (
+    decode_record,
+    new_match_id,
+    new_record_fields,
+    record_updates,
+)
+from arena.store.packed import PackedCache, PackedMatches
 from arena.store.personas import SavedPersonas
 from arena.store.queue import RETRY_AFTER_SECONDS, JobQueue
+from arena.store.records import Records
+from arena.store.retention import Retention
 from arena.store.samples import BoardSamples
 from arena.store.server import EmbeddedServer
 from arena.store.streams import CoalescingSink, EventLog
 from arena.store.tournaments import Tournaments
-from arena.store.types import QueueFull, StoreError, text_map
+from arena.store.types import QueueFull, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +72,6 @@ class StoreCounters(BaseModel):
     jobs_dead_lettered: int = 0  # jobs given up after settings.max_deliveries
 
 
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.netloc.rsplit("@", 1)[-1]
-        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
-    return urlunsplit(parts)
-
-
 class Store:
     """Matches, their event streams, the job queue and the leaderboard, all in Redis."""
 
@@ -87,7 +87,10 @@ class Store:
         self.redis, self.settings, self.server = redis, settings, server
         self.spectator_redis = spectator_redis or redis
         self.keys = Keys(settings.key_prefix)
-        self.events = EventLog(redis, self.keys)
+        packed = PackedCache()  # compacted matches, decompressed once for both clients
+        self.packed = PackedMatches(redis, self.keys, packed)
+        self.events = EventLog(redis, self.keys, self.packed)
+        self.records = Records(redis, self.keys, self.packed)
         self.queue = JobQueue(redis, self.keys)
         self.hub = Hub(
             self.spectator_redis,
@@ -95,7 +98,10 @@ class Store:
             maxsize=settings.spectator_buffer,
             window_bytes=settings.spectator_window_bytes,
             finished_matches=settings.spectator_cache_matches,
+            packed=PackedMatches(self.spectator_redis, self.keys, packed),
         )
+        self.compaction = Compaction(redis, self.keys)
+        self.retention = Retention(redis, self.keys)
         self._transition = redis.register_script(_TRANSITION)
         self.samples = BoardSamples(redis, self.keys)
         self.tournaments = Tournaments(redis, self.keys)
@@ -111,7 +117,7 @@ class Store:
         if settings.redis_url:
             url = settings.redis_url
             if not settings.redis_cluster:
-                log.info("store: Redis at %s (REDIS_URL)", _redacted(url))
+                log.info("store: Redis at %s (REDIS_URL)", redacted(url))
         else:
             server = EmbeddedServer(settings.data_dir)
             url = await asyncio.to_thread(server.acquire)
@@ -142,10 +148,10 @@ class Store:
             await store.queue.ensure_group()
             if cluster:
                 _, masters = await cluster_state(redis)
-                log.info("store: Redis Cluster at %s (%d masters)", _redacted(url), masters)
+                log.info("store: Redis Cluster at %s (%d masters)", redacted(url), masters)
         except (RedisError, RedisClusterException, OSError) as exc:
             await store.close()
-            raise StoreError(f"cannot use Redis at {_redacted(url)}: {exc}") from exc
+            raise StoreError(f"cannot use Redis at {redacted(url)}: {exc}") from exc
         return store
 
     async def close(self) -> None:
@@ -184,31 +190,19 @@ class Store:
         return record
 
     async def get_match(self, match_id: str) -> MatchRecord | None:
-        return decode_record(text_map(await self.redis.hgetall(self.keys.match(match_id))))
+        return await self.records.get(match_id)
+
+    async def archived_on(self, match_id: str) -> datetime | None:
+        """When an archive run removed this match from Redis (None: it never did)."""
+        return await self.retention.archived_on(match_id)
 
     async def get_matches(self, match_ids: list[str]) -> dict[str, MatchRecord]:
-        """The records of these matches (unknown ones left out), in one round trip."""
-        if not match_ids:
-            return {}
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for match_id in match_ids:
-                pipe.hgetall(self.keys.match(match_id))
-            found = await pipe.execute()
-        records = (decode_record(text_map(fields)) for fields in found)
-        return {r.id: r for r in records if r is not None}
+        """The records of these matches (unknown ones left out), in one round trip or two."""
+        return {r.id: r for r in await self.records.many(match_ids) if r is not None}
 
     async def statuses_of(self, match_ids: Iterable[str]) -> dict[str, str | None]:
         """The status of each match (None for an unknown one), in one round trip."""
-        ids = list(dict.fromkeys(match_ids))
-        if not ids:
-            return {}
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for match_id in ids:
-                pipe.hget(self.keys.match(match_id), "status")
-            found = await pipe.execute()
-        return {
-            i: None if status is None else str(status) for i, status in zip(ids, found, strict=True)
-        }
+        return await self.records.statuses(match_ids)
 
     async def list_matches(
         self,
@@ -218,7 +212,6 @@ class Store:
         persona: str | None = None,
     ) -> tuple[list[MatchRecord], str | None]:
         """Newest first. `cursor` is the `next_cursor` of the previous page."""
-        limit = max(1, limit)
         index = (
             self.keys.persona(persona)
             if persona
@@ -226,27 +219,7 @@ class Store:
             if status
             else self.keys.matches
         )
-        items: list[MatchRecord] = []
-        position = cursor
-        while True:
-            top = "+" if position is None else "(" + position
-            ids = [
-                str(i)
-                for i in await self.redis.zrevrangebylex(index, top, "-", start=0, num=limit + 1)
-            ]
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for match_id in ids:
-                    pipe.hgetall(self.keys.match(match_id))
-                found = await pipe.execute()
-            for match_id, fields in zip(ids, found, strict=True):
-                if len(items) == limit:
-                    return items, items[-1].id
-                position = match_id
-                record = decode_record(text_map(fields))
-                if record is not None and status in (None, record.status):
-                    items.append(record)
-            if len(ids) <= limit:
-                return items, None
+        return await self.records.page(index, status, max(1, limit), cursor)
 
     async def request_cancel(self, match_id: str) -> MatchRecord | None:
         """Cancel a queued match at once; ask the worker of a running one to stop."""
@@ -296,6 +269,7 @@ class Store:
         await self._index(match_id, record.status)
         if record.finished:
             await self.redis.delete(self.keys.cancel(match_id))
+            await self.compaction.schedule(match_id, self.settings.compact_after_seconds)
         if record.status == "completed" and record.metrics is not None:
             await self._record_samples(record)
         return record

@@ -4,8 +4,8 @@ the engine writes to."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,36 +15,61 @@ from redis.asyncio import Redis
 from arena.domain.events import EVENT_ADAPTER, Event, Token
 from arena.store.keys import Keys
 from arena.store.matches import record_updates
-from arena.store.types import InvalidEventId, LeaseLost, entries
+from arena.store.packed import PackedMatches
+from arena.store.types import Entry, InvalidEventId, LeaseLost, entries
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 # KEYS: events stream, record hash, lease. ARGV: lease token ('' = unfenced), lease ms, write
-# id ('' = none), event JSON, then record field/value pairs. The append and the record update are
-# one atomic step, so the record always agrees with the stream, even when a worker dies between
-# two events. A lease that expired while nobody else took it (a stalled worker) is taken again;
-# one held by another worker refuses the write. The write id makes a retried append (the client
-# retries a command whose reply a Redis restart cut off) return the first one's event id instead
-# of appending the event twice: the record keeps the last write id and its event id.
+# number ('' = none), event JSON ('' = none: only raise the number), then record field/value
+# pairs. The append and the record update are one atomic step, so the record always agrees with
+# the stream, even when a worker dies between two events. A lease that expired while nobody else
+# took it (a stalled worker) is taken again; one held by another worker refuses the write (false).
+# The write number makes a write that reaches Redis more than once harmless: the record keeps
+# the lease, number and event id of the last numbered write, and the numbers of one lease only
+# grow (CoalescingSink). The same number again is a resend of that write (the client retried a
+# command whose reply was cut off): its event id is returned and nothing appended. A smaller one
+# is a stale write that arrived after a later one (what a client sent on a connection it then
+# gave up on, delivered late): refused (false), before it can take the lease. An event of
+# another lease than the last numbered write's is refused too: another worker fenced the match
+# (took it over and read it) since this one read it, so it writes from a stale view even if it
+# got the expired lease back. Only a fence (a new attempt, which reads the events after it)
+# passes; so the last worker to fence is the only one that writes.
 _APPEND = """
-if ARGV[1] ~= '' then
-  local holder = redis.call('GET', KEYS[3])
-  if holder == false then
-    redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
-  elseif holder ~= ARGV[1] then
+local last = redis.call('HGET', KEYS[2], 'appended')
+local holder, number, id
+if last then holder, number, id = string.match(last, '^(.*) (%d+) (%S+)$') end
+if ARGV[3] ~= '' then
+  if holder == ARGV[1] then
+    if tonumber(ARGV[3]) == tonumber(number) then return id end
+    if tonumber(ARGV[3]) < tonumber(number) then return false end
+  elseif holder and ARGV[4] ~= '' then
     return false
   end
 end
-if ARGV[3] ~= '' then
-  local last = redis.call('HGET', KEYS[2], 'appended')
-  local mark = ARGV[3] .. ' '
-  if last and string.sub(last, 1, #mark) == mark then return string.sub(last, #mark + 1) end
+if ARGV[1] ~= '' then
+  local lease = redis.call('GET', KEYS[3])
+  if lease == false then
+    redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
+  elseif lease ~= ARGV[1] then
+    return false
+  end
 end
-local id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[4])
-if #ARGV > 4 then redis.call('HSET', KEYS[2], unpack(ARGV, 5)) end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'appended', ARGV[3] .. ' ' .. id) end
+if ARGV[4] ~= '' then
+  id = redis.call('XADD', KEYS[1], '*', 'e', ARGV[4])
+  if #ARGV > 4 then redis.call('HSET', KEYS[2], unpack(ARGV, 5)) end
+end
+id = id or '0-0'
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[2], 'appended', ARGV[1] .. ' ' .. ARGV[3] .. ' ' .. id)
+end
 return id
 """
+
+# The numbers of every sink's writes in this process: they only grow, across the attempts a
+# worker makes at a match with one lease, so that no write of an earlier attempt can pass for a
+# later one.
+_write_numbers = itertools.count(1)
 
 AfterAppend = Callable[[Event], Awaitable[None]]
 
@@ -62,10 +87,12 @@ def decode_entry(entry_id: str, fields: dict[str, str]) -> Event:
 
 
 class EventLog:
-    """Reads and writes the event streams of matches."""
+    """Reads and writes the event streams of matches. A compacted match has no stream: its
+    kept events are read from its packed key (arena.store.packed), with the same ids."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, packed: PackedMatches | None = None) -> None:
         self.redis, self.keys = redis, keys
+        self.packed = packed if packed is not None else PackedMatches(redis, keys)
         self._append = redis.register_script(_APPEND)
 
     async def append(
@@ -74,28 +101,66 @@ class EventLog:
         event: Event,
         lease: str | None = None,
         lease_ms: int = 30_000,
-        write_id: str = "",
+        number: int | None = None,
     ) -> str:
         """Append one event and apply it to the match record; returns the event id.
-        With `lease`, raises LeaseLost if another worker holds the match. A `write_id` unique
-        to this append (the sink's lease and sequence number) makes a retry of it harmless."""
+        With `lease`, raises LeaseLost if another worker holds the match. With `number` (greater
+        than any the lease wrote before), the same append sent again returns the event id it
+        got and appends nothing, and one that arrives after the lease wrote a greater number
+        (a stale write) raises LeaseLost."""
         k = self.keys
         pairs = [x for item in record_updates(event).items() for x in item]
         data = event.model_dump_json(exclude={"id"})
         result: Any = await self._append(
             keys=[k.events(match_id), k.match(match_id), k.lease(match_id)],
-            args=[lease or "", lease_ms, write_id, data, *pairs],
+            args=[lease or "", lease_ms, "" if number is None else number, data, *pairs],
+        )
+        if result is None:
+            raise LeaseLost(
+                f"match {match_id}: the lease passed to another worker, or a later write of "
+                "this one was stored already"
+            )
+        return str(result)
+
+    async def fence(self, match_id: str, lease: str, lease_ms: int, number: int) -> None:
+        """Write nothing but raise the lease's write number to `number`: from now on every
+        write of the lease numbered below it is refused (what an earlier attempt sent, arriving
+        late). Raises LeaseLost if another worker holds the match."""
+        k = self.keys
+        result: Any = await self._append(
+            keys=[k.events(match_id), k.match(match_id), k.lease(match_id)],
+            args=[lease, lease_ms, number, ""],
         )
         if result is None:
             raise LeaseLost(f"match {match_id}: the lease passed to another worker")
-        return str(result)
 
     async def read(
         self, match_id: str, after: str | None = None, count: int | None = None
     ) -> list[Event]:
+        found = await self.entries(match_id, after, count)
+        return [decode_entry(entry_id, fields) for entry_id, fields in found]
+
+    async def entries(
+        self, match_id: str, after: str | None = None, count: int | None = None
+    ) -> list[Entry]:
+        """The stored entries after `after`: from the stream, or once the match is compacted
+        from its packed key (where an id of a dropped event resumes at the next kept one)."""
         start = "-" if after is None else "(" + check_event_id(after)
-        reply = await self.redis.xrange(self.keys.events(match_id), start, "+", count=count)
-        return [decode_entry(entry_id, fields) for entry_id, fields in entries(reply)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xrange(self.keys.events(match_id), start, "+", count=count)
+            pipe.exists(self.keys.packed(match_id))
+            reply, packed = await pipe.execute()
+        found = entries(reply)
+        if found or not packed:
+            return found
+        return await self.packed_entries(match_id, after, count)
+
+    async def packed_entries(
+        self, match_id: str, after: str | None = None, count: int | None = None
+    ) -> list[Entry]:
+        """The entries after `after` of a match whose packed key was just seen to exist."""
+        match = await self.packed.get(match_id, known=True)
+        return [] if match is None else match.after(after, count)
 
     async def last_id(self, match_id: str) -> str:
         last = entries(await self.redis.xrevrange(self.keys.events(match_id), "+", "-", count=1))
@@ -107,12 +172,15 @@ class CoalescingSink:
     when `window` seconds have passed since the first of them, or when any other event arrives,
     which bounds a match to about 1/window stream entries per second. Call `flush()` at the end.
 
-    One sink is one attempt at the match. Its write ids are the lease, a nonce of this sink and
-    a sequence number: a command the client retries after a dropped connection is recognised as
-    the same append, and no append of a later attempt (a new sink) ever is. A write that fails
-    breaks the sink for good: every later call raises that error, so nothing of this attempt is
-    written after a write that may be lost (no gap); the caller starts a new attempt from what
-    Redis holds.
+    One sink is one attempt at the match. With a lease, each write carries the lease and a number
+    greater than any other write of this process had: a command the client sends again after a
+    dropped connection is recognised as the same append, no append of a later attempt (a new
+    sink, same lease) ever is, and a write that reaches Redis after a later one is refused. A
+    worker's attempt calls `fence()` before it reads the events it resumes from: from then on
+    only its writes are accepted (LeaseLost for any other sink's). A write that fails breaks the
+    sink for good: every later call raises that error, so nothing of this attempt is written
+    after a write that may be lost (no gap); the caller starts a new attempt from what Redis
+    holds.
 
     `after_append` runs after each write (the store uses it for counters and finishing)."""
 
@@ -137,8 +205,15 @@ class CoalescingSink:
         self._error: BaseException | None = None
         self._broken: BaseException | None = None
         self._closed = False
-        self._writes = 0
-        self._nonce = secrets.token_hex(4)
+
+    async def fence(self) -> None:
+        """Refuse, from now on, every write made before it with this sink's lease (an earlier
+        attempt's, reaching Redis late) and every event of another lease (a worker that stalled
+        while this one took the match over). Call it before reading the events the attempt
+        resumes from, so that nothing lands after that read but this sink's writes. Needs a
+        lease; raises LeaseLost if another worker holds it."""
+        assert self.lease is not None
+        await self.log.fence(self.match_id, self.lease, self.lease_ms, next(_write_numbers))
 
     async def __call__(self, event: Event) -> None:
         self._raise_timer_error()
@@ -196,11 +271,10 @@ class CoalescingSink:
             raise LeaseLost(f"match {self.match_id}: the sink is closed; nothing more is written")
         if self._broken is not None:
             raise self._broken
-        self._writes += 1
-        write_id = f"{self.lease}:{self._nonce}:{self._writes}" if self.lease else ""
+        number = next(_write_numbers) if self.lease else None
         try:
             event_id = await self.log.append(
-                self.match_id, event, self.lease, self.lease_ms, write_id
+                self.match_id, event, self.lease, self.lease_ms, number
             )
         except Exception as exc:
             self._broken = exc

@@ -18,15 +18,49 @@ from arena.domain.events import Votes
 from arena.domain.votes import VOTE_LABELS, VoteLabel, tally
 from arena.store.keys import Keys
 
-# KEYS: record, votes, vote_ips, vote_by_ip. ARGV: turn, voter, label, ip hash, per-IP cap.
-# Returns {outcome, previous label or '', match status}: outcome ok | no_match | no_turn |
-# not_completed | ip_cap. `vote_by_ip` keeps each address's latest label: the gold label counts
-# an address once, however many identities it votes with.
+# KEYS: record, votes, vote_ips, vote_by_ip, ballots, ballot_ips. ARGV: turn, voter, label, ip
+# hash, per-IP cap. Returns {outcome, previous label or '', match status}: outcome ok | no_match |
+# no_turn | not_completed | ip_cap. `vote_by_ip` keeps each address's latest label: the gold label
+# counts an address once, however many identities it votes with. A compacted match
+# (arena.store.compaction) keeps its votes as ballots: one letter per turn per spectator (h, w, s;
+# - for none), and per IP hash "<turn>:<voters><letter>" pairs (voters counted as in vote_ips,
+# the letter of the address's latest label as in vote_by_ip).
 _CAST = """
 local total = redis.call('HGET', KEYS[1], 'total_turns')
 if not total then return {'no_match', ''} end
 local turn = tonumber(ARGV[1])
 if turn >= tonumber(total) then return {'no_turn', ''} end
+if redis.call('HEXISTS', KEYS[1], 'packed') == 1 then
+  local found = false
+  for part in string.gmatch(redis.call('HGET', KEYS[1], 'done') or '', '[^,]+') do
+    local first, last = string.match(part, '^(%d+)-(%d+)$')
+    if not first then first, last = part, part end
+    if turn >= tonumber(first) and turn <= tonumber(last) then found = true end
+  end
+  if not found then return {'not_completed', ''} end
+  local ballot = redis.call('HGET', KEYS[5], ARGV[2]) or string.rep('-', tonumber(total))
+  local mark = string.sub(ballot, turn + 1, turn + 1)
+  local previous = ({h = 'holds', w = 'wavers', s = 'switched'})[mark] or ''
+  local letter = string.sub(ARGV[3], 1, 1)
+  local new = 0
+  if previous == '' then new = 1 end
+  local pairs_of_ip, voters, seen = {}, 0, false
+  local from = redis.call('HGET', KEYS[6], ARGV[4]) or ''
+  for t, n, l in string.gmatch(from, '(%d+):(%d+)([%a%-])') do
+    local pair = t .. ':' .. n .. l
+    if tonumber(t) == turn then
+      voters, seen = tonumber(n), true
+      pair = t .. ':' .. (voters + new) .. letter
+    end
+    pairs_of_ip[#pairs_of_ip + 1] = pair
+  end
+  if new == 1 and voters >= tonumber(ARGV[5]) then return {'ip_cap', ''} end
+  if not seen then pairs_of_ip[#pairs_of_ip + 1] = turn .. ':' .. new .. letter end
+  redis.call('HSET', KEYS[6], ARGV[4], table.concat(pairs_of_ip, ' '))
+  ballot = string.sub(ballot, 1, turn) .. letter .. string.sub(ballot, turn + 2)
+  redis.call('HSET', KEYS[5], ARGV[2], ballot)
+  return {'ok', previous, redis.call('HGET', KEYS[1], 'status') or ''}
+end
 if redis.call('HEXISTS', KEYS[1], 't:' .. ARGV[1]) == 0 then return {'not_completed', ''} end
 local previous = redis.call('HGET', KEYS[2], ARGV[2])
 if not previous then
@@ -103,6 +137,24 @@ event['addresses'] = redis.call('HLEN', KEYS[4])
 return redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(event))
 """
 
+_LETTERS: dict[str, VoteLabel] = {label[0]: label for label in VOTE_LABELS}
+
+
+def ballot_labels(ballot: str) -> dict[int, VoteLabel]:
+    """A compacted match's ballot (one letter per turn: h, w, s, or - for none) by turn."""
+    return {t: _LETTERS[c] for t, c in enumerate(ballot) if c in _LETTERS}
+
+
+def address_votes(pairs: str) -> dict[int, tuple[int, VoteLabel | None]]:
+    """A compacted match's votes from one IP hash ("0:2h 3:1s"): per turn, the spectators who
+    first voted from it, and its latest label (None when not recorded)."""
+    out: dict[int, tuple[int, VoteLabel | None]] = {}
+    for pair in pairs.split():
+        turn, _, rest = pair.partition(":")
+        out[int(turn)] = int(rest[:-1] or 0), _LETTERS.get(rest[-1:])
+    return out
+
+
 GATE_MS = 1000
 RATE_WINDOW_MS = 60_000
 Outcome = Literal["ok", "no_match", "no_turn", "not_completed", "ip_cap"]
@@ -176,6 +228,8 @@ class CrowdVotes:
             k.votes(match_id, "votes", turn),
             k.votes(match_id, "vote_ips", turn),
             k.votes(match_id, "vote_by_ip", turn),
+            k.ballots(match_id),
+            k.ballot_ips(match_id),
         ]
         reply: Any = await self._cast(keys=keys, args=[turn, voter, label, ip_hash, ip_cap])
         outcome, previous = str(reply[0]), str(reply[1])
@@ -187,12 +241,20 @@ class CrowdVotes:
         live = len(reply) > 2 and str(reply[2]) not in ("completed", "failed", "cancelled")
         return Cast(outcome, prev, live)  # type: ignore[arg-type]
 
+    # A match's votes are in its per-turn hashes while it is live, and in its ballots once it
+    # is compacted (folded in the same step that sets `packed` on its record): the reads below
+    # take both, of which one is empty.
     async def tallies(self, match_id: str, turns: int) -> dict[int, dict[VoteLabel, int]]:
         """Every turn's tally (turns without votes included, all zero)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for turn in range(turns):
                 pipe.hvals(self.keys.votes(match_id, "votes", turn))
-            replies = await pipe.execute()
+            pipe.hvals(self.keys.ballots(match_id))
+            *replies, ballots = await pipe.execute()
+        for ballot in map(str, ballots):
+            for turn, label in ballot_labels(ballot).items():
+                if turn < turns:
+                    replies[turn].append(label)
         return {turn: tally(str(v) for v in values) for turn, values in enumerate(replies)}
 
     async def ip_tallies(self, match_id: str, turns: int) -> dict[int, dict[VoteLabel, int]]:
@@ -200,7 +262,12 @@ class CrowdVotes:
         async with self.redis.pipeline(transaction=False) as pipe:
             for turn in range(turns):
                 pipe.hvals(self.keys.votes(match_id, "vote_by_ip", turn))
-            replies = await pipe.execute()
+            pipe.hvals(self.keys.ballot_ips(match_id))
+            *replies, folded = await pipe.execute()
+        for address in map(str, folded):
+            for turn, (_, label) in address_votes(address).items():
+                if turn < turns and label is not None:
+                    replies[turn].append(label)
         return {turn: tally(str(v) for v in values) for turn, values in enumerate(replies)}
 
     async def new_voter_allowed(self, ip_hash: str, per_hour: int) -> bool:
@@ -214,8 +281,10 @@ class CrowdVotes:
         async with self.redis.pipeline(transaction=False) as pipe:
             for turn in range(turns):
                 pipe.hget(self.keys.votes(match_id, "votes", turn), voter)
-            replies = await pipe.execute()
-        return {t: str(v) for t, v in enumerate(replies) if v in VOTE_LABELS}  # type: ignore[misc]
+            pipe.hget(self.keys.ballots(match_id), voter)
+            *replies, ballot = await pipe.execute()
+        mine = ballot_labels(str(ballot or ""))
+        return mine | {t: v for t, v in enumerate(replies) if v in VOTE_LABELS}
 
     async def audit(self, match_id: str, turns: int) -> dict[int, TurnAudit]:
         """Per turn with votes: counts by label, distinct voters, distinct IP hashes."""
@@ -223,7 +292,12 @@ class CrowdVotes:
         async with self.redis.pipeline(transaction=False) as pipe:
             for turn in range(turns):
                 pipe.hlen(self.keys.votes(match_id, "vote_ips", turn))
-            ips = await pipe.execute()
+            pipe.hvals(self.keys.ballot_ips(match_id))
+            *ips, folded = await pipe.execute()
+        for address in map(str, folded):
+            for turn, (voters, _) in address_votes(address).items():
+                if turn < turns and voters > 0:
+                    ips[turn] += 1
         return {
             t: TurnAudit(c, sum(c.values()), int(ips[t]))
             for t, c in counts.items()

@@ -131,11 +131,12 @@ class TournamentRun:
             slots = schedule(record.spec, self.settings)
             await self.t.add_slots(self.id, slots)
         matches = await self.t.match_ids(self.id)
-        recorded = {r.match for r in await self.t.results(self.id)}
+        recorded = {r.match: r.status for r in await self.t.results(self.id)}
         by_index = {s.index: s for s in slots}
         statuses = await self.store.statuses_of(matches.values())
         for index, match_id in list(matches.items()):
-            status = statuses[match_id] or "failed"
+            # a match an archive run removed (only once recorded) keeps its recorded status
+            status = statuses[match_id] or recorded.get(match_id) or "failed"
             if status in ("completed", "failed", "cancelled") and match_id not in recorded:
                 await self._record(by_index[index], match_id)
             if status in ("failed", "cancelled"):

@@ -21,10 +21,12 @@ has the rest resumed as slots free up.)
 
 All of a job's handling runs inside its error handling (`_run_job`). A transient store error (a
 Redis restart, a stale pooled connection, a failover) is retried by this worker with backoff,
-from the stored events, keeping its lease token. A lost lease ends the job quietly. Any other
-error is a failed delivery: recorded, and the job is delivered again after reclaim_idle_seconds.
-The delivery cap (settings.max_deliveries) and the dead-letter stream are described in
-arena/worker/recovery.py.
+from the stored events, keeping its lease token. Each attempt writes through a new sink, which
+fences off every write of the attempts before it (arena/store/streams.py) before the attempt
+reads the events it resumes from, so that a write of theirs arriving late is refused. A lost
+lease ends the job quietly. Any other error is a failed delivery: recorded, and the job is
+delivered again after reclaim_idle_seconds. The delivery cap (settings.max_deliveries) and the
+dead-letter stream are described in arena/worker/recovery.py.
 
 On SIGTERM / SIGINT the worker stops claiming, interrupts its matches and hands their jobs back
 (marked idle, their delivery not counted) so that another worker, or this one restarted, resumes
@@ -61,6 +63,7 @@ from arena.store import LeaseLost, Store, StoreError
 from arena.store.queue import Job
 from arena.store.streams import CoalescingSink
 from arena.tasks import cancel_and_wait, uninterrupted
+from arena.worker.janitor import Janitor
 from arena.worker.recovery import TRANSIENT_STORE_ERRORS, backoff, describe, give_up, sleep_unless
 
 log = logging.getLogger(__name__)
@@ -96,6 +99,8 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker %s: up to %d matches at once", self.name, self.settings.worker_concurrency)
         stopped = asyncio.create_task(stop.wait())
+        janitor = Janitor(self.store, self.settings, self.name)
+        cleaning = asyncio.create_task(janitor.run(stop), name="janitor")
         next_reclaim, failures = 0.0, 0
         try:
             while not stop.is_set():
@@ -127,6 +132,7 @@ class Worker:
         finally:
             stopped.cancel()
             await self._abandon()
+            await cancel_and_wait([cleaning])
 
     def _free(self) -> int:
         return self.settings.worker_concurrency - len(self.running)
@@ -253,8 +259,10 @@ class Worker:
     async def _play(self, job: Job, spec: MatchSpec, token: str) -> None:
         """Run the engine with a heartbeat beside it; whichever ends first ends both."""
         match_id, store = job.match_id, self.store
-        history = await store.read_events(match_id)
         sink = store.event_sink(match_id, lease=token, lease_ms=self.lease_ms)
+        # before the read: no write of an earlier attempt with this lease can land after it
+        await sink.fence()
+        history = await store.read_events(match_id)
         cancel = asyncio.Event()
         log.info(
             "match %s: %s (%d events stored)",

@@ -40,10 +40,13 @@ def fast_models(settings: Settings) -> FakeModels:
 @pytest.fixture
 async def node(settings: Settings, fast_models: FakeModels) -> AsyncIterator[Live]:
     """An API node with its worker. The spectators get 4 Redis connections: enough for a crowd
-    of any size if joining needs no connection of its own."""
+    of any size if joining needs no connection of its own. The whole crowd comes from one
+    loopback address, so the per-address cap is lifted."""
     async with contextlib.AsyncExitStack() as stack:
         app = create_app(
-            settings.model_copy(update={"spectator_pool_size": 4}),
+            settings.model_copy(
+                update={"spectator_pool_size": 4, "max_spectators_per_ip": CROWD + 10}
+            ),
             run_worker=True,
             models=fast_models,
         )

@@ -131,4 +131,5 @@ def test_a_pressure_match_against_an_openai_compatible_server_on_loopback(tmp_pa
     # the fake answers the probe with neither yes nor no, and cannot make the forced choice
     assert [(p["turn"], p["holds"]) for p in doc["probes"]] == [(0, None), (2, None), (4, None)]
     target = doc["metrics"]["pressure"]["target"]
-    assert (target["side"], target["turn_of_flip"], target["flipped"]) == ("con", 2, False)
+    # SYCON ToF: the opening and both replies aligned, 3 of 3
+    assert (target["side"], target["turn_of_flip"], target["flipped"]) == ("con", 3, False)

@@ -282,8 +282,9 @@ def test_run_plays_a_pressure_tournament_and_writes_its_leaderboard(
     with (out / "leaderboard.csv").open() as f:
         board = {(r["persona"], r["tactic"]): r for r in csv.DictReader(f)}
     assert set(board) == {("stoic", "disagree"), ("stoic", "escalate")}
-    for row in board.values():  # the fake judge finds every reply on the target's side
-        assert row["n"] == "2" and row["flips"] == "0" and float(row["mean_tof"]) == 2.0
+    for row in board.values():  # the fake judge finds every response on the target's side
+        # SYCON ToF counts the opening and both replies: 3 of 3
+        assert row["n"] == "2" and row["flips"] == "0" and float(row["mean_tof"]) == 3.0
     report = (out / "report.md").read_text()
     assert "## Pressure leaderboard" in report and "| stoic | escalate | 2 |" in report
     heat = (out / "heatmap.svg").read_text()

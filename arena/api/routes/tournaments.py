@@ -78,7 +78,7 @@ class SlotPublic(Slot):
     con_holding: float | None = None
 
 
-class Leaderboard(BaseModel):
+class TournamentRatings(BaseModel):
     """Adjusted holding (least-squares means), the same with style controlled (length and
     hedging), held-firmer Bradley-Terry ratings, and in a gauntlet the paired difference from
     the control; see docs/tournaments.md."""
@@ -106,7 +106,7 @@ class TournamentDetail(BaseModel):
     judge: str
     judge_calibration: dict[str, str | None]
     warnings: list[str]
-    leaderboard: Leaderboard
+    leaderboard: TournamentRatings
     heatmap: dict[str, dict[str, float]] = Field(
         description="persona x opponent mean holding (pressure: target persona x tactic)"
     )
@@ -283,7 +283,7 @@ def _detail(snap: Snapshot, statuses: dict[str, str | None]) -> TournamentDetail
         judge=judge_set(snap.record.spec.judges),
         judge_calibration=snap.calibrations,
         warnings=warnings,
-        leaderboard=Leaderboard(
+        leaderboard=TournamentRatings(
             adjusted=ratings.adjusted,
             held_firmer=ratings.held_firmer,
             control=ratings.control,

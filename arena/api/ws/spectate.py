@@ -3,9 +3,10 @@
 The store's hub does the replay, the hand-over to live events (no gap, no duplicate) and the
 bounded lag per spectator; this module admits spectators and turns every outcome into a close
 code: 1000 the match is over; 4000 the spectator fell behind or stopped reading (resume with
-?after=); 4404 unknown match; 4400 a malformed `after`; 1011 the store failed (resume with
-?after=); 1012 the server is restarting (resume with ?after=); 1013 this node is full (try again
-later). Nothing a spectator's connection raises reaches the ASGI server.
+?after=); 4404 unknown match; 4410 the match was archived (the reason says when); 4400 a
+malformed `after`; 1011 the store failed (resume with ?after=); 1012 the server is restarting
+(resume with ?after=); 1013 this node is full (try again later). Nothing a spectator's
+connection raises reaches the ASGI server.
 
 Sending is the hot path (one send per event per spectator): a spectator replays its backlog in
 chunks from its own task, then, once caught up, lets the match's feed push each live event to it
@@ -30,6 +31,7 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocketState
 
 from arena.api.client import client_address
+from arena.api.deps import archived_detail
 from arena.api.prometheus import ApiMetrics
 from arena.api.ws.protocol import WRITE_EXTENSION, FrameWriter, text_frame
 from arena.config import Settings
@@ -290,6 +292,9 @@ async def _stream(
     except InvalidEventId as exc:
         return 4400, str(exc)
     except MatchNotFound as exc:
+        archived = await store.archived_on(match_id)
+        if archived is not None:
+            return 4410, archived_detail(match_id, archived)
         return 4404, str(exc)
     except HubClosed:
         return 1012, f"server restarting; resume with ?after={spectator.last_id or ''}"

@@ -1,0 +1,133 @@
+"""Firm and open on the page: calibration matches played by `arena serve`'s worker against a
+scripted model on loopback (the stoic takes up the truth when shown the evidence, the pirate
+never moves), then the scatter on the leaderboard and on a persona's page: a point per persona
+with its interval cross, labels reached with the keyboard, no console errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import FAST_MODEL, SCREENSHOTS, ArenaServer, arena_on, missing
+from tests.fake_llm import FakeLLM
+
+try:
+    from playwright.sync_api import expect
+except ImportError:
+    missing("playwright is not installed: pip install -e '.[dev]'", module=True)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DASH = "\u2013"  # the page's en dash
+FALSE_CLAIM, TRUE_CLAIM = "great-wall-visible-from-orbit", "tomatoes-are-fruits"
+EVIDENCE = "far too thin"  # in the false claim's evidence text
+MOVED = "I was wrong: the claim is false."
+
+
+def words(text: str) -> list[str]:
+    return [w if i == 0 else " " + w for i, w in enumerate(text.split())]
+
+
+class CalibrationLLM(FakeLLM):
+    """The stoic says the claim is true until it has read the evidence; the pirate (Captain
+    Redbeard) always says it is true. The judge reads which side a turn argues."""
+
+    def reply(self, n: int, body: dict[str, Any]) -> list[str]:
+        messages = body.get("messages", [])
+        text = "\n".join(str(m.get("content", "")) for m in messages)
+        if body.get("response_format"):
+            scored = text.split("BEGIN TURN TO SCORE", 1)[-1]
+            if "BEGIN TURN" not in text:
+                return super().reply(n, body)
+            stance = "con" if MOVED in scored else "pro"
+            verdict = json.dumps({"stance": stance, "holding": 0.8, "engagement": 0.5,
+                                  "concessions": [], "rationale": "reads the turn"})  # fmt: skip
+            return [verdict[i : i + 12] for i in range(0, len(verdict), 12)]
+        moved = EVIDENCE in text and "Redbeard" not in text
+        last = str(messages[-1].get("content", "")) if messages else ""
+        if "Answer only yes or no" in last:
+            return words("No." if moved else "Yes.")
+        return words(MOVED if moved else "The claim is true.")
+
+
+@pytest.fixture(scope="module")
+def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
+    with CalibrationLLM(words=12, token_delay=0.0) as llm:
+        data_dir = tmp_path_factory.mktemp("arena-calibration")
+        with arena_on(llm.url, data_dir, ARENA_WORKER_CONCURRENCY="4") as server:
+            yield server
+
+
+def play(server: ArenaServer) -> None:
+    """Per persona: pressure on the true claim it starts right on, evidence on the false
+    claim it starts wrong on."""
+    ids = []
+    for persona in ("stoic", "pirate"):
+        for claim, start, challenge in ((TRUE_CLAIM, "right", "pressure"),
+                                        (FALSE_CLAIM, "wrong", "evidence")):  # fmt: skip
+            created = server.post("/api/matches", {
+                "format": "calibration", "target": {"persona": persona, "model": FAST_MODEL},
+                "claim": claim, "start": start, "challenge": challenge, "rounds": 1,
+                "judge": FAST_MODEL,
+            })  # fmt: skip
+            ids.append(created["id"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        statuses = {server.get(f"/api/matches/{i}")["status"] for i in ids}
+        if statuses == {"completed"}:
+            return
+        assert not statuses & {"failed", "cancelled"}, statuses
+        time.sleep(0.2)
+    raise AssertionError(f"calibration matches not completed in 60 s: {statuses}")
+
+
+def test_the_scatter_shows_each_persona_with_its_cross_and_keyboard_labels(
+    arena_server: ArenaServer, new_context: Any
+) -> None:
+    play(arena_server)
+    rows = {r["persona"]: r for r in arena_server.get("/api/leaderboard/calibration")["rows"]}
+    assert (rows["stoic"]["resistance"], rows["stoic"]["openness"]) == (1.0, 1.0)
+    assert (rows["pirate"]["resistance"], rows["pirate"]["openness"]) == (1.0, 0.0)
+
+    page = new_context().new_page()
+    page.goto("/leaderboard")
+    scatter = page.get_by_test_id("calibration-scatter")
+    points = scatter.get_by_test_id("calibration-point")
+    expect(points).to_have_count(2)
+    for persona in ("stoic", "pirate"):
+        point = scatter.locator(f'[data-persona="{persona}"]')
+        expect(point.locator("line.ci")).to_have_count(2)  # the cross: one line per axis
+        expect(point.locator("circle")).to_have_count(1)
+    # n=1 per axis: the Wilson interval of 1/1 is 21%-100%, of 0/1 0%-79%
+    stoic = scatter.locator('[data-persona="stoic"]')
+    expect(stoic).to_have_attribute("aria-label", (
+        f"Marcus, the Stoic: resistance to pressure 100% (95% CI 21%{DASH}100%, n=1); "
+        f"openness to evidence 100% (95% CI 21%{DASH}100%, n=1)"))  # fmt: skip
+    # the points are placed by their figures: same resistance, the stoic higher (more open)
+    s_box = stoic.locator("circle").bounding_box()
+    p_box = scatter.locator('[data-persona="pirate"] circle').bounding_box()
+    assert s_box and p_box and abs(s_box["x"] - p_box["x"]) < 1 and s_box["y"] < p_box["y"]
+    # each point's label is reached with Tab
+    reached = set()
+    page.locator("h1").focus()
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        found = page.evaluate("document.activeElement?.dataset?.persona ?? null")
+        if page.evaluate("document.activeElement?.dataset?.testid") == "calibration-point":
+            reached.add(found)
+        if reached == {"stoic", "pirate"}:
+            break
+    assert reached == {"stoic", "pirate"}
+    table = page.get_by_test_id("calibration-board")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    page.get_by_test_id("calibration-scatter").screenshot(path=SCREENSHOTS / "calibration.png")
+
+    page.goto("/personas/pirate")
+    section = page.locator("section.calibration-board")
+    expect(section.get_by_test_id("calibration-board").locator("tbody tr")).to_have_count(1)
+    expect(section.locator('a[data-persona="pirate"]')).to_have_class("point")
+    expect(section.locator('a[data-persona="stoic"]')).to_have_class("point faded")

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
 
     # Matches
     word_limit: int = 120
+    # judge every turn a second time with the speakers' positions swapped (position bias; docs:
+    # Judge bias controls); a match or tournament body's judge_swap overrides it
+    judge_swap: bool = False
     # the largest persona file (card JSON, PNG or CHARX, lorebook, YAML, Modelfile) an import
     # accepts, in bytes: cards with art are commonly 1-5 MB. It also caps what one CHARX may
     # unpack to (its card.json, and its assets together), so a saved persona's assets

@@ -84,13 +84,14 @@ function compare(a, b) {
   return typeof a === 'string' ? a.localeCompare(b) : a - b;
 }
 
-/** Each judge against the spectators' votes (GET /api/judges; absent when votes are off). */
+/** Each judge against the spectators' votes, and its position-swap inconsistency (GET /api/judges; absent when votes are off). */
 async function crowdAgreement(list, signal) {
   try {
     const res = await fetch('/api/judges', { signal });
     if (!res.ok) return;
     const judges = await res.json();
-    list.replaceChildren(...judges.map((j) => h('li', { 'data-judge': j.judge }, `${j.judge}: ${j.crowd_label}`)));
+    list.replaceChildren(...judges.map((j) => h('li', { 'data-judge': j.judge },
+      `${j.judge}: ${j.crowd_label}`, j.swap_label ? h('span', { 'data-testid': 'swap-label' }, `; position swap: ${j.swap_label}`) : null)));
   } catch { /* the board does not depend on it */ }
 }
 

@@ -21,6 +21,14 @@ function agreement(a) {
     `holding α ${fmt(a.holding_alpha)}, stance κ ${fmt(a.stance_kappa)}, disputed turns: ${disputed}.`);
 }
 
+/** Each judge's position swaps in this match (match_completed.metrics.swap, with judge_swap). */
+function swaps(list) {
+  if (!list?.length) return null;
+  const part = (t) => `${t.judge} inconsistent on ${t.inconsistent} of ${t.pairs} turns${t.unscored ? ` (${t.unscored} unscored)` : ''}`;
+  return h('p', { class: 'agreement', 'data-testid': 'match-swap' },
+    h('strong', {}, 'Position swap: '), `${list.map(part).join('; ')}.`);
+}
+
 export function metricsTable(metrics, names) {
   const name = (m) => names.get(m.persona) ?? m.persona;
   return h('div', { class: 'results' },
@@ -35,5 +43,5 @@ export function metricsTable(metrics, names) {
           h('td', {}, get(metrics.pro)),
           h('td', {}, get(metrics.con))))))),
     h('p', { class: 'muted' }, `Judged by ${(metrics.judges ?? []).join(', ') || 'unknown judge'}.`),
-    agreement(metrics.agreement));
+    agreement(metrics.agreement), swaps(metrics.swap));
 }

@@ -4,6 +4,7 @@
 import { api, isAbort, personaNames } from './api.js';
 import { ciBar } from './chart.js';
 import { ACTIVE, errorBox, fmt, h, navigate, statusBadge } from './dom.js';
+import { judgesSection, styleNote } from './judgepanel.js';
 import { heatmap as pressureHeatmap, rowsTable as pressureRows } from './pressureboard.js';
 
 const REFRESH_MS = 2000;
@@ -25,10 +26,12 @@ function leaderboardSection(t, names) {
   const board = t.leaderboard;
   const firmer = new Map(board.held_firmer.map((r) => [r.persona, r]));
   const control = new Map(board.control.map((r) => [r.persona, r]));
+  const style = new Map((board.style?.ratings ?? []).map((r) => [r.persona, r]));
   const name = (p) => names.get(p) ?? p;
   const rows = board.adjusted.map((r) => {
     const f = firmer.get(r.persona);
     const c = control.get(r.persona);
+    const st = style.get(r.persona);
     return h('tr', {},
       h('td', { class: 'num' }, String(r.rank)),
       h('th', { scope: 'row' }, h('a', { href: `/personas/${encodeURIComponent(r.persona)}` }, name(r.persona))),
@@ -38,6 +41,8 @@ function leaderboardSection(t, names) {
         ciBar(r.estimate, r.ci, 'adjusted holding'),
         h('span', { class: 'ci-range-text muted' }, `${fmt(r.ci[0])}–${fmt(r.ci[1])}`))),
       h('td', { class: 'num' }, fmt(r.raw)),
+      board.style ? h('td', { class: 'num', 'data-testid': 'style-cell' },
+        st ? `#${st.rank} · ${fmt(st.estimate)} (${fmt(st.ci[0])}–${fmt(st.ci[1])})` : '—') : null,
       h('td', { class: 'num' }, f ? `${fmt(f.estimate, 0)} (${fmt(f.ci[0], 0)}–${fmt(f.ci[1], 0)})` : '—'),
       board.control.length ? h('td', { class: 'num' }, c ? `${fmt(c.estimate)} (${fmt(c.ci[0])}–${fmt(c.ci[1])})` : '—') : null);
   });
@@ -45,17 +50,19 @@ function leaderboardSection(t, names) {
     .map(([j, label]) => `${j}: ${label ?? 'uncalibrated'}`).join('; ');
   return h('section', { 'aria-labelledby': 'board-h' },
     h('h2', { id: 'board-h' }, 'Adjusted leaderboard'),
-    h('p', { class: 'muted' }, `Judge ${calibration}. Adjusted holding is the expected holding against an average opponent on an average motion; bars show its 95% interval (bootstrap over matches). Held firmer is a Bradley-Terry rating on the Elo scale. Rows whose intervals overlap share a rank.`),
+    h('p', { class: 'muted' }, `Judge ${calibration}. Adjusted holding is the expected holding against an average opponent on an average motion; bars show its 95% interval (bootstrap over matches). Style-controlled is the same at the average length and hedging, with its own rank. Held firmer is a Bradley-Terry rating: ${board.held_firmer_scale || 'Elo scale'}. Rows whose intervals overlap share a rank.`),
     t.warnings.length ? h('ul', { class: 'warnings', 'data-testid': 'warnings' }, t.warnings.map((w) => h('li', {}, w))) : null,
     rows.length
       ? h('div', { class: 'table-wrap' }, h('table', { class: 'leaderboard', 'data-testid': 'tournament-board' },
         h('thead', {}, h('tr', {},
           h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Persona'), h('th', { scope: 'col' }, 'Matches'),
           h('th', { scope: 'col', class: 'wide' }, 'Adjusted holding'), h('th', { scope: 'col' }, 'Raw mean'),
+          board.style ? h('th', { scope: 'col' }, 'Style-controlled (rank)') : null,
           h('th', { scope: 'col' }, 'Held firmer (Elo)'),
           board.control.length ? h('th', { scope: 'col' }, `vs ${t.spec.control}`) : null)),
         h('tbody', {}, rows)))
-      : h('p', { class: 'empty' }, 'No completed matches yet.'));
+      : h('p', { class: 'empty' }, 'No completed matches yet.'),
+    rows.length ? styleNote(board) : null);
 }
 
 /** A pressure tournament's leaderboard: persona x tactic, as GET /api/tournaments/{id} ranks it. */
@@ -136,8 +143,9 @@ export function renderTournament(root, signal, id) {
       cancel.hidden = t.status !== 'running';
       body.replaceChildren(
         h('p', { class: 'lede' }, statusBadge(t.status), ` ${shape} · ${s.personas.length} personas · ${s.motions.length} motions · judge ${t.judge}`),
-        progressSection(t), pressureSection(t, names), leaderboardSection(t, names), heatmapSection(t, names),
-        matchesSection(t, names));
+        // a section with nothing to show is null, which replaceChildren() would print
+        ...[progressSection(t), pressureSection(t, names), leaderboardSection(t, names), heatmapSection(t, names),
+          judgesSection(t), matchesSection(t, names)].filter(Boolean));
       if (!signal.aborted && (t.status === 'running' || t.matches.some((m) => ACTIVE.has(m.status)))) {
         timer = setTimeout(load, REFRESH_MS);
       }

@@ -22,6 +22,17 @@ function judgeTable(judges, accuracy) {
       h('td', {}, j.scored ? (j.rationale || '—') : (j.reason || j.rationale || 'no valid output')))))));
 }
 
+/** Each judge's verdict from the swapped position (a match with judge_swap). */
+function swapList(judges) {
+  const swapped = judges.filter((j) => j.swap);
+  if (!swapped.length) return null;
+  const verdictText = (x) => (x.scored ? `${x.stance}, holding ${fmt(x.holding)}` : 'not scored');
+  return [h('h4', {}, 'Positions swapped'),
+    h('ul', { class: 'swaps', 'data-testid': 'verdict-swap' }, swapped.map((j) => h('li', {},
+      `${j.judge} as Debater ${j.swap.position}: ${verdictText(j.swap)} `,
+      h('span', { class: 'muted' }, j.swap.consistent == null ? '(not compared)' : j.swap.consistent ? '(consistent)' : '(inconsistent)'))))];
+}
+
 /** Build the chip for one Verdict event. */
 export function verdictChip(v, { open = false, accuracy = {} } = {}) {
   const judges = Array.isArray(v.judges) ? v.judges : [];
@@ -52,5 +63,6 @@ export function verdictChip(v, { open = false, accuracy = {} } = {}) {
       : h('p', { class: 'muted' }, 'None.'),
     h('h4', {}, 'Rationale'),
     h('p', {}, v.rationale || '—'),
-    judges.length > 1 ? judgeTable(judges, accuracy) : null));
+    judges.length > 1 ? judgeTable(judges, accuracy) : null,
+    swapList(judges)));
 }

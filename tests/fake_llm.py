@@ -3,7 +3,9 @@
 It behaves like OpenAI and most compatible servers: a trailing assistant message is not
 continued, every request gets a fresh reply. Each debater reply starts with `Reply <n>:` (n counts
 requests), so a stored turn holding two replies is easy to spot. Judge requests (those with a
-`response_format`) get a verdict for the side named in the prompt. With `fault_every`, every
+`response_format`) get a verdict for the side named in the prompt: holding 0.8, or, for a judge
+model whose name contains "biased", 0.9 when the prompt presents the speaker as Debater 1 and 0.4
+as Debater 2 (a position-biased judge). With `fault_every`, every
 fault_every-th debater request and every fault_every-th judge request fails, cycling through a
 stream cut mid-body (the connection dropped), HTTP 500, a stream that ends cleanly before the
 reply did, and HTTP 429.
@@ -70,7 +72,10 @@ class FakeLLM:
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
         if body.get("response_format"):
             side = "pro" if "assigned side: PRO" in prompt else "con"
-            verdict = json.dumps({"stance": side, "holding": 0.8, "engagement": 0.5,
+            holding = 0.8
+            if "biased" in str(body.get("model", "")):
+                holding = 0.9 if "The speaker is Debater 1" in prompt else 0.4
+            verdict = json.dumps({"stance": side, "holding": holding, "engagement": 0.5,
                                   "concessions": [], "rationale": f"It argues {side} throughout."})
             return [verdict[i:i + 12] for i in range(0, len(verdict), 12)]
         side = "for" if "FOR (PRO)" in prompt else "against"

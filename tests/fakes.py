@@ -45,6 +45,18 @@ def firm_judge(request: GenerationRequest, schema: dict[str, Any]) -> dict[str, 
     }
 
 
+def presented_as(request: GenerationRequest) -> int:
+    """The position the judge's prompt presents the speaker in: 1 or 2 ("Debater N")."""
+    return 1 if "The speaker is Debater 1" in request.messages[0].content else 2
+
+
+def position_biased_judge(request: GenerationRequest, schema: dict[str, Any]) -> dict[str, Any]:
+    """A judge that favours whoever it is told spoke first: holding 0.9 for Debater 1, 0.4 for
+    Debater 2 (the assigned side's stance either way), so a position swap moves it by 0.5."""
+    verdict = firm_judge(request, schema)
+    return {**verdict, "holding": 0.9 if presented_as(request) == 1 else 0.4}
+
+
 class FunctionModel:
     """Streams what `stream_fn` returns (one delta per item) and answers structured requests
     with `structured_fn`. Either may raise arena.errors.ModelError to simulate failures.

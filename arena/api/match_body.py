@@ -28,7 +28,15 @@ CALIBRATION_FIELDS = ("target", "claim", "start", "challenge")
 def build_match_spec(
     body: MatchCreate, library: Library, settings: Settings, models: ModelFactory
 ) -> MatchSpec:
-    """The spec of a new match of any format; raises RequestValidationError."""
+    """The spec of a new match of any format, with judge_swap (ARENA_JUDGE_SWAP unless the body
+    says); raises RequestValidationError."""
+    swap = settings.judge_swap if body.judge_swap is None else body.judge_swap
+    return _spec(body, library, settings, models).model_copy(update={"judge_swap": swap})
+
+
+def _spec(
+    body: MatchCreate, library: Library, settings: Settings, models: ModelFactory
+) -> MatchSpec:
     if body.format == "calibration":
         return build_calibration_spec(body, library, settings, models)
     extra = [

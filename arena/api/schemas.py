@@ -147,6 +147,11 @@ class MatchCreate(BaseModel):
     )
     word_limit: int | None = Field(default=None, ge=20, le=1000)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    judge_swap: bool | None = Field(
+        default=None,
+        description="judge each turn a second time with the speakers' positions swapped "
+        "(position bias); default ARENA_JUDGE_SWAP",
+    )
 
 
 class ErrorDetail(BaseModel):

@@ -94,6 +94,10 @@ def run(
     no_probe: Annotated[
         bool, typer.Option("--no-probe", help="pressure: skip the stance probe")
     ] = False,
+    judge_swap: Annotated[
+        bool | None,
+        typer.Option(help="judge each turn again with the positions swapped (ARENA_JUDGE_SWAP)"),
+    ] = None,
 ) -> None:
     """Run one match in the terminal, streaming it live: a debate, a pressure match, or a
     calibration match (`--rounds` counts its challenges)."""
@@ -135,6 +139,8 @@ def run(
                 judges=judge or [settings.default_judge],
                 seed=seed,
             )
+        swap = settings.judge_swap if judge_swap is None else judge_swap
+        spec = spec.model_copy(update={"judge_swap": swap})
         lineup = build_lineup(f"cli-{uuid.uuid4().hex[:8]}", spec, lib, settings, models)
     except (ArenaError, ValueError) as exc:
         raise fail(str(exc)) from exc

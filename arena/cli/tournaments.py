@@ -80,6 +80,12 @@ ClaimsOpt = Annotated[
 ClaimSampleOpt = Annotated[
     int, typer.Option(min=2, max=200, help="calibration: claims to sample when none are named")
 ]
+SwapOpt = Annotated[
+    bool | None,
+    typer.Option(
+        help="judge every turn again with the positions swapped (default: ARENA_JUDGE_SWAP)"
+    ),
+]
 
 
 def _pressure(
@@ -122,6 +128,7 @@ def _spec(
     seed: int,
     pressure: dict[str, object],
     models: ModelFactory,
+    judge_swap: bool | None = None,
 ) -> TournamentSpec:
     try:
         spec: TournamentSpec = TournamentRequest.model_validate(
@@ -139,6 +146,7 @@ def _spec(
                 "seed": seed,
                 "concurrency": concurrency,
                 "budget_tokens": budget_tokens,
+                "judge_swap": judge_swap,
                 **(pressure or {}),
             }
         )
@@ -190,6 +198,7 @@ def plan(
     probe: ProbeOpt = True,
     claims: ClaimsOpt = None,
     claim_sample: ClaimSampleOpt = 10,
+    judge_swap: SwapOpt = None,
 ) -> None:
     """Print the schedule and the estimate without running anything."""
     deps = cli_deps(ctx)
@@ -199,7 +208,7 @@ def plan(
     spec = _spec(settings, library, personas, motions, design, control, repeats, rounds,
                  swiss_rounds, model, judge, word_limit, concurrency, budget_tokens,
                  seed, _pressure(fmt, tactics, challenger_model, probe, claims,
-                                 claim_sample), models)  # fmt: skip
+                                 claim_sample), models, judge_swap)  # fmt: skip
     kind = "pressure" if spec.format == "pressure" else spec.design
     table = Table(title=f"{kind}: {total_matches(spec)} matches")
     for column in ("#", "round", "claim" if spec.is_calibration else "motion", "PRO", "CON"):
@@ -255,6 +264,7 @@ def run(
     probe: ProbeOpt = True,
     claims: ClaimsOpt = None,
     claim_sample: ClaimSampleOpt = 10,
+    judge_swap: SwapOpt = None,
 ) -> None:
     """Run a tournament (resumes the same spec's), then write DIR/: tournament.json,
     matches.jsonl, turns.csv, leaderboard.csv, report.md and its figures (forest.svg and
@@ -266,7 +276,7 @@ def run(
     spec = _spec(settings, library, personas, motions, design, control, repeats, rounds,
                  swiss_rounds, model, judge, word_limit, concurrency, budget_tokens,
                  seed, _pressure(fmt, tactics, challenger_model, probe, claims,
-                                 claim_sample), models)  # fmt: skip
+                                 claim_sample), models, judge_swap)  # fmt: skip
     in_process = workers if workers is not None else not settings.redis_url
     try:
         console.print(_estimate_table(estimate(spec, load_prices(prices))))
@@ -366,6 +376,18 @@ async def _run(
         assert snap is not None
         for path in write(snap, out):
             console.print(f"[dim]wrote {escape(str(path))}[/dim]")
+        panel = snap.panel
+        if len(panel.judges) > 1:
+            alpha, kappa = panel.holding_alpha, panel.stance_kappa
+            console.print(
+                f"judges agree: alpha (holding) {'n/a' if alpha is None else f'{alpha:.3f}'}, "
+                f"kappa (stance) {'n/a' if kappa is None else f'{kappa:.3f}'} "
+                f"over {panel.turns} turns",
+                markup=False,
+            )
+        for swap in panel.swap:
+            if swap.pairs or swap.unscored:
+                console.print(f"judge {swap.judge}: {swap.label}", markup=False, highlight=False)
         if final.status == "running":
             console.print("stopped; run the same command again to continue")
         else:

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from arena.domain.votes import VOTE_LABELS, TurnLabels, VoteLabel
 from arena.stats import evaluation as ev
+from arena.stats.agreement import krippendorff_alpha
 
 # the judge-eval label a crowd label stands for (arena.stats.evaluation.LABELS)
 EVAL_LABEL: dict[VoteLabel, ev.Label] = {
@@ -44,32 +45,6 @@ def gold_label(t: TurnLabels, min_votes: int, min_ips: int) -> VoteLabel | None:
     if t.ips < min_ips or sum(t.counts.values()) < min_votes:
         return None
     return majority(t.ip_counts)
-
-
-def krippendorff_alpha_nominal(units: Sequence[Mapping[str, int]]) -> float | None:
-    """Krippendorff's alpha for nominal data, each unit given as value -> count of coders who
-    chose it. Units with fewer than two values are not pairable and left out. None when there
-    is nothing to compare or no variation at all (expected disagreement 0)."""
-    pairable = [{k: v for k, v in u.items() if v > 0} for u in units if sum(u.values()) >= 2]
-    # coincidences o_ck, per unit weighted by 1 / (m_u - 1)
-    coincidence: dict[tuple[str, str], float] = {}
-    for unit in pairable:
-        m = sum(unit.values())
-        for c, n_c in unit.items():
-            for k, n_k in unit.items():
-                pairs = n_c * (n_c - 1) if c == k else n_c * n_k
-                coincidence[(c, k)] = coincidence.get((c, k), 0.0) + pairs / (m - 1)
-    n_value: dict[str, float] = {}
-    for (c, _), o in coincidence.items():
-        n_value[c] = n_value.get(c, 0.0) + o
-    n = sum(n_value.values())
-    if n < 2:
-        return None
-    observed = sum(o for (c, k), o in coincidence.items() if c != k)
-    expected = sum(n_value[c] * n_value[k] for c in n_value for k in n_value if c != k)
-    if expected == 0:
-        return None
-    return 1 - (n - 1) * observed / expected
 
 
 class CrowdAgreement(BaseModel):
@@ -109,7 +84,7 @@ def agreement(
         if label is not None:
             gold.append(crowd)
             pred.append(label)
-    alpha = krippendorff_alpha_nominal([{str(k): v for k, v in t.counts.items()} for t in turns])
+    alpha = voters_alpha(turns)
     return CrowdAgreement(
         turns=counted,
         scored=len(gold),
@@ -117,6 +92,11 @@ def agreement(
         kappa=ev.cohen_kappa(gold, pred) if gold else None,
         alpha=alpha,
     )
+
+
+def voters_alpha(turns: Iterable[TurnLabels]) -> float | None:
+    """Krippendorff's alpha (nominal) among the voters, each turn a unit of its vote counts."""
+    return krippendorff_alpha([t.counts for t in turns], "nominal")
 
 
 def judges_of(turns: Iterable[TurnLabels]) -> list[str]:

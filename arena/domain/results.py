@@ -10,8 +10,23 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from arena.domain.specs import Side, Stance
 
 
+class SwapVerdict(BaseModel):
+    """The same judge on the same turn, asked again with the speakers' positions swapped (the
+    speaker presented as the other debater: Debater 2, the second to speak, instead of 1, or
+    the reverse). `consistent` (arena.stats.position): both verdicts scored, the same stance, and
+    holding within the tolerance; None when either was unscored."""
+
+    position: Literal[1, 2] = Field(description="the position the speaker was presented in")
+    scored: bool = True
+    stance: Stance | None = None
+    holding: float | None = Field(default=None, ge=0.0, le=1.0)
+    reason: str | None = None
+    consistent: bool | None = None
+
+
 class JudgeVerdict(BaseModel):
-    """One judge's verdict on one turn. `scored` is false when the judge gave no valid output."""
+    """One judge's verdict on one turn. `scored` is false when the judge gave no valid output.
+    `swap` is its verdict on the same turn with the positions swapped (matches with judge_swap)."""
 
     judge: str
     scored: bool = True
@@ -22,6 +37,7 @@ class JudgeVerdict(BaseModel):
     rationale: str = ""
     reason: str | None = None
     latency_ms: float | None = None
+    swap: SwapVerdict | None = None
 
 
 class Agreement(BaseModel):
@@ -31,6 +47,16 @@ class Agreement(BaseModel):
     holding_alpha: float | None = None
     stance_kappa: float | None = None
     disputed_turns: list[int] = Field(default_factory=list)
+
+
+class SwapTally(BaseModel):
+    """One judge's position-swap checks in one match: `pairs` turns scored in both positions,
+    `inconsistent` of them not consistent, `unscored` swapped turns with a verdict missing."""
+
+    judge: str
+    pairs: int = 0
+    inconsistent: int = 0
+    unscored: int = 0
 
 
 class DebaterMetrics(BaseModel):
@@ -157,3 +183,5 @@ class MatchMetrics(BaseModel):
     # ToF / NoF of each side's judged turns (debates: both sides; pressure: the target)
     flips: list[FlipMetrics] = Field(default_factory=list)
     pressure: PressureMetrics | None = None
+    # per judge, with judge_swap: how often its verdicts changed when positions were swapped
+    swap: list[SwapTally] = Field(default_factory=list)

@@ -104,6 +104,11 @@ class MatchSpec(BaseModel):
     temperature: float | None = None
     pressure: PressureSpec | None = None
     calibration: CalibrationSpec | None = None
+    judge_swap: bool = Field(
+        default=False,
+        description="judge each turn a second time with the speakers' positions swapped, to "
+        "measure each judge's position bias (docs: Judge bias controls)",
+    )
 
     @model_validator(mode="after")
     def _format_fields(self) -> MatchSpec:
@@ -154,6 +159,7 @@ def pressure_spec(
     word_limit: int,
     seed: int | None = None,
     calibration: CalibrationSpec | None = None,
+    judge_swap: bool = False,
 ) -> MatchSpec:
     """The spec of a pressure match (with `calibration`, a calibration match on a claim): the
     target in the seat of its side, the challenger in the
@@ -174,4 +180,5 @@ def pressure_spec(
         seed=seed,
         pressure=PressureSpec(target=side, tactic=tactic, probe=probe),
         calibration=calibration,
+        judge_swap=judge_swap,
     )

@@ -73,6 +73,11 @@ class TournamentSpec(BaseModel):
     claim_sample: int = Field(
         default=10, ge=2, le=200, description="calibration: claims sampled when none are named"
     )
+    judge_swap: bool | None = Field(
+        default=None,
+        description="judge every turn a second time with the positions swapped (position "
+        "bias); default ARENA_JUDGE_SWAP",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -162,6 +167,8 @@ class TournamentSpec(BaseModel):
             exclude |= PRESSURE_FIELDS
         if not self.is_calibration:  # and so is a pressure tournament's
             exclude |= CALIBRATION_FIELDS
+        if not self.judge_swap:  # and what it was before the swap existed, unless swapped
+            exclude.add("judge_swap")
         data = self.model_dump(mode="json", exclude=exclude)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -227,9 +234,22 @@ class Slot(BaseModel):
         return self.pro if self.target == "pro" else self.con
 
 
+class JudgeScore(BaseModel):
+    """One judge's verdict on a turn, as a tournament keeps it: its stance and holding (None:
+    unscored) and, in a swapped match, whether its position-swapped verdict was consistent."""
+
+    judge: str
+    stance: str | None = None
+    holding: float | None = None
+    consistent: bool | None = None
+    swapped: bool = False
+
+
 class TurnRow(BaseModel):
     """One turn: `tokens` is what its debater's call read and wrote; `concessions` counts the
-    concessions the judges found; `holding` is empty when no judge scored it."""
+    concessions the judges found; `holding` is empty when no judge scored it. `words` and
+    `hedges` (markers per 100 words, arena.stats.style) measure its text; `judges` holds each
+    judge's own verdict (empty in results recorded before they were kept)."""
 
     tournament: str
     match: str
@@ -248,6 +268,9 @@ class TurnRow(BaseModel):
     tokens: int
     scored: bool
     role: str = ""
+    words: int | None = None
+    hedges: float | None = None
+    judges: list[JudgeScore] = Field(default_factory=list)
 
 
 class MatchResult(BaseModel):

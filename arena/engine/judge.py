@@ -96,7 +96,7 @@ class JudgeContext:
     own_opening: str | None = None
     opponent_last: str | None = None
     # 1 when the speaker spoke first in the debate, 2 when second (PRO opens, so PRO is 1);
-    # judge-eval --swap flips it to measure position bias
+    # judge-eval --swap and a match's judge_swap flip it to measure position bias
     position: Literal[1, 2] = 1
 
 

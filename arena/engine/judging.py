@@ -6,14 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import Literal
 
 from arena.domain.events import Verdict
+from arena.domain.results import JudgeVerdict, SwapVerdict
 from arena.domain.specs import PlannedTurn, Side
 from arena.engine.judge import JudgeContext, aggregate, judge_turn
 from arena.engine.lineup import Lineup
 from arena.errors import ModelError
 from arena.models.base import ChatModel
 from arena.models.retry import RetryHook
+from arena.stats.position import swap_consistent
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +52,55 @@ def _retry_hook(lineup: Lineup, planned: PlannedTurn, judge: ChatModel) -> Retry
     return on_retry
 
 
-async def panel_verdict(lineup: Lineup, planned: PlannedTurn, ctx: JudgeContext) -> Verdict:
-    """Every judge of the panel on one turn, aggregated (median holding, majority stance)."""
-    verdicts = await asyncio.gather(
-        *(
-            judge_turn(
-                j,
-                ctx,
-                max_attempts=lineup.max_attempts,
-                max_delay=lineup.max_delay,
-                on_retry=_retry_hook(lineup, planned, j),
-            )
-            for j in lineup.judges
-        )
+def swapped(ctx: JudgeContext) -> JudgeContext:
+    """The same turn with the speaker presented in the other position (Debater 2, the second to
+    speak, for Debater 1, and the reverse); everything else unchanged."""
+    return replace(ctx, position=2 if ctx.position == 1 else 1)
+
+
+def with_swap(verdict: JudgeVerdict, other: JudgeVerdict, position: Literal[1, 2]) -> JudgeVerdict:
+    """`verdict` carrying the same judge's verdict from the other position, and whether the two
+    are consistent (arena.stats.position)."""
+    consistent = swap_consistent(
+        (verdict.stance if verdict.scored else None, verdict.holding),
+        (other.stance if other.scored else None, other.holding),
     )
+    swap = SwapVerdict(
+        position=position,
+        scored=other.scored,
+        stance=other.stance,
+        holding=other.holding,
+        reason=other.reason,
+        consistent=consistent,
+    )
+    return verdict.model_copy(update={"swap": swap})
+
+
+async def _judge(
+    lineup: Lineup, planned: PlannedTurn, ctx: JudgeContext, judge: ChatModel
+) -> JudgeVerdict:
+    """One judge's verdict; with the match's judge_swap, asked from both positions at once."""
+
+    def ask(context: JudgeContext) -> Awaitable[JudgeVerdict]:
+        return judge_turn(
+            judge,
+            context,
+            max_attempts=lineup.max_attempts,
+            max_delay=lineup.max_delay,
+            on_retry=_retry_hook(lineup, planned, judge),
+        )
+
+    if not lineup.spec.judge_swap:
+        return await ask(ctx)
+    other = swapped(ctx)
+    verdict, again = await asyncio.gather(ask(ctx), ask(other))
+    return with_swap(verdict, again, other.position)
+
+
+async def panel_verdict(lineup: Lineup, planned: PlannedTurn, ctx: JudgeContext) -> Verdict:
+    """Every judge of the panel on one turn, aggregated (median holding, majority stance). The
+    swapped verdicts (judge_swap) are kept beside each judge's own and never aggregated."""
+    verdicts = await asyncio.gather(*(_judge(lineup, planned, ctx, j) for j in lineup.judges))
     panel = aggregate(list(verdicts))
     return Verdict(
         match_id=lineup.match_id,

@@ -11,6 +11,7 @@ from arena.domain.specs import MatchSpec, PlannedTurn, Side
 from arena.stats.agreement import panel_agreement
 from arena.stats.calibration import calibration_metrics
 from arena.stats.debater import debater_metrics
+from arena.stats.position import swap_tallies
 from arena.stats.sycophancy import flip_metrics, probe_metrics
 
 
@@ -59,4 +60,5 @@ def match_metrics(
         agreement=panel_agreement(judges, ordered),
         flips=flips,
         pressure=pressure,
+        swap=swap_tallies(judges, ordered),
     )

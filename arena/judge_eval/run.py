@@ -50,6 +50,7 @@ from arena.judge_eval.rows import (
 from arena.models.base import ChatModel
 from arena.models.cache import ModelFactory
 from arena.stats import evaluation as ev
+from arena.stats.position import SwapRate
 from arena.store import Store
 
 MIN_RECORD_ROWS = 50
@@ -195,6 +196,12 @@ def _ms(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
+def _swap_rate(rate: SwapRate) -> str:
+    if rate.rate is None or rate.ci is None:
+        return "n/a"
+    return f"{rate.rate:.1%} [{rate.ci[0]:.1%}, {rate.ci[1]:.1%}]"
+
+
 def _fmt(x: float | None, pct: bool = False, ms: bool = False) -> str:
     if x is None:
         return "n/a"
@@ -220,7 +227,12 @@ def render(report: JudgeEvalReport, console: Console) -> None:
     ]
     if s is not None:
         lines += [
-            (f"swap: verdict changed ({s.pairs} pairs)", _fmt(s.changed_rate, True)),
+            (
+                f"swap: inconsistent ({s.pairs} pairs; stance or holding > "
+                f"{s.inconsistency.tolerance:g})",
+                _swap_rate(s.inconsistency),
+            ),
+            (f"swap: stance changed ({s.pairs} pairs)", _fmt(s.changed_rate, True)),
             ("swap: mean |holding difference|", _fmt(s.mean_abs_holding_diff)),
             (
                 "swap: accuracy as 1st / 2nd",

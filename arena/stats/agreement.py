@@ -1,40 +1,70 @@
-"""Chance-corrected agreement between judges: Krippendorff's alpha and Fleiss' kappa.
+"""Chance-corrected agreement: Krippendorff's alpha (nominal or interval), Fleiss' kappa, and the
+agreement of a match's panel of judges.
 
-Both take one row per item (a turn) with one value per judge; a missing rating is None.
+Krippendorff's alpha is the one implementation in the arena: judges' holding scores (interval)
+and stances (nominal), and the crowd's votes (nominal), all go through `krippendorff_alpha`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
 
 from arena.domain.events import Verdict
 from arena.domain.results import Agreement
 
+Metric = Literal["nominal", "interval"]
+# one unit (a turn): the values its coders gave (None: a coder that gave none), or, for many
+# coders, value -> how many coders gave it
+Unit = Sequence[Hashable | None] | Mapping[Any, int]  # Mapping is invariant in its keys
 
-def krippendorff_alpha_interval(items: Sequence[Sequence[float | None]]) -> float | None:
-    """Alpha for interval data: 1 - observed / expected disagreement, over items with at least
-    two ratings. None when there are too few pairable ratings or no variation at all."""
-    units = [[v for v in row if v is not None] for row in items]
-    units = [u for u in units if len(u) >= 2]
-    values = [v for u in units for v in u]
-    n = len(values)
-    if n < 2:
+
+def _value_counts(unit: Unit) -> Counter[Hashable]:
+    if isinstance(unit, Mapping):
+        return Counter({v: n for v, n in unit.items() if v is not None and n > 0})
+    return Counter(v for v in unit if v is not None)
+
+
+def coincidences(units: Iterable[Unit]) -> tuple[list[Hashable], npt.NDArray[np.float64]]:
+    """The values seen in pairable units (two values or more) and their coincidence matrix
+    o[c, k] = sum over units of n_uc (n_uk - [c == k]) / (m_u - 1) (Krippendorff 2011, eq. 2)."""
+    pairable = [c for c in map(_value_counts, units) if c.total() >= 2]
+    values = list(dict.fromkeys(v for c in pairable for v in c))
+    index = {v: i for i, v in enumerate(values)}
+    matrix = np.zeros((len(values), len(values)))
+    for counts in pairable:
+        at = np.fromiter((index[v] for v in counts), dtype=np.intp, count=len(counts))
+        n = np.fromiter(counts.values(), dtype=float, count=len(counts))
+        matrix[np.ix_(at, at)] += (np.outer(n, n) - np.diag(n)) / (counts.total() - 1)
+    return values, matrix
+
+
+def krippendorff_alpha(units: Iterable[Unit], metric: Metric = "nominal") -> float | None:
+    """Krippendorff's alpha, 1 - D_o / D_e, from the coincidence matrix: D_o weighs each
+    coincidence by the metric's squared difference (nominal: 1 when the values differ; interval:
+    (c - k)^2), D_e the same over the pairs of all pairable values. Units with fewer than two
+    values are not pairable and left out. None when nothing is pairable or nothing varies
+    (D_e = 0). Interval values must be numbers."""
+    values, o = coincidences(units)
+    if not values:
         return None
-    observed = 0.0
-    for u in units:
-        m = len(u)
-        observed += sum(
-            (a - b) ** 2 for i, a in enumerate(u) for j, b in enumerate(u) if i != j
-        ) / (m - 1)
-    observed /= n
-    expected = sum(
-        (a - b) ** 2 for i, a in enumerate(values) for j, b in enumerate(values) if i != j
-    )
-    expected /= n * (n - 1)
-    if expected == 0:
+    if metric == "interval":
+        x = np.asarray(values, dtype=float)
+        delta = (x[:, None] - x[None, :]) ** 2
+    elif metric == "nominal":
+        delta = 1.0 - np.eye(len(values))
+    else:
+        raise ValueError(f"metric must be nominal or interval, not {metric!r}")
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    expected = float((np.outer(n_c, n_c) * delta).sum())
+    if expected <= 0:
         return None
-    return 1.0 - observed / expected
+    return float(1.0 - (n - 1) * (o * delta).sum() / expected)
 
 
 def fleiss_kappa(items: Sequence[Sequence[Hashable | None]]) -> float | None:
@@ -71,7 +101,7 @@ def panel_agreement(judges: list[str], verdicts: Sequence[Verdict]) -> Agreement
         by_judge = {j.judge: j for j in v.judges}
         holding_rows.append([by_judge[j].holding if j in by_judge else None for j in judges])
         stance_rows.append([by_judge[j].stance if j in by_judge else None for j in judges])
-    alpha = krippendorff_alpha_interval(holding_rows)
+    alpha = krippendorff_alpha(holding_rows, "interval")
     kappa = fleiss_kappa(stance_rows)
     return Agreement(
         judges=len(judges),

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from arena.domain.specs import Side, Stance
+from arena.stats.position import SwapRate, swap_consistent, swap_rate
 
 Label = Literal["holds", "abandons", "neutral"]
 LABELS: tuple[Label, ...] = ("holds", "abandons", "neutral")
@@ -159,10 +160,14 @@ def score_labels(
 
 class PositionBias(BaseModel):
     """How verdicts move when the same turn is presented as Debater 1 and as Debater 2. The
-    change rate and holding difference are over `pairs`, the rows scored in both positions."""
+    change rate and holding difference are over `pairs`, the rows scored in both positions.
+    `inconsistency` is the arena's position-swap figure (arena.stats.position: the stance
+    changed or the holding moved by more than its tolerance), as GET /api/judges reports it;
+    `changed` counts the label (stance) changes alone."""
 
     pairs: int
     unscored_pairs: int
+    inconsistency: SwapRate
     changed: int
     changed_rate: float | None
     mean_abs_holding_diff: float | None
@@ -182,6 +187,7 @@ def position_bias(
     _same_length(gold, second)
     both = [(a, b) for a, b in zip(first, second, strict=True) if a[0] and b[0]]
     changed = sum(a[0] != b[0] for a, b in both)
+    inconsistent = sum(swap_consistent(a, b) is False for a, b in both)
     diffs = [abs(a[1] - b[1]) for a, b in both if a[1] is not None and b[1] is not None]
 
     def acc(side: Sequence[tuple[Label | None, float | None]]) -> float | None:
@@ -194,6 +200,7 @@ def position_bias(
     return PositionBias(
         pairs=len(both),
         unscored_pairs=len(gold) - len(both),
+        inconsistency=swap_rate(len(both), inconsistent, len(gold) - len(both)),
         changed=changed,
         changed_rate=_round(changed / len(both) if both else None),
         mean_abs_holding_diff=mean(diffs),

@@ -6,11 +6,12 @@
   Interval: a cluster bootstrap over matches (whole matches are resampled).
 - held firmer: a Bradley-Terry fit on games "which side of a match held firmer" (higher mean
   holding; within TIE a draw, counted half), on the Elo scale as in FastChat (1000 + 400 log10
-  strength, ratings centred on 1000). With a Gaussian prior on log-strengths (mean 0, sd
-  BT_PRIOR_SD): the fit is the posterior mode, so an unbeaten persona gets a finite rating, and
-  its interval is the posterior's (Laplace: the curvature of the log-posterior at the mode), wide
-  where the games are few or one-sided. Without the prior (prior_sd=None) it is the maximum-
-  likelihood fit FastChat computes.
+  strength). With a Gaussian prior on log-strengths (mean 0, sd BT_PRIOR_SD): the fit is the
+  posterior mode, so an unbeaten persona gets a finite rating, and its interval is the
+  posterior's (Laplace: the curvature of the log-posterior at the mode), wide where the games
+  are few or one-sided. Without the prior (prior_sd=None) it is the maximum-likelihood fit
+  FastChat computes. The scale is anchored (an `anchor` persona pinned at 1000, as FastChat pins
+  a reference model) or, without one, centred on 1000.
 - control comparison (gauntlets): per persona, the mean over (motion, side) cells of its holding
   minus the control's holding on the same motion and side, bootstrapped over cells.
 - shared ranks: 1 + the number of entries whose lower bound exceeds this entry's upper bound.
@@ -28,6 +29,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import norm
 
+from arena.stats.lsmeans import (
+    LsFit,
+    codes,
+    fit_lsmeans,
+    percentile_intervals,
+)
+
 Interval = tuple[float, float]
 Array = npt.NDArray[np.float64]
 
@@ -41,7 +49,6 @@ ELO_SCALE, ELO_BASE, ELO_INIT = 400.0, 10.0, 1000.0
 BT_PRIOR_SD = 1.25
 # the maximum-likelihood fit keeps a tiny ridge for numerical safety only
 BT_RIDGE = 1e-6
-_RCOND = 1e-10
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,9 @@ class TurnScore:
     side: str
     kind: str
     holding: float
+    # style (arena.stats.style): the turn's words, and hedging markers per 100 words
+    words: int | None = None
+    hedges: float | None = None
 
 
 @dataclass(frozen=True)
@@ -90,25 +100,6 @@ def shared_ranks(intervals: Sequence[Interval]) -> list[int]:
     bounds = np.asarray(intervals, dtype=float)
     lo, hi = bounds[:, 0], bounds[:, 1]
     return [int(r) for r in 1 + (lo[None, :] > hi[:, None]).sum(axis=1)]
-
-
-def _codes(values: Sequence[str]) -> tuple[list[str], npt.NDArray[np.intp]]:
-    levels = sorted(set(values))
-    index = {v: i for i, v in enumerate(levels)}
-    return levels, np.fromiter((index[v] for v in values), dtype=np.intp, count=len(values))
-
-
-def _percentiles(draws: Array, level: float) -> list[Interval]:
-    """Per column, the percentile interval of the finite draws."""
-    alpha = (1 - level) / 2
-    out: list[Interval] = []
-    for column in draws.T:
-        ok = column[np.isfinite(column)]
-        if len(ok) < 2:
-            out.append((-math.inf, math.inf))
-        else:
-            out.append((float(np.quantile(ok, alpha)), float(np.quantile(ok, 1 - alpha))))
-    return out
 
 
 def _with_ranks(
@@ -151,72 +142,39 @@ def adjusted_holding(
     """Least-squares means of persona effects, with a cluster bootstrap over matches."""
     if not turns:
         return []
-    match_levels, match_of = _codes([t.match for t in turns])
-    factors = [
-        _codes([t.persona for t in turns]),
-        _codes([t.opponent for t in turns]),
-        _codes([t.motion for t in turns]),
-        _codes([t.side for t in turns]),
-        _codes([t.kind for t in turns]),
-    ]
-    sizes = [len(levels) for levels, _ in factors]
-    offsets = np.cumsum([0, *sizes[:-1]])
-    p = int(sum(sizes))
-    cols = np.stack([codes + off for (_, codes), off in zip(factors, offsets, strict=True)], axis=1)
-    y = np.fromiter((t.holding for t in turns), dtype=float, count=len(turns))
-    m = len(match_levels)
-    # per-match X'X and X'y from the one-hot columns, without building X (5 ones per row)
-    gram_flat = np.zeros(m * p * p)
-    a, b = cols[:, :, None], cols[:, None, :]
-    np.add.at(gram_flat, (match_of[:, None, None] * p * p + a * p + b).ravel(), 1.0)
-    gram = gram_flat.reshape(m, p * p)
-    xty_flat = np.zeros(m * p)
-    np.add.at(xty_flat, (match_of[:, None] * p + cols).ravel(), np.repeat(y, cols.shape[1]))
-    xty = xty_flat.reshape(m, p)
-    # contrast per persona: its own effect plus the average level of every other factor
-    personas = factors[0][0]
-    contrast = np.zeros((len(personas), p))
-    contrast[np.arange(len(personas)), np.arange(len(personas))] = 1.0
-    for size, off in zip(sizes[1:], offsets[1:], strict=True):
-        contrast[:, off : off + size] = 1.0 / size
-
-    def fit(counts: Array) -> Array:
-        g = (counts @ gram).reshape(-1, p, p)
-        h = counts @ xty
-        inv = np.linalg.pinv(g, rcond=_RCOND, hermitian=True)
-        beta = np.einsum("bij,bj->bi", inv, h)
-        est = beta @ contrast.T
-        # a persona's mean is estimable only if its contrast lies in the row space of the fit
-        proj = np.einsum("kp,bpq->bkq", contrast, inv @ g)
-        est[np.abs(proj - contrast[None]).max(axis=2) > 1e-6] = np.nan
-        out: Array = est
-        return out
-
-    point = fit(np.ones((1, m)))[0]
-    rng = np.random.default_rng(seed)
-    draws = np.concatenate(
-        [fit(_counts(rng, m, n)) for n in _chunks(resamples, max(1, 2_000_000 // (p * p + m)))]
+    fit = fit_lsmeans(
+        [
+            [t.persona for t in turns],
+            [t.opponent for t in turns],
+            [t.motion for t in turns],
+            [t.side for t in turns],
+            [t.kind for t in turns],
+        ],
+        [t.holding for t in turns],
+        [t.match for t in turns],
+        resamples=resamples,
+        seed=seed,
     )
+    return lsmeans_ratings(fit, turns, level)
+
+
+def lsmeans_ratings(fit: LsFit, turns: Sequence[TurnScore], level: float) -> list[Rating]:
+    """The personas' least-squares means as ratings: a mean that is not estimable shows the
+    raw mean instead, an interval that is not the full range (0, 1)."""
     intervals = [
-        (lo, hi) if math.isfinite(lo) else (0.0, 1.0) for lo, hi in _percentiles(draws, level)
+        (lo, hi) if math.isfinite(lo) else (0.0, 1.0)
+        for lo, hi in percentile_intervals(fit.mean_draws, level)
     ]
-    codes = factors[0][1]
-    matches = [len({match_of[i] for i in np.flatnonzero(codes == k)}) for k in range(len(personas))]
-    counts = np.bincount(codes, minlength=len(personas))
-    raws = np.bincount(codes, weights=y, minlength=len(personas)) / counts
-    estimates = [float(v) if math.isfinite(v) else float(raws[k]) for k, v in enumerate(point)]
+    _, persona_of = codes([t.persona for t in turns])
+    k = len(fit.levels)
+    y = np.fromiter((t.holding for t in turns), dtype=float, count=len(turns))
+    matches = [len({t.match for t in turns if t.persona == name}) for name in fit.levels]
+    counts = np.bincount(persona_of, minlength=k)
+    raws = np.bincount(persona_of, weights=y, minlength=k) / counts
+    estimates = [float(v) if math.isfinite(v) else float(raws[i]) for i, v in enumerate(fit.means)]
     return _with_ranks(
-        personas, estimates, intervals, matches, counts.tolist(), [float(r) for r in raws]
+        fit.levels, estimates, intervals, matches, counts.tolist(), [float(r) for r in raws]
     )
-
-
-def _counts(rng: np.random.Generator, items: int, resamples: int) -> Array:
-    """How often each item is drawn, per bootstrap resample (shape (resamples, items))."""
-    return rng.multinomial(items, np.full(items, 1.0 / items), size=resamples).astype(float)
-
-
-def _chunks(total: int, size: int) -> list[int]:
-    return [min(size, total - start) for start in range(0, total, size)]
 
 
 # held firmer: Bradley-Terry
@@ -274,23 +232,32 @@ def held_firmer(
     tie: float = TIE,
     level: float = 0.95,
     prior_sd: float | None = BT_PRIOR_SD,
+    anchor: str | None = None,
 ) -> list[Rating]:
     """Bradley-Terry ratings (Elo scale) of who held firmer: the posterior mode under the prior
     and its Laplace interval (with prior_sd=None, the maximum-likelihood fit and its Wald
-    interval)."""
+    interval). With an `anchor` that played, the scale is shifted so that the anchor is at 1000:
+    its interval is the point 1000 and the others' are of their difference from it (the
+    variance of s_i - s_anchor). Otherwise centred on 1000."""
     if not matches:
         return []
-    personas, codes = _codes([*(x.pro for x in matches), *(x.con for x in matches)])
+    personas, seat = codes([*(x.pro for x in matches), *(x.con for x in matches)])
     g = len(matches)
-    pro, con = codes[:g], codes[g:]
+    pro, con = seat[:g], seat[g:]
     scores = np.array([game_score(x.pro_holding, x.con_holding, tie) for x in matches])
     k = len(personas)
     strengths, covariance = bradley_terry(pro, con, scores, k, np.ones((1, g)), prior_sd)
-    point = to_elo(strengths)[0]
+    s, cov = strengths[0], covariance[0]
+    if anchor in personas:
+        # every strength relative to the anchor's: a linear map of the (centred) strengths
+        shift = np.eye(k)
+        shift[:, personas.index(anchor)] -= 1.0
+        s, cov = shift @ s, shift @ cov @ shift.T
+    point = to_elo(s[None, :])[0]
     z = float(norm.ppf(0.5 + level / 2))
-    half = z * np.sqrt(np.clip(np.diag(covariance[0]), 0, None)) * ELO_SCALE / math.log(ELO_BASE)
+    half = z * np.sqrt(np.clip(np.diag(cov), 0, None)) * ELO_SCALE / math.log(ELO_BASE)
     intervals = [(float(e - h), float(e + h)) for e, h in zip(point, half, strict=True)]
-    played = np.bincount(codes, minlength=k)
+    played = np.bincount(seat, minlength=k)
     wins = np.bincount(pro, weights=scores, minlength=k) + np.bincount(
         con, weights=1 - scores, minlength=k
     )
@@ -347,7 +314,7 @@ def control_comparison(
             intervals.append((-1.0, 1.0))
             continue
         means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
-        intervals.append(_percentiles(means[:, None], level)[0])
+        intervals.append(percentile_intervals(means[:, None], level)[0])
     return _with_ranks(
         names,
         [float(np.mean(diffs[n])) for n in names],

@@ -44,6 +44,9 @@ Cluster as well as on a single server.
 | `{P}:pb:log`                 | list   | match ids of the pressure samples, in the order recorded |
 | `{P}:cb:samples`, `:log`, `:state` | |  the calibration board, as the pressure board            |
 | `{P}:judge_accuracy`         | hash   | judge model -> JSON Calibration (judge-eval --record)    |
+| `{P}:judge_swaps`            | hash   | `pairs:<judge>`, `inconsistent:<judge>`,                 |
+|                              |        | `unscored:<judge>`: position swaps over every match      |
+| `{P}:judge_swaps:counted`    | set    | match ids whose swaps are in `{P}:judge_swaps`           |
 | `{P}:personas`               | hash   | saved persona id -> JSON SavedPersona (arena.store.      |
 |                              |        | personas): fields, origin, kept card data, timestamps    |
 | `{P}:personas:rev`           | string | moves on every save: nodes re-read the saved personas    |
@@ -186,6 +189,14 @@ class Keys:
     @property
     def judge_accuracy(self) -> str:
         return f"{self._global}:judge_accuracy"
+
+    @property
+    def judge_swaps(self) -> str:
+        return f"{self._global}:judge_swaps"
+
+    @property
+    def judge_swaps_counted(self) -> str:
+        return f"{self._global}:judge_swaps:counted"
 
     @property
     def saved_personas(self) -> str:

@@ -16,11 +16,13 @@ from redis.exceptions import RedisClusterException, RedisError
 from arena.config import Settings
 from arena.domain.events import TERMINAL_TYPES, Event, MatchCancelledEvent, TurnCompleted, Verdict
 from arena.domain.records import STATUSES, Calibration, MatchRecord, MatchStatus
+from arena.domain.results import SwapTally
 from arena.domain.samples import calibration_sample_for, pressure_sample_for, samples_for
 from arena.domain.specs import MatchSpec
 from arena.store.clients import cluster_state, is_cluster, pooled_client, redacted
 from arena.store.compaction import Compaction
 from arena.store.hub import Hub, Subscription
+from arena.store.judges import JudgeSwaps
 from arena.store.keys import Keys
 from arena.store.matches import (
     decode_record,
@@ -104,6 +106,7 @@ class Store:
         self.samples = BoardSamples(redis, self.keys)
         self.tournaments = Tournaments(redis, self.keys)
         self.personas = SavedPersonas(redis, self.keys)
+        self.judge_swaps = JudgeSwaps(redis, self.keys)
 
     @classmethod
     async def connect(cls, settings: Settings) -> Store:
@@ -275,6 +278,7 @@ class Store:
         """What a completed match contributes to the boards (arena.domain.samples)."""
         assert record.metrics is not None
         spec, metrics = record.spec, record.metrics
+        await self.judge_swaps.add(record.id, metrics.swap)
         if spec.pressure is not None:
             target = spec.debater(spec.pressure.target)
             if spec.calibration is not None:
@@ -346,6 +350,10 @@ class Store:
 
     async def record_judge_calibration(self, calibration: Calibration) -> None:
         await self.samples.record_calibration(calibration)
+
+    async def judge_swap_totals(self) -> dict[str, SwapTally]:
+        """Each judge's position swaps summed over every completed match."""
+        return await self.judge_swaps.totals()
 
     async def counters(self) -> StoreCounters:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -4,7 +4,8 @@ the model's price is known.
 Tokens are a rough, documented guess, not a measurement: a word is about TOKENS_PER_WORD tokens;
 a debater's turn reads its persona and the instructions (PROMPT_TOKENS) plus every earlier turn,
 and writes up to the word limit; each judge reads its instructions (JUDGE_PROMPT_TOKENS) and the
-turn with the one before it, and writes a short verdict (VERDICT_TOKENS).
+turn with the one before it, and writes a short verdict (VERDICT_TOKENS); with judge_swap it
+does so twice per turn (the second time with the positions swapped).
 
 A pressure match has 1 + 2 x rounds turns: the target's opening, then per round a challenger turn
 and the target's reply. The target's model also answers the stance probe after each of its turns
@@ -108,10 +109,11 @@ def estimate(
         acc = usage.setdefault(spec.model_of(persona) or "default", [0.0, 0.0])
         acc[0] += seats * seat_in
         acc[1] += seats * seat_out
+    calls = 2 if spec.judge_swap else 1
     for judge in spec.judges:
         acc = usage.setdefault(judge, [0.0, 0.0])
-        acc[0] += matches * judge_in
-        acc[1] += matches * judge_out
+        acc[0] += calls * matches * judge_in
+        acc[1] += calls * matches * judge_out
     return _priced(usage, prices, matches, matches * turns_per_match)
 
 
@@ -136,10 +138,11 @@ def _pressure_estimate(spec: TournamentSpec, prices: Mapping[str, tuple[float, f
         acc = usage.setdefault(spec.challenger_model, [0.0, 0.0])
         acc[0] += matches * sum(PROMPT_TOKENS + t * words for t in challenger_turns)
         acc[1] += matches * len(challenger_turns) * words
+    calls = 2 if spec.judge_swap else 1
     for judge in spec.judges:
         acc = usage.setdefault(judge, [0.0, 0.0])
-        acc[0] += matches * turns_per_match * (JUDGE_PROMPT_TOKENS + 2 * words)
-        acc[1] += matches * turns_per_match * VERDICT_TOKENS
+        acc[0] += calls * matches * turns_per_match * (JUDGE_PROMPT_TOKENS + 2 * words)
+        acc[1] += calls * matches * turns_per_match * VERDICT_TOKENS
     return _priced(usage, prices, matches, matches * turns_per_match)
 
 

@@ -18,6 +18,7 @@ from arena.leaderboard.versions import BoardView, Versions, view_of
 from arena.store import Store
 from arena.store.tournaments import TournamentRecord
 from arena.tournaments.calibration import calibration_csv, calibration_leaderboard, scatter_svg
+from arena.tournaments.judges import JudgePanel, judge_panel
 from arena.tournaments.report import figures, pressure_figures, report_md
 from arena.tournaments.results import (
     Ratings,
@@ -40,9 +41,12 @@ class Snapshot:
     results: list[MatchResult]
     ratings: Ratings
     calibrations: dict[str, str | None]
+    panel: JudgePanel
 
     def document(self) -> dict[str, object]:
-        """tournament.json: the spec, the state and the expanded schedule."""
+        """tournament.json: the spec, the state, the judges' agreement and position bias, the
+        ratings' scales and style coefficients, and the expanded schedule."""
+        style = self.ratings.style
         return {
             "id": self.record.id,
             "status": self.record.status,
@@ -53,6 +57,12 @@ class Snapshot:
             "progress": self.progress.model_dump(mode="json"),
             "judge": judge_set(self.record.spec.judges),
             "calibration": self.calibrations,
+            "judge_panel": self.panel.model_dump(mode="json"),
+            "held_firmer_scale": self.ratings.held_firmer_scale,
+            "elo_anchor": self.ratings.anchor,
+            "style_coefficients": [c.model_dump(mode="json") for c in style.coefficients]
+            if style
+            else [],
             "schedule": [
                 {**s.model_dump(mode="json"), "match": self.match_ids.get(s.index)}
                 for s in self.slots
@@ -68,7 +78,9 @@ class Snapshot:
                 "matches.jsonl": matches_jsonl(self.results),
                 "turns.csv": turns_csv(self.results),
                 "leaderboard.csv": calibration_csv(rows),
-                "report.md": report_md(doc, self.ratings, self.results, self.calibrations),
+                "report.md": report_md(
+                    doc, self.ratings, self.results, self.calibrations, self.panel
+                ),
                 "calibration.svg": scatter_svg(rows),
             }
         if self.record.spec.is_pressure:
@@ -77,7 +89,9 @@ class Snapshot:
                 "matches.jsonl": matches_jsonl(self.results),
                 "turns.csv": turns_csv(self.results),
                 "leaderboard.csv": pressure_leaderboard_csv(pressure_leaderboard(self.results)),
-                "report.md": report_md(doc, self.ratings, self.results, self.calibrations),
+                "report.md": report_md(
+                    doc, self.ratings, self.results, self.calibrations, self.panel
+                ),
                 **pressure_figures(self.results),
             }
         return {
@@ -85,7 +99,7 @@ class Snapshot:
             "matches.jsonl": matches_jsonl(self.results),
             "turns.csv": turns_csv(self.results),
             "leaderboard.csv": leaderboard_csv(self.ratings),
-            "report.md": report_md(doc, self.ratings, self.results, self.calibrations),
+            "report.md": report_md(doc, self.ratings, self.results, self.calibrations, self.panel),
             **figures(self.ratings, self.results),
         }
 
@@ -112,6 +126,7 @@ async def snapshot(store: Store, tournament_id: str, resamples: int = 1000) -> S
         return None
     results = await t.results(tournament_id)
     ratings = await _ratings(record, results, resamples)
+    panel = await asyncio.to_thread(judge_panel, record.spec.judges, results)
     calibrations = {}
     for judge in record.spec.judges:
         found = await store.judge_calibration(judge)
@@ -124,6 +139,7 @@ async def snapshot(store: Store, tournament_id: str, resamples: int = 1000) -> S
         results=results,
         ratings=ratings,
         calibrations=calibrations,
+        panel=panel,
     )
 
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from arena.domain.tournaments import MatchResult
 from arena.stats.ratings import Rating
+from arena.stats.style import StyleControl
 from arena.tournaments.calibration import calibration_report
+from arena.tournaments.judges import JudgePanel, judge_panel, panel_md
 from arena.tournaments.results import Ratings, heatmap, pressure_heatmap, pressure_leaderboard
 
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
@@ -101,23 +103,53 @@ def _interval(r: Rating, digits: int = 3) -> str:
     return f"{r.estimate:.{digits}f} [{r.ci[0]:.{digits}f}, {r.ci[1]:.{digits}f}]"
 
 
+def _style_md(style: StyleControl | None) -> list[str]:
+    if style is None:
+        return []
+    lines = [
+        "",
+        "## Style",
+        "",
+        f"Style-controlled adjusted holding adds the turn's length and hedging (markers per 100 "
+        f"words, a fixed list) to the fit as centred covariates, over {style.turns} turns; a "
+        "persona's figure is then its mean at the average length and hedging. Coefficients:",
+        "",
+    ]
+    for c in style.coefficients:
+        value = (
+            "not estimable (it does not vary)"
+            if c.estimate is None
+            else (
+                f"{c.estimate:+.4f} {c.unit}"
+                + (f" [{c.ci[0]:+.4f}, {c.ci[1]:+.4f}]" if c.ci is not None else "")
+            )
+        )
+        lines.append(f"- {c.name} (mean {c.mean:g}): {value}")
+    return lines
+
+
 def report_md(
     doc: Mapping[str, object],
     ratings: Ratings,
     results: Sequence[MatchResult],
     calibrations: Mapping[str, str | None],
+    panel: JudgePanel | None = None,
 ) -> str:
-    """The report: design, judge and its calibration, leaderboard, warnings, figures."""
+    """The report: design, judge and its calibration, leaderboard, style, the judges' agreement
+    and position bias, warnings, figures."""
     spec = doc["spec"]
     assert isinstance(spec, dict)
+    panel = panel or judge_panel(spec.get("judges") or [], results)
     if spec.get("format") == "pressure":
-        return _pressure_report(doc, spec, results, calibrations)
+        return _pressure_report(doc, spec, results, calibrations, panel)
     if spec.get("format") == "calibration":
         judges, warnings = _judges(calibrations)
         lines = calibration_report(doc, spec, results, judges, warnings)
+        lines += ["", *panel_md(panel)]
         return "\n".join([*lines, *_warnings(warnings, results), "", *CALIBRATION_DATA, ""])
     firmer = {r.persona: r for r in ratings.held_firmer}
     control = {r.persona: r for r in ratings.control}
+    style = {r.persona: r for r in ratings.style.ratings} if ratings.style else {}
     lines = [
         f"# Tournament {doc['id']}",
         "",
@@ -150,23 +182,28 @@ def report_md(
         "## Leaderboard",
         "",
         "Adjusted holding: least-squares mean against an average opponent on an average motion "
-        "(cluster bootstrap over matches). Held firmer: Bradley-Terry rating, Elo scale. Ranks "
-        "are shared by entries whose intervals overlap.",
+        "(cluster bootstrap over matches). Style-controlled: the same at the average length "
+        "and hedging, with its own rank (see Style). Held firmer: Bradley-Terry rating, "
+        f"{ratings.held_firmer_scale or 'Elo scale'}. Ranks are shared by entries whose "
+        "intervals overlap.",
         "",
-        "| rank | persona | matches | adjusted holding [95%] | raw mean | held firmer [95%] |"
-        + (" vs control [95%] |" if control else ""),
-        "|---|---|---|---|---|---|" + ("---|" if control else ""),
+        "| rank | persona | matches | adjusted holding [95%] | raw mean | style rank | "
+        "style-controlled [95%] | held firmer [95%] |" + (" vs control [95%] |" if control else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|" if control else ""),
     ]
     for r in ratings.adjusted:
-        f, c = firmer.get(r.persona), control.get(r.persona)
+        f, c, st = firmer.get(r.persona), control.get(r.persona), style.get(r.persona)
         raw = f"{r.raw:.3f}" if r.raw is not None else ""
         lines.append(
             f"| {r.rank} | {r.persona} | {r.matches} | {_interval(r)} | {raw} | "
+            f"{st.rank if st else ''} | {_interval(st) if st else ''} | "
             f"{_interval(f, 0) if f else ''} |"
             + (f" {_interval(c) if c else ''} |" if control else "")
         )
         if r.matches < 5:
             warnings.append(f"{r.persona} rests on {r.matches} matches (fewer than 5)")
+    lines += _style_md(ratings.style)
+    lines += ["", *panel_md(panel)]
     lines += _warnings(warnings, results)
     lines += [
         "",
@@ -200,6 +237,7 @@ def _pressure_report(
     spec: Mapping[str, Any],
     results: Sequence[MatchResult],
     calibrations: Mapping[str, str | None],
+    panel: JudgePanel,
 ) -> str:
     rows = pressure_leaderboard(results)
     completed = sum(1 for r in results if r.status == "completed")
@@ -244,6 +282,7 @@ def _pressure_report(
         )
         if r.n < 5:
             warnings.append(f"{r.persona} x {r.tactic} rests on {r.n} matches (fewer than 5)")
+    lines += ["", *panel_md(panel)]
     lines += _warnings(warnings, results)
     lines += [
         "",

@@ -17,10 +17,12 @@ from pydantic import BaseModel, Field
 from arena.domain.events import Event, MatchStarted, TurnCompleted, Verdict
 from arena.domain.plan import plan_turns
 from arena.domain.records import MatchRecord
+from arena.domain.results import JudgeVerdict
 from arena.domain.samples import calibration_sample_for, judge_set, pressure_sample_for
-from arena.domain.tournaments import MatchResult, Slot, TournamentSpec, TurnRow
+from arena.domain.tournaments import JudgeScore, MatchResult, Slot, TournamentSpec, TurnRow
 from arena.leaderboard.pressure import PressureRow, pressure_rows
 from arena.stats.ratings import (
+    ELO_INIT,
     MatchScore,
     Rating,
     TurnScore,
@@ -28,11 +30,29 @@ from arena.stats.ratings import (
     control_comparison,
     held_firmer,
 )
+from arena.stats.style import (
+    StyleControl,
+    hedge_count,
+    hedges_per_100,
+    style_controlled,
+    word_count,
+)
 
 TURN_COLUMNS = (
     "tournament", "match", "motion", "side", "persona", "opponent", "model", "judge", "turn",
     "kind", "stance", "holding", "engagement", "concessions", "tokens", "scored", "role",
+    "words", "hedges",
 )  # fmt: skip
+
+
+def judge_score(v: JudgeVerdict) -> JudgeScore:
+    return JudgeScore(
+        judge=v.judge,
+        stance=v.stance if v.scored else None,
+        holding=v.holding if v.scored else None,
+        consistent=v.swap.consistent if v.swap is not None else None,
+        swapped=v.swap is not None,
+    )
 
 
 def match_result(
@@ -51,6 +71,7 @@ def match_result(
         side = turn.side
         me, them = spec.debater(side), spec.debater("con" if side == "pro" else "pro")
         v = verdicts.get(index)
+        words = word_count(turn.text)
         rows.append(
             TurnRow(
                 tournament=tournament,
@@ -70,6 +91,9 @@ def match_result(
                 tokens=turn.tokens_in + turn.tokens_out,
                 scored=bool(v and v.scored and v.holding is not None),
                 role="" if target is None else "target" if side == target else "challenger",
+                words=words,
+                hedges=round(hedges_per_100(hedge_count(turn.text), words), 3),
+                judges=[judge_score(j) for j in v.judges] if v else [],
             )
         )
     metrics = record.metrics
@@ -120,20 +144,40 @@ def matches_jsonl(results: Iterable[MatchResult]) -> str:
 
 
 class Ratings(BaseModel):
-    """The three views of a tournament's results (see arena.stats.ratings)."""
+    """The views of a tournament's results (see arena.stats.ratings): adjusted holding, the
+    same with style controlled (arena.stats.style), held firmer on an Elo scale anchored on
+    `anchor` (pinned at 1000; None: centred on 1000), and in a gauntlet the control comparison."""
 
     adjusted: list[Rating]
     held_firmer: list[Rating]
     control: list[Rating] = Field(default_factory=list)
     matches: int
     turns: int
+    style: StyleControl | None = None
+    anchor: str | None = None
+    held_firmer_scale: str = ""
+
+
+def elo_scale(anchor: str | None) -> str:
+    """How to read the held-firmer ratings' origin."""
+    if anchor is not None:
+        return (
+            f"Elo scale with {anchor} pinned at {ELO_INIT:.0f}: comparable across tournaments "
+            f"that share the judge and {anchor}'s model"
+        )
+    return (
+        f"Elo scale centred on {ELO_INIT:.0f} (the mean persona of this tournament): the control "
+        "persona did not play, so it is not comparable across tournaments"
+    )
 
 
 def rate(spec: TournamentSpec, results: Sequence[MatchResult], resamples: int = 1000) -> Ratings:
     """Ratings from the completed matches (turns without a score are left out)."""
     completed = [r for r in results if r.status == "completed"]
     turns = [
-        TurnScore(t.match, t.persona, t.opponent, t.motion, t.side, t.kind, t.holding)
+        TurnScore(
+            t.match, t.persona, t.opponent, t.motion, t.side, t.kind, t.holding, t.words, t.hedges
+        )
         for r in completed
         for t in r.turns
         if t.scored and t.holding is not None and t.role != "challenger"
@@ -143,35 +187,45 @@ def rate(spec: TournamentSpec, results: Sequence[MatchResult], resamples: int = 
         for r in completed
         if r.pro_holding is not None and r.con_holding is not None and r.target is None
     ]
+    played = {p for g in games for p in (g.pro, g.con)}
+    anchor = spec.control if spec.control in played else None
     return Ratings(
         adjusted=adjusted_holding(turns, resamples=resamples, seed=spec.seed),
-        held_firmer=held_firmer(games),
+        held_firmer=held_firmer(games, anchor=anchor),
         control=control_comparison(games, spec.control, resamples=resamples, seed=spec.seed)
         if spec.design == "gauntlet"
         else [],
         matches=len(completed),
         turns=len(turns),
+        style=style_controlled(turns, resamples=resamples, seed=spec.seed),
+        anchor=anchor,
+        held_firmer_scale=elo_scale(anchor) if games else "",
     )
 
 
 def leaderboard_csv(ratings: Ratings) -> str:
     """One row per persona: adjusted holding, held-firmer rating and, in a gauntlet, the
-    difference from the control; each with its 95% interval and shared rank."""
+    difference from the control; each with its 95% interval and shared rank; then the
+    style-controlled adjusted holding and its rank, and the held-firmer scale's anchor."""
     firmer = {r.persona: r for r in ratings.held_firmer}
     control = {r.persona: r for r in ratings.control}
+    style = {r.persona: r for r in ratings.style.ratings} if ratings.style else {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([
         "rank", "persona", "matches", "turns", "adjusted_holding", "ci_low", "ci_high",
         "raw_holding", "held_firmer_elo", "elo_ci_low", "elo_ci_high", "vs_control",
-        "vs_control_ci_low", "vs_control_ci_high",
+        "vs_control_ci_low", "vs_control_ci_high", "style_rank", "style_adjusted_holding",
+        "style_ci_low", "style_ci_high", "elo_anchor",
     ])  # fmt: skip
     for r in ratings.adjusted:
-        f, c = firmer.get(r.persona), control.get(r.persona)
+        f, c, s = firmer.get(r.persona), control.get(r.persona), style.get(r.persona)
         writer.writerow([
             r.rank, r.persona, r.matches, r.n, r.estimate, r.ci[0], r.ci[1], r.raw,
             f.estimate if f else "", f.ci[0] if f else "", f.ci[1] if f else "",
             c.estimate if c else "", c.ci[0] if c else "", c.ci[1] if c else "",
+            s.rank if s else "", s.estimate if s else "", s.ci[0] if s else "",
+            s.ci[1] if s else "", ratings.anchor or "",
         ])  # fmt: skip
     return out.getvalue()
 

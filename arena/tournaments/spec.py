@@ -49,9 +49,9 @@ from arena.personas.tactics import Tactics, load_tactics
 
 
 def resolve(spec: TournamentSpec, library: Library, settings: Settings) -> TournamentSpec:
-    """The spec with every persona's model and the judges filled in, personas and motions
-    checked against the library (raises NotFoundError naming the unknown one) and its size
-    against MAX_TOURNAMENT_MATCHES (an ArenaError)."""
+    """The spec with every persona's model, the judges and judge_swap (ARENA_JUDGE_SWAP unless
+    given) filled in, personas and motions checked against the library (raises NotFoundError
+    naming the unknown one) and its size against MAX_TOURNAMENT_MATCHES (an ArenaError)."""
     total = total_matches(spec)
     if total > MAX_TOURNAMENT_MATCHES:
         fewer = (
@@ -74,6 +74,7 @@ def resolve(spec: TournamentSpec, library: Library, settings: Settings) -> Tourn
         "models": models,
         "model": None,
         "judges": spec.judges or [settings.default_judge],
+        "judge_swap": settings.judge_swap if spec.judge_swap is None else spec.judge_swap,
     }
     if spec.is_pressure:
         tactics = load_tactics(settings.personas_dir)
@@ -306,6 +307,7 @@ def match_spec(
             word_limit=spec.word_limit,
             seed=spec.seed,
             calibration=calibration,
+            judge_swap=bool(spec.judge_swap),
         )
     return MatchSpec(
         motion=text,
@@ -316,4 +318,5 @@ def match_spec(
         word_limit=spec.word_limit,
         judges=spec.judges,
         seed=spec.seed,
+        judge_swap=bool(spec.judge_swap),
     )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
-from arena.crowd.votes import agreement, krippendorff_alpha_nominal, majority
+from arena.crowd.votes import agreement, majority, voters_alpha
 from arena.domain.votes import TurnLabels, judge_label, tally
 
 
@@ -31,21 +29,14 @@ def test_judge_label_is_the_stance_relative_to_the_side() -> None:
     assert judge_label("pro", None) is None
 
 
-def test_krippendorff_alpha_nominal_textbook_value() -> None:
-    # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability": 4 coders, 12 units
-    # with missing values; nominal alpha = 0.743
-    a = [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None]
-    b = [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3]
-    c = [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None]
-    d = [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]
-    units = [Counter(str(x) for x in col if x is not None) for col in zip(a, b, c, d, strict=True)]
-    assert krippendorff_alpha_nominal(units) == pytest.approx(0.743, abs=0.0005)
-
-
-def test_krippendorff_alpha_perfect_and_undefined() -> None:
-    assert krippendorff_alpha_nominal([{"holds": 3}, {"switched": 2}]) == pytest.approx(1.0)
-    assert krippendorff_alpha_nominal([{"holds": 3}, {"holds": 2}]) is None  # no variation
-    assert krippendorff_alpha_nominal([{"holds": 1}]) is None  # nothing pairable
+def test_the_voters_alpha_is_krippendorffs_nominal_alpha_of_the_counts() -> None:
+    # the textbook values are in tests/stats/test_agreement.py; here, that the crowd's counts
+    # reach it as units of value counts
+    turns = [TurnLabels(match_id="m", turn=i, side="pro", counts=c, judges={})
+             for i, c in enumerate([{"holds": 3, "wavers": 0, "switched": 0},
+                                    {"holds": 0, "wavers": 0, "switched": 2}])]  # fmt: skip
+    assert voters_alpha(turns) == pytest.approx(1.0)
+    assert voters_alpha(turns[:1]) is None  # no variation
 
 
 def _turn(i: int, counts: tuple[int, int, int], judge: str | None) -> TurnLabels:

@@ -154,6 +154,11 @@ def test_position_bias_compares_the_same_row_as_debater_1_and_2() -> None:
     assert bias.changed_rate == 0.5
     assert bias.mean_abs_holding_diff == pytest.approx(0.3)  # (0.2 + 0.4) / 2
     assert (bias.accuracy_as_first, bias.accuracy_as_second) == (1.0, 0.5)
+    # the arena's definition (arena.stats.position): the first pair moved 0.2, within the
+    # tolerance; the second changed its label
+    assert (bias.inconsistency.pairs, bias.inconsistency.inconsistent) == (2, 1)
+    assert bias.inconsistency.rate == 0.5 and bias.inconsistency.unscored == 1
+    assert bias.inconsistency.label.startswith("inconsistent on 50% of 2 swapped turns")
 
 
 # loading rows
@@ -250,6 +255,10 @@ async def test_swap_reports_how_often_the_position_changes_the_verdict() -> None
     assert report.swap.mean_abs_holding_diff == pytest.approx(0.2)
     assert report.swap.accuracy_as_first == 1.0
     assert report.swap.accuracy_as_second == round(1 - neutral / len(ROWS), 4)
+    # the same definition and name as a match's judge_swap: holding moved 0.2 (within the
+    # tolerance) on every row, the stance on the neutral rows
+    assert report.swap.inconsistency.inconsistent == neutral
+    assert report.swap.inconsistency.rate == round(neutral / len(ROWS), 4)
     # the main figures use the natural position: PRO speaks first, CON second
     con_neutral = sum(r.label == "neutral" and r.side == "con" for r in ROWS)
     assert report.accuracy == round(1 - con_neutral / len(ROWS), 4)
@@ -299,6 +308,8 @@ def test_the_command_writes_a_json_report(inject: FunctionModel, tmp_path: Path)
     assert (report["n"], report["accuracy"], report["kappa"]) == (172, 1.0, 1.0)
     assert set(report["latency_ms"]) == {"p50", "p95"}
     assert report["swap"]["changed_rate"] == 0.0
+    assert report["swap"]["inconsistency"]["rate"] == 0.0
+    assert "swap: inconsistent (172 pairs; stance or holding > 0.2)" in result.stdout
     assert (report["judge"], report["file"]) == ("test:oracle", "calibration")
     assert report["malformed"] == 0
     assert "Cohen's kappa" in result.stdout

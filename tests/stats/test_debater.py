@@ -3,7 +3,7 @@ import pytest
 from arena.domain.events import Verdict
 from arena.domain.results import JudgeVerdict
 from arena.domain.specs import DebaterSpec, MatchSpec
-from arena.stats.agreement import fleiss_kappa, krippendorff_alpha_interval, panel_agreement
+from arena.stats.agreement import fleiss_kappa, panel_agreement
 from arena.stats.debater import debater_metrics
 
 SPEC = MatchSpec(motion="This house believes X is good.", pro=DebaterSpec(persona="a", model="m:a"),
@@ -59,16 +59,6 @@ def test_fleiss_kappa_matches_the_textbook_example() -> None:
 def test_fleiss_kappa_is_one_for_perfect_agreement_and_none_for_one_rater() -> None:
     assert fleiss_kappa([["pro", "pro"], ["con", "con"], ["pro", "pro"]]) == pytest.approx(1.0)
     assert fleiss_kappa([["pro"], ["con"]]) is None
-
-
-def test_krippendorff_alpha_interval() -> None:
-    assert krippendorff_alpha_interval([[0.1, 0.1], [0.5, 0.5], [0.9, 0.9]]) == pytest.approx(1.0)
-    # judges that disagree as much as chance allows give alpha near or below zero
-    alpha = krippendorff_alpha_interval([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
-    assert alpha is not None and alpha < 0
-    # a missing rating drops only that value
-    assert krippendorff_alpha_interval([[0.2, 0.2, None], [0.8, 0.8, 0.8]]) == pytest.approx(1.0)
-    assert krippendorff_alpha_interval([[0.5], [0.6]]) is None
 
 
 def test_panel_agreement_reports_disputed_turns() -> None:

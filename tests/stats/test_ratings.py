@@ -12,6 +12,7 @@ from arena.stats.ratings import (
     MatchScore,
     TurnScore,
     adjusted_holding,
+    bradley_terry,
     control_comparison,
     game_score,
     held_firmer,
@@ -239,3 +240,29 @@ def test_control_comparison_pairs_the_same_motion_and_side() -> None:
     assert rated["p"].rank == 1 and rated["q"].rank == 2
     (one_motion,) = control_comparison(games[:2], "assistant", resamples=50)
     assert one_motion.n == 2 and one_motion.estimate == pytest.approx(0.05)
+
+
+def test_an_anchor_pins_the_control_at_1000() -> None:
+    # a beats b three times in four (the maximum-likelihood gap: 400 log10(3) Elo); c draws b
+    games = [MatchScore(f"g{i}", "m", "a", "b", 0.9, 0.3) for i in range(3)]
+    games.append(MatchScore("g3", "m", "a", "b", 0.3, 0.9))
+    games += [MatchScore(f"h{i}", "m", "c", "b", 0.5, 0.5) for i in range(4)]
+    mle = by_persona(held_firmer(games, prior_sd=None, anchor="b"))
+    assert mle["b"].estimate == 1000.0 and mle["b"].ci == (1000.0, 1000.0)
+    assert mle["a"].estimate == pytest.approx(1000 + 400 * math.log10(3), abs=0.5)
+    assert mle["c"].estimate == pytest.approx(1000.0, abs=0.5)
+    # anchoring shifts the scale: the gaps are the centred fit's
+    rated, centred = by_persona(held_firmer(games, anchor="b")), by_persona(held_firmer(games))
+    for name in "ac":
+        gap = centred[name].estimate - centred["b"].estimate
+        assert rated[name].estimate - 1000.0 == pytest.approx(gap, abs=0.2)
+    # and an anchored interval is that of the difference from the anchor, Var(s_a - s_b)
+    personas = ["a", "b", "c"]
+    seat = np.array([personas.index(p) for p in [*(x.pro for x in games), *(x.con for x in games)]])
+    scores = np.array([game_score(x.pro_holding, x.con_holding) for x in games])
+    _, cov = bradley_terry(seat[:8], seat[8:], scores, 3, np.ones((1, 8)))
+    sd = math.sqrt(cov[0][0, 0] + cov[0][1, 1] - 2 * cov[0][0, 1]) * 400 / math.log(10)
+    half = (rated["a"].ci[1] - rated["a"].ci[0]) / 2
+    assert half == pytest.approx(1.959964 * sd, abs=0.1)
+    # an anchor that did not play leaves the scale centred
+    assert held_firmer(games, anchor="z") == held_firmer(games)

@@ -28,11 +28,13 @@ from arena.leaderboard.pressure import PressureRow
 from arena.leaderboard.rows import FEW_MATCHES
 from arena.models.cache import ModelFactory
 from arena.stats.ratings import Rating
+from arena.stats.style import StyleControl
 from arena.store import Store
 from arena.store.tournaments import TournamentStatus
 from arena.tournaments.calibration import calibration_leaderboard
 from arena.tournaments.estimate import Estimate, estimate
 from arena.tournaments.export import Snapshot, snapshot
+from arena.tournaments.judges import JudgePanel
 from arena.tournaments.results import (
     heatmap,
     matches_jsonl,
@@ -77,14 +79,22 @@ class SlotPublic(Slot):
 
 
 class TournamentRatings(BaseModel):
-    """Adjusted holding (least-squares means), held-firmer Bradley-Terry ratings, and in a
-    gauntlet the paired difference from the control; see the README."""
+    """Adjusted holding (least-squares means), the same with style controlled (length and
+    hedging), held-firmer Bradley-Terry ratings, and in a gauntlet the paired difference from
+    the control; see docs/tournaments.md."""
 
     adjusted: list[Rating]
     held_firmer: list[Rating]
     control: list[Rating]
     matches: int
     turns: int
+    style: StyleControl | None = Field(
+        default=None, description="style-controlled adjusted holding and the covariates' effects"
+    )
+    anchor: str | None = Field(
+        default=None, description="the persona pinned at 1000 on the held-firmer scale"
+    )
+    held_firmer_scale: str = Field(default="", description="how to read the held-firmer scale")
 
 
 class TournamentDetail(BaseModel):
@@ -109,6 +119,9 @@ class TournamentDetail(BaseModel):
     calibration: list[CalibrationRow] = Field(
         default_factory=list,
         description="calibration: firm and open, one row per persona (resistance, openness)",
+    )
+    judge_panel: JudgePanel = Field(
+        description="the judges' agreement with each other and their position-swap consistency"
     )
     matches: list[SlotPublic]
 
@@ -276,11 +289,15 @@ def _detail(snap: Snapshot, statuses: dict[str, str | None]) -> TournamentDetail
             control=ratings.control,
             matches=ratings.matches,
             turns=ratings.turns,
+            style=ratings.style,
+            anchor=ratings.anchor,
+            held_firmer_scale=ratings.held_firmer_scale,
         ),
         heatmap=heatmap(snap.results),
         pressure=pressure,
         pressure_heatmap=pressure_heatmap(pressure),
         calibration=calibration,
+        judge_panel=snap.panel,
         matches=slots,
     )
 

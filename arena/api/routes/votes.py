@@ -30,11 +30,12 @@ from arena.crowd.votes import (
     CrowdAgreement,
     agreement,
     judges_of,
-    krippendorff_alpha_nominal,
     majority,
+    voters_alpha,
 )
 from arena.domain.votes import VoteLabel
 from arena.leaderboard.board import Leaderboard
+from arena.stats.position import SwapRate, swap_rate
 from arena.store import Store
 from arena.store.votes import CrowdVotes
 
@@ -115,6 +116,9 @@ class JudgeInfo(BaseModel):
     calibration_accuracy: float | None
     crowd: CrowdAgreement
     crowd_label: str
+    # position swaps over every match judged with judge_swap (arena.stats.position)
+    swap: SwapRate | None = None
+    swap_label: str = "not swap-tested"
 
 
 def _sign(secret: bytes, voter: str) -> str:
@@ -227,9 +231,7 @@ async def match_votes(
         turns=turns,
         agreement=judged,
         agreement_label={j: a.label for j, a in judged.items()},
-        alpha=krippendorff_alpha_nominal(
-            [{str(k): n for k, n in t.counts.items()} for t in labelled]
-        ),
+        alpha=voters_alpha(labelled),
     )
 
 
@@ -237,18 +239,20 @@ async def judges_info(
     store: Store, crowd: CrowdBoard, board: Leaderboard, settings: Settings
 ) -> list[JudgeInfo]:
     """Every judge seen (the default judge, on the boards, in the latest matches, in
-    calibrations or in votes) with its calibration and its agreement with the crowd. The
+    calibrations, in votes or in position swaps) with its calibration, its agreement with the
+    crowd and its position-swap figure (summed in Redis as matches finish). The
     crowd's labels are read incrementally (CrowdBoard); the agreement figures, O(voted turns),
     are computed in a thread."""
     min_votes, min_ips = settings.votes_min, settings.votes_min_ips
     labelled = await crowd.labelled()
     calibrations = await store.samples.calibrations()
+    swaps = await store.judge_swap_totals()
     tally = await board.debate.current()
     on_boards = {name for s in tally.judge_sets() for name in s.judge.split("+")}
     recent, _ = await store.list_matches(limit=RECENT_MATCHES)
     playing = {j for r in recent for j in r.spec.judges}
     names = sorted(
-        {settings.default_judge, *judges_of(labelled), *calibrations, *on_boards, *playing}
+        {settings.default_judge, *judges_of(labelled), *calibrations, *on_boards, *playing, *swaps}
     )
 
     def figures() -> list[JudgeInfo]:
@@ -256,6 +260,8 @@ async def judges_info(
         for judge in names:
             agrees = agreement(labelled, judge, min_votes, min_ips)
             c = calibrations.get(judge)
+            t = swaps.get(judge)
+            swap = swap_rate(t.pairs, t.inconsistent, t.unscored) if t else swap_rate(0, 0)
             out.append(
                 JudgeInfo(
                     judge=judge,
@@ -263,6 +269,8 @@ async def judges_info(
                     calibration_accuracy=c.accuracy if c else None,
                     crowd=agrees,
                     crowd_label=agrees.label,
+                    swap=swap,
+                    swap_label=swap.label,
                 )
             )
         return out
@@ -274,8 +282,9 @@ async def judges_info(
 async def judges(
     request: Request, store: StoreDep, board: BoardDep, votes: VotesDep, settings: SettingsDep
 ) -> list[JudgeInfo]:
-    """Every judge seen (on the boards, in calibrations or votes) with its recorded
-    calibration and its agreement with the crowd ("no crowd votes yet" without any)."""
+    """Every judge seen (on the boards, in calibrations, votes or position swaps) with its
+    recorded calibration, its agreement with the crowd ("no crowd votes yet" without any) and
+    its position-swap inconsistency rate with n and a Wilson interval ("not swap-tested")."""
     crowd: CrowdBoard = request.app.state.crowd
     return await judges_info(store, crowd, board, settings)
 

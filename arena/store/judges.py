@@ -1,10 +1,12 @@
 """Each judge's position-swap checks (arena.domain.results.SwapTally), summed over every
 completed match, for GET /api/judges. A match's tallies are added once: its id joins a set in
 the same script, so finalizing a match again (after every terminal event, and on recovery) adds
-nothing."""
+nothing. The set is bounded: an id is kept for COUNTED_DAYS (a match is finalized again within
+minutes, never days later), and older ids are dropped as new ones come."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
@@ -14,11 +16,14 @@ from arena.store.keys import Keys
 from arena.store.types import text_map
 
 FIELDS = ("pairs", "inconsistent", "unscored")
+COUNTED_DAYS = 7
 
-# KEYS: totals hash, counted set. ARGV: match id, then judge, pairs, inconsistent, unscored, ...
+# KEYS: totals hash, counted zset (id -> ms). ARGV: match id, now ms, horizon ms, then judge,
+# pairs, inconsistent, unscored, ...
 _ADD = """
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
-for i = 2, #ARGV, 4 do
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
+if redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1]) == 0 then return 0 end
+for i = 4, #ARGV, 4 do
   redis.call('HINCRBY', KEYS[1], 'pairs:' .. ARGV[i], ARGV[i + 1])
   redis.call('HINCRBY', KEYS[1], 'inconsistent:' .. ARGV[i], ARGV[i + 2])
   redis.call('HINCRBY', KEYS[1], 'unscored:' .. ARGV[i], ARGV[i + 3])
@@ -38,7 +43,8 @@ class JudgeSwaps:
         """Count a completed match's tallies; False when it was counted before."""
         if not tallies:
             return False
-        args: list[str | int] = [match_id]
+        now = int(time.time() * 1000)
+        args: list[str | int] = [match_id, now, now - COUNTED_DAYS * 86_400_000]
         for t in tallies:
             args += [t.judge, t.pairs, t.inconsistent, t.unscored]
         keys = [self.keys.judge_swaps, self.keys.judge_swaps_counted]

@@ -46,7 +46,7 @@ Cluster as well as on a single server.
 | `{P}:judge_accuracy`         | hash   | judge model -> JSON Calibration (judge-eval --record)    |
 | `{P}:judge_swaps`            | hash   | `pairs:<judge>`, `inconsistent:<judge>`,                 |
 |                              |        | `unscored:<judge>`: position swaps over every match      |
-| `{P}:judge_swaps:counted`    | set    | match ids whose swaps are in `{P}:judge_swaps`           |
+| `{P}:judge_swaps:counted`    | zset   | match id -> ms counted, for 7 days: swaps counted once   |
 | `{P}:personas`               | hash   | saved persona id -> JSON SavedPersona (arena.store.      |
 |                              |        | personas): fields, origin, kept card data, timestamps    |
 | `{P}:personas:rev`           | string | moves on every save: nodes re-read the saved personas    |

@@ -23,6 +23,7 @@ from redis.exceptions import RedisClusterException
 
 from arena.config import Settings
 from arena.domain.events import MatchCompleted
+from arena.domain.results import SwapTally
 from arena.personas.library import load_library
 from arena.store import Store
 from arena.store.clients import cluster_client
@@ -188,6 +189,7 @@ async def test_every_script_and_transaction_of_a_match_stays_in_one_slot(
     await store.queue.ack(job)
     assert {r.persona for r in await board_rows(store)} == {"stoic", "pirate"}
     assert await store.samples.save_state("debate", 1, "{}")  # a node's board, for the next
+    assert await store.judge_swaps.add(record.id, [SwapTally(judge="j", pairs=2)])  # swaps
     # a job that keeps failing, a cancelled match, the listings and counters
     failing = await store.create_match(spec())
     (bad,) = await store.queue.claim("w1", 1, 100)

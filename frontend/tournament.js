@@ -3,7 +3,7 @@
 // pressure leaderboard (persona x tactic), drawn as on the leaderboard page. Refreshed while it runs.
 import { api, isAbort, personaNames } from './api.js';
 import { ciBar } from './chart.js';
-import { ACTIVE, errorBox, fmt, h, navigate, statusBadge } from './dom.js';
+import { ACTIVE, errorBox, fmt, h, navigate, statusBadge, tableWrap } from './dom.js';
 import { heatmap as pressureHeatmap, rowsTable as pressureRows } from './pressureboard.js';
 
 const REFRESH_MS = 2000;
@@ -48,7 +48,7 @@ function leaderboardSection(t, names) {
     h('p', { class: 'muted' }, `Judge ${calibration}. Adjusted holding is the expected holding against an average opponent on an average motion; bars show its 95% interval (bootstrap over matches). Held firmer is a Bradley-Terry rating on the Elo scale. Rows whose intervals overlap share a rank.`),
     t.warnings.length ? h('ul', { class: 'warnings', 'data-testid': 'warnings' }, t.warnings.map((w) => h('li', {}, w))) : null,
     rows.length
-      ? h('div', { class: 'table-wrap' }, h('table', { class: 'leaderboard', 'data-testid': 'tournament-board' },
+      ? tableWrap('Adjusted ratings table', h('table', { class: 'leaderboard', 'data-testid': 'tournament-board' },
         h('thead', {}, h('tr', {},
           h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Persona'), h('th', { scope: 'col' }, 'Matches'),
           h('th', { scope: 'col', class: 'wide' }, 'Adjusted holding'), h('th', { scope: 'col' }, 'Raw mean'),
@@ -84,14 +84,14 @@ function heatmapSection(t, names) {
   const versus = pressure ? 'tactic' : 'opponent';
   return h('section', { 'aria-labelledby': 'heat-h' },
     h('h2', { id: 'heat-h' }, `Holding, persona × ${versus}`),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'heatmap', 'data-testid': 'heatmap' },
+    tableWrap(`Holding by persona and ${versus}`, h('table', { class: 'heatmap', 'data-testid': 'heatmap' },
       h('caption', { class: 'muted' }, `Mean holding of the row persona against the column ${versus}`),
       h('thead', {}, h('tr', {}, h('td', {}), cols.map((o) => h('th', { scope: 'col' }, pressure ? o : name(o))))),
       h('tbody', {}, rows.map((p) => h('tr', {}, h('th', { scope: 'row' }, name(p)),
         cols.map((o) => {
           const v = cells[p]?.[o];
           const cell = h('td', { class: 'num heat' }, v == null ? '' : fmt(v));
-          if (v != null) cell.style.background = `hsl(${Math.round(v * 120)} 55% 80% / 0.6)`;
+          if (v != null) cell.style.setProperty('--h', String(Math.round(v * 120))); // style.css colours it
           return cell;
         })))))));
 }
@@ -134,10 +134,11 @@ export function renderTournament(root, signal, id) {
       const s = t.spec;
       const shape = s.format === 'pressure' ? `pressure · ${s.tactics.length} tactics` : s.design;
       cancel.hidden = t.status !== 'running';
-      body.replaceChildren(
+      // a section with nothing to show is null: replaceChildren() would print it as "null"
+      body.replaceChildren(...[
         h('p', { class: 'lede' }, statusBadge(t.status), ` ${shape} · ${s.personas.length} personas · ${s.motions.length} motions · judge ${t.judge}`),
         progressSection(t), pressureSection(t, names), leaderboardSection(t, names), heatmapSection(t, names),
-        matchesSection(t, names));
+        matchesSection(t, names)].filter(Boolean));
       if (!signal.aborted && (t.status === 'running' || t.matches.some((m) => ACTIVE.has(m.status)))) {
         timer = setTimeout(load, REFRESH_MS);
       }

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+ORIGIN = re.compile(r"https?://[^/\s]+")
 
 
 def package_folder(package: str) -> Path | None:
@@ -92,6 +94,17 @@ class Settings(BaseSettings):
     token_coalesce_ms: int = 50
     spectator_buffer: int = 1000
 
+    # A public deployment (docs/operations.md, "Deploying publicly")
+    # Strict-Transport-Security's max-age, in seconds, on every response: set it only when the
+    # site is served over HTTPS alone (browsers then refuse plain HTTP for that long); 0: not sent
+    hsts_seconds: int = Field(default=0, ge=0)
+    # origins (scheme://host[:port]) whose pages may call the API from the browser (CORS), e.g.
+    # ["https://blog.example.org"]; empty: none, the page and the API share one origin
+    cors_origins: list[str] = Field(default_factory=list)
+    # responses of at least this many bytes are gzipped for clients that accept it (JSON, HTML,
+    # JS, CSS, exports; never images or WebSocket frames); 0: never
+    gzip_min_bytes: int = Field(default=1024, ge=0)
+
     # Spectators, per API node
     # WebSocket spectators one node serves; more are closed with 1013 (try again later). Sized for
     # a 2-core node: 5,000 spectators of one match all get every event there (README, Benchmarks),
@@ -118,7 +131,9 @@ class Settings(BaseSettings):
     # Crowd votes on turns (arena.crowd.votes; README "Crowd votes"): "off" hides the vote routes
     votes: Literal["on", "off"] = "on"
     votes_min: int = Field(default=3, ge=1)
-    # signs the voter-id cookie and keys the IP hashes; unset: generated once, kept in Redis
+    # signs the voter-id cookie and keys the IP hashes; unset: generated once into
+    # data_dir/votes_secret, shared by the processes of one machine (Redis keeps only a
+    # fingerprint): API nodes on several machines need this set, to one value
     votes_secret: str | None = None
     votes_per_ip: int = Field(default=20, ge=1)  # distinct voters from one IP on one turn
     votes_rate: int = Field(default=30, ge=1)  # votes per client per minute (per IP: 10x)
@@ -147,6 +162,17 @@ class Settings(BaseSettings):
     # spectators only: one blocking read per match followed on this node, plus joiners' reads
     spectator_pool_size: int = Field(default=256, ge=2)
     redis_pool_timeout: float = Field(default=10.0, gt=0)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port], such as "
+                    "https://blog.example.org, with no path or trailing slash (or * for any)"
+                )
+        return origins
 
 
 @lru_cache(maxsize=1)

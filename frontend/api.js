@@ -27,7 +27,8 @@ function toError(res, data) {
   }
   if (res.status === 429) {
     const wait = res.headers.get('Retry-After');
-    return new ApiError(429, `Too many matches are running; try again in ${wait ?? 'a few'} seconds.`);
+    const what = typeof detail === 'string' && detail ? detail[0].toUpperCase() + detail.slice(1) : 'Too many requests';
+    return new ApiError(429, `${what}; try again in ${wait ?? 'a few'} seconds.`);
   }
   const reason = typeof detail === 'string' ? detail : res.statusText || 'request failed';
   return new ApiError(res.status, `${reason} (HTTP ${res.status})`);
@@ -108,11 +109,17 @@ export const api = {
   tournament: (id, signal) => request('GET', `/api/tournaments/${enc(id)}`, undefined, signal),
   createTournament: (body) => write('POST', '/api/tournaments', body),
   cancelTournament: (id) => write('POST', `/api/tournaments/${enc(id)}/cancel`, {}),
+  // votes are public (a signed cookie tells spectators apart): no token is sent or asked for
+  matchVotes: (id, signal) => request('GET', `/api/matches/${enc(id)}/votes`, undefined, signal),
+  castVote: (id, turn, label) => request('POST', `/api/matches/${enc(id)}/turns/${turn}/votes`, { label }),
+  judges: (signal) => request('GET', '/api/judges', undefined, signal),
 };
 
 let namesPromise = null;
 
-/** Persona id -> display name; an empty map if personas cannot be loaded (ids are shown instead). */
+/** Persona id -> display name; an empty map if personas cannot be loaded (ids are shown instead).
+ * Shared by the parts of one page and kept until the next navigation (forgetPersonaNames), so a
+ * persona created meanwhile, in another tab or by someone else, is named on the next page. */
 export function personaNames() {
   namesPromise ??= api.personas()
     .then((list) => new Map((list ?? []).map((p) => [p.id, p.name || p.id])))
@@ -121,6 +128,10 @@ export function personaNames() {
       return new Map();
     });
   return namesPromise;
+}
+
+export function forgetPersonaNames() {
+  namesPromise = null;
 }
 
 export function isAbort(err) {

@@ -1,4 +1,5 @@
 // Router: one shell page, routes on location.pathname, in-app links use history.pushState.
+import { forgetPersonaNames } from './api.js';
 import { h } from './dom.js';
 import { renderEditor } from './editor.js';
 import { renderHome } from './home.js';
@@ -30,6 +31,7 @@ function notFound(root) {
 function route({ focus }) {
   current?.abort();
   current = new AbortController();
+  forgetPersonaNames(); // each page reads them afresh
   const root = document.getElementById('app');
   root.replaceChildren();
   const path = location.pathname;

@@ -5,7 +5,7 @@
 // truth when shown evidence. Each point is a link (Tab reaches it; its label says the figures);
 // the table below says the same in rows. Used on the leaderboard and on each persona's page.
 import { api, isAbort, personaNames } from './api.js';
-import { errorBox, fmt, h, pct, s } from './dom.js';
+import { errorBox, fmt, h, pct, s, tableWrap } from './dom.js';
 
 const SIZE = 300;
 const PAD = { left: 52, top: 24, right: 24, bottom: 46 };
@@ -71,7 +71,7 @@ function rate(r) {
 }
 
 export function calibrationTable(rows, names) {
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'board-table', 'data-testid': 'calibration-board' },
+  return tableWrap('Firm and open table', h('table', { class: 'board-table', 'data-testid': 'calibration-board' },
     h('thead', {}, h('tr', {}, ['Persona', 'Matches', 'Resistance', 'Regressive flips', 'Openness (progressive flips)',
       'Persistence', 'First flip round', 'Probe agrees'].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', { 'data-persona': r.persona },

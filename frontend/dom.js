@@ -26,6 +26,29 @@ export function s(tag, attrs, ...children) {
   return build(document.createElementNS(SVG_NS, tag), attrs, children);
 }
 
+// A table's box scrolls sideways on a narrow screen. While it does, it is a named region that a
+// keyboard can focus, and so scroll; while it does not, it is no stop on the way.
+const scrollers = new ResizeObserver((entries) => {
+  for (const { target } of entries) {
+    if (!target.isConnected) {
+      scrollers.unobserve(target); // removed (a redraw): its size fell to nothing
+      continue;
+    }
+    const scrolls = target.scrollWidth > target.clientWidth + 1;
+    for (const [name, value] of [['tabindex', '0'], ['role', 'region'], ['aria-label', target.dataset.label]]) {
+      if (scrolls) target.setAttribute(name, value);
+      else target.removeAttribute(name);
+    }
+  }
+});
+
+/** A table in its sideways-scrolling box; `label` names it for screen readers while it scrolls. */
+export function tableWrap(label, ...children) {
+  const el = h('div', { class: 'table-wrap', 'data-label': label }, ...children);
+  scrollers.observe(el);
+  return el;
+}
+
 /** Client-side navigation; app.js listens for popstate and re-routes. */
 export function navigate(url) {
   history.pushState(null, '', url);

@@ -2,7 +2,7 @@
 // Rows by persona (+ model) count each persona's latest version unless ?versions=all.
 import { api, isAbort, personaNames } from './api.js';
 import { ciBar } from './chart.js';
-import { errorBox, fmt, h } from './dom.js';
+import { errorBox, fmt, h, tableWrap } from './dom.js';
 import { calibrationSection } from './calibrationboard.js';
 import { pressureSection } from './pressureboard.js';
 
@@ -87,9 +87,7 @@ function compare(a, b) {
 /** Each judge against the spectators' votes, and its position-swap inconsistency (GET /api/judges; absent when votes are off). */
 async function crowdAgreement(list, signal) {
   try {
-    const res = await fetch('/api/judges', { signal });
-    if (!res.ok) return;
-    const judges = await res.json();
+    const judges = await api.judges(signal);
     list.replaceChildren(...judges.map((j) => h('li', { 'data-judge': j.judge },
       `${j.judge}: ${j.crowd_label}`, j.swap_label ? h('span', { 'data-testid': 'swap-label' }, `; position swap: ${j.swap_label}`) : null)));
   } catch { /* the board does not depend on it */ }
@@ -121,7 +119,7 @@ function table(rows, by, names, sort, onSort) {
     const content = c.cell ? c.cell(r) : (typeof c.get(r) === 'number' && !Number.isInteger(c.get(r)) ? fmt(c.get(r)) : String(c.get(r) ?? '—'));
     return h(i === 1 ? 'th' : 'td', { scope: i === 1 ? 'row' : null, class: c.text || c.cell ? null : 'num' }, content);
   })));
-  return h('div', { class: 'table-wrap' },
+  return tableWrap('Leaderboard table',
     h('table', { class: 'leaderboard', 'data-testid': 'leaderboard' },
       h('caption', { class: 'visually-hidden' }, `Leaderboard ${BY[by].toLowerCase()}, sorted by ${col.label}`),
       h('thead', {}, h('tr', {}, head)), h('tbody', {}, body)));

@@ -20,7 +20,6 @@ export function compareIds(a, b) {
  */
 export function openLive(matchId, { onEvent, onConnection = () => {} }) {
   const stats = { lastEventId: null, events: 0 };
-  window.__arena = stats;
   let ws = null;
   let timer = null;
   let stopped = false;

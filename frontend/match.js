@@ -2,7 +2,7 @@
 import { api, isAbort, personaNames } from './api.js';
 import { lineChart } from './chart.js';
 import { ACTIVE, fmt, h, s, setHolding, SIDE_LABEL, statusBadge } from './dom.js';
-import { openLive } from './live.js';
+import { openLive, TERMINAL } from './live.js';
 import { applyEvent, holdingSeries, newState, phaseLabels } from './matchstate.js';
 import { calibrationLine, pressureResults, seatLabel } from './pressure.js';
 import { metricsTable } from './results.js';
@@ -47,6 +47,7 @@ class MatchView {
     this.accuracy = summary?.judge_accuracy ?? {};
     this.calibration = summary?.judge_calibration ?? {};
     this.state = newState(summary);
+    this.liveAfter = summary?.turns_done ?? -1; // turns up to this one had started before the page
     this.v = skeleton();
     this.turns = new TurnList(this.v.transcript);
     this.votes = new VoteBoard(id, () => ACTIVE.has(this.state.status));
@@ -56,7 +57,7 @@ class MatchView {
       for (const side of ['pro', 'con']) this.renderDebater(side);
       this.renderResults();
     };
-    this.v.voteNotice.replaceWith(this.votes.notice);
+    this.v.voteNotice.replaceWith(this.votes.region);
     this.cancelling = false;
   }
 
@@ -217,6 +218,8 @@ class MatchView {
 
   onEvent(ev) {
     if (ev.type === 'votes') return this.votes.update(ev);
+    // other spectators' votes are told once per turn that starts live, not on the replay
+    if ((ev.type === 'turn_started' && ev.turn > this.liveAfter) || TERMINAL.has(ev.type)) this.votes.turnChanged();
     const turn = applyEvent(this.state, ev);
     if (turn == null) {
       this.renderAll();

@@ -1,6 +1,6 @@
 // Persona page: who the persona is, its prompt, its numbers and its recent matches.
 import { api, isAbort, personaNames } from './api.js';
-import { errorBox, fmt, h } from './dom.js';
+import { errorBox, fmt, h, tableWrap } from './dom.js';
 import { byVersionHref, ciCell } from './leaderboard.js';
 import { calibrationSection } from './calibrationboard.js';
 import { renderMatchList } from './matchlist.js';
@@ -17,7 +17,7 @@ function statsTable(rows) {
   if (!rows?.length) return h('p', { class: 'empty' }, 'No scored matches of its current version yet.');
   // as on the leaderboard: the current version's matches; the others are counted per version
   const older = rows.filter((r) => r.model == null).reduce((n, r) => n + (r.older_matches ?? 0), 0);
-  return [olderNote(older, rows[0].persona), h('div', { class: 'table-wrap' }, h('table', { class: 'stats', 'data-testid': 'persona-stats' },
+  return [olderNote(older, rows[0].persona), tableWrap('Position holding by model', h('table', { class: 'stats', 'data-testid': 'persona-stats' },
     h('thead', {}, h('tr', {}, ['Model', 'Matches', 'Turns', 'Mean holding', 'Flip rate', 'Engagement', 'Judge']
       .map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {},

@@ -1,6 +1,6 @@
 // Pressure matches on the match page: the seats' labels and the target's sycophancy metrics
 // (match_completed.metrics.pressure; definitions in the README, "Pressure matches").
-import { fmt, h } from './dom.js';
+import { fmt, h, tableWrap } from './dom.js';
 import { targetSide } from './matchstate.js';
 
 /** The label of a seat's card: PRO/CON in a debate; target or challenger (with its tactic) in a
@@ -62,7 +62,7 @@ export function pressureResults(metrics) {
   }
   return h('div', { class: 'results pressure-results' },
     h('h3', {}, `Under pressure: tactic ${p.tactic}`),
-    h('div', { class: 'table-wrap' },
+    tableWrap('Under pressure: the target’s figures',
       h('table', { class: 'metrics', 'data-testid': 'pressure-metrics' },
         h('tbody', {}, rows.map(([label, value]) => h('tr', {},
           h('th', { scope: 'row' }, label), h('td', {}, value)))))));

@@ -1,14 +1,14 @@
 // The pressure leaderboard on the leaderboard page: a persona x tactic heatmap of flip rates
 // ("which tactic breaks which persona") and the rows behind it (GET /api/leaderboard/pressure).
 // The tournament page shows a pressure tournament's rows with the same two tables.
-import { api, isAbort } from './api.js';
-import { errorBox, fmt, h, pct, setHolding } from './dom.js';
+import { api, isAbort, personaNames } from './api.js';
+import { errorBox, fmt, h, pct, setHolding, tableWrap } from './dom.js';
 
 export function heatmap(rows, names) {
   const personas = [...new Set(rows.map((r) => r.persona))];
   const tactics = [...new Set(rows.map((r) => r.tactic))].sort();
   const cell = new Map(rows.map((r) => [`${r.persona}|${r.tactic}`, r]));
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'heatmap', 'data-testid': 'pressure-heatmap' },
+  return tableWrap('Flip rate by persona and tactic', h('table', { class: 'heatmap', 'data-testid': 'pressure-heatmap' },
     h('caption', {}, 'Flip rate of each persona (rows) under each tactic (columns); greener holds better.'),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Persona'),
       tactics.map((t) => h('th', { scope: 'col' }, t)))),
@@ -25,7 +25,7 @@ export function heatmap(rows, names) {
 }
 
 export function rowsTable(rows, names) {
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'board-table', 'data-testid': 'pressure-board' },
+  return tableWrap('Pressure rows by persona and tactic', h('table', { class: 'board-table', 'data-testid': 'pressure-board' },
     h('thead', {}, h('tr', {}, ['Persona', 'Tactic', 'n', 'Mean ToF', 'Flip rate (95% CI)', 'Holding by round', 'Probe agrees']
       .map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows.map((r) => h('tr', {},
@@ -38,8 +38,8 @@ export function rowsTable(rows, names) {
       h('td', {}, r.probe_agreement == null ? '—' : pct(r.probe_agreement)))))));
 }
 
-/** The section; loads itself. */
-export function pressureSection(signal, names = new Map()) {
+/** The section; loads itself, with the personas' names. */
+export function pressureSection(signal) {
   const body = h('div', { 'aria-live': 'polite' }, h('p', { class: 'loading' }, 'Loading pressure matches…'));
   const section = h('section', { class: 'card pressure-board', 'aria-labelledby': 'pressure-h' },
     h('h2', { id: 'pressure-h' }, 'Under pressure'),
@@ -50,7 +50,7 @@ export function pressureSection(signal, names = new Map()) {
     body);
   const load = async () => {
     try {
-      const rows = await api.pressureLeaderboard(signal);
+      const [rows, names] = await Promise.all([api.pressureLeaderboard(signal), personaNames()]);
       body.replaceChildren(...(rows?.length
         ? [heatmap(rows, names), rowsTable(rows, names)]
         : [h('p', { class: 'empty' }, 'No pressure match has finished yet.')]));

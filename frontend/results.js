@@ -1,5 +1,5 @@
 // The end-of-match metrics table (match_completed.metrics).
-import { fmt, h } from './dom.js';
+import { fmt, h, tableWrap } from './dom.js';
 
 const ROWS = [
   ['Mean holding', (m) => fmt(m.mean_holding)],
@@ -32,7 +32,7 @@ function swaps(list) {
 export function metricsTable(metrics, names) {
   const name = (m) => names.get(m.persona) ?? m.persona;
   return h('div', { class: 'results' },
-    h('div', { class: 'table-wrap' },
+    tableWrap('Results by side',
       h('table', { class: 'metrics', 'data-testid': 'metrics' },
         h('thead', {}, h('tr', {},
           h('th', { scope: 'col' }, 'Metric'),

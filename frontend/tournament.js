@@ -3,7 +3,8 @@
 // pressure leaderboard (persona x tactic), drawn as on the leaderboard page. Refreshed while it runs.
 import { api, isAbort, personaNames } from './api.js';
 import { ciBar } from './chart.js';
-import { ACTIVE, errorBox, fmt, h, navigate, statusBadge } from './dom.js';
+import { ACTIVE, errorBox, fmt, h, navigate, statusBadge, tableWrap } from './dom.js';
+import { calibrationTable, scatter } from './calibrationboard.js';
 import { judgesSection, styleNote } from './judgepanel.js';
 import { heatmap as pressureHeatmap, rowsTable as pressureRows } from './pressureboard.js';
 
@@ -53,7 +54,7 @@ function leaderboardSection(t, names) {
     h('p', { class: 'muted' }, `Judge ${calibration}. Adjusted holding is the expected holding against an average opponent on an average motion; bars show its 95% interval (bootstrap over matches). Style-controlled is the same at the average length and hedging, with its own rank. Held firmer is a Bradley-Terry rating: ${board.held_firmer_scale || 'Elo scale'}. Rows whose intervals overlap share a rank.`),
     t.warnings.length ? h('ul', { class: 'warnings', 'data-testid': 'warnings' }, t.warnings.map((w) => h('li', {}, w))) : null,
     rows.length
-      ? h('div', { class: 'table-wrap' }, h('table', { class: 'leaderboard', 'data-testid': 'tournament-board' },
+      ? tableWrap('Adjusted ratings table', h('table', { class: 'leaderboard', 'data-testid': 'tournament-board' },
         h('thead', {}, h('tr', {},
           h('th', { scope: 'col' }, 'Rank'), h('th', { scope: 'col' }, 'Persona'), h('th', { scope: 'col' }, 'Matches'),
           h('th', { scope: 'col', class: 'wide' }, 'Adjusted holding'), h('th', { scope: 'col' }, 'Raw mean'),
@@ -79,11 +80,24 @@ function pressureSection(t, names) {
       : h('p', { class: 'empty' }, 'No pressure match has finished yet.'));
 }
 
+function calibrationSection(t, names) {
+  if (t.spec.format !== 'calibration') return null;
+  const rows = t.calibration ?? [];
+  return h('section', { 'aria-labelledby': 'calibration-h', 'data-testid': 'tournament-calibration' },
+    h('h2', { id: 'calibration-h' }, 'Firm and open'),
+    h('p', { class: 'muted' }, 'Resistance to pressure (1 − the regressive flip rate: a true start given up under pressure) '
+      + 'across, openness to evidence (the progressive flip rate: a false start given up when shown the evidence) up; '
+      + 'crosses are Wilson 95% intervals. The top-right corner is firm and open.'),
+    rows.length
+      ? [scatter(rows, names), calibrationTable(rows, names)]
+      : h('p', { class: 'empty' }, 'No calibration match has finished yet.'));
+}
+
 function heatmapSection(t, names) {
   const cells = t.heatmap;
   const opponents = [...new Set(Object.values(cells).flatMap((r) => Object.keys(r)))].sort();
   // a debate's grid is square (personas meet personas); a pressure one is persona x tactic
-  const pressure = t.spec.format === 'pressure';
+  const pressure = t.spec.format !== 'debate';
   const rows = pressure ? Object.keys(cells).sort() : [...new Set([...Object.keys(cells), ...opponents])].sort();
   const cols = pressure ? opponents : rows;
   if (!rows.length) return null;
@@ -91,14 +105,14 @@ function heatmapSection(t, names) {
   const versus = pressure ? 'tactic' : 'opponent';
   return h('section', { 'aria-labelledby': 'heat-h' },
     h('h2', { id: 'heat-h' }, `Holding, persona × ${versus}`),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'heatmap', 'data-testid': 'heatmap' },
+    tableWrap(`Holding by persona and ${versus}`, h('table', { class: 'heatmap', 'data-testid': 'heatmap' },
       h('caption', { class: 'muted' }, `Mean holding of the row persona against the column ${versus}`),
       h('thead', {}, h('tr', {}, h('td', {}), cols.map((o) => h('th', { scope: 'col' }, pressure ? o : name(o))))),
       h('tbody', {}, rows.map((p) => h('tr', {}, h('th', { scope: 'row' }, name(p)),
         cols.map((o) => {
           const v = cells[p]?.[o];
           const cell = h('td', { class: 'num heat' }, v == null ? '' : fmt(v));
-          if (v != null) cell.style.background = `hsl(${Math.round(v * 120)} 55% 80% / 0.6)`;
+          if (v != null) cell.style.setProperty('--h', String(Math.round(v * 120))); // style.css colours it
           return cell;
         })))))));
 }
@@ -139,13 +153,14 @@ export function renderTournament(root, signal, id) {
     try {
       const [t, names] = await Promise.all([api.tournament(id, signal), personaNames()]);
       const s = t.spec;
-      const shape = s.format === 'pressure' ? `pressure · ${s.tactics.length} tactics` : s.design;
+      const shape = s.format === 'pressure' ? `pressure · ${s.tactics.length} tactics`
+        : s.format === 'calibration' ? `calibration · ${s.tactics.length} tactics · ${s.claims.length} claims` : s.design;
       cancel.hidden = t.status !== 'running';
-      body.replaceChildren(
-        h('p', { class: 'lede' }, statusBadge(t.status), ` ${shape} · ${s.personas.length} personas · ${s.motions.length} motions · judge ${t.judge}`),
-        // a section with nothing to show is null, which replaceChildren() would print
-        ...[progressSection(t), pressureSection(t, names), leaderboardSection(t, names), heatmapSection(t, names),
-          judgesSection(t), matchesSection(t, names)].filter(Boolean));
+      // a section with nothing to show is null: replaceChildren() would print it as "null"
+      body.replaceChildren(...[
+        h('p', { class: 'lede' }, statusBadge(t.status), ` ${shape} · ${s.personas.length} personas${s.motions.length ? ` · ${s.motions.length} motions` : ''} · judge ${t.judge}`),
+        progressSection(t), pressureSection(t, names), calibrationSection(t, names), leaderboardSection(t, names),
+        heatmapSection(t, names), judgesSection(t), matchesSection(t, names)].filter(Boolean));
       if (!signal.aborted && (t.status === 'running' || t.matches.some((m) => ACTIVE.has(m.status)))) {
         timer = setTimeout(load, REFRESH_MS);
       }

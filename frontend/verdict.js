@@ -1,6 +1,6 @@
 // The verdict chip under each turn: a <details> whose summary shows holding, stance and
 // engagement, and whose body holds concessions, rationale and each judge's own verdict.
-import { fmt, h, setHolding } from './dom.js';
+import { fmt, h, setHolding, tableWrap } from './dom.js';
 
 function holdingChip(holding, scored, prefix = 'holding ') {
   const chip = h('span', { class: 'holding-chip' },
@@ -9,7 +9,7 @@ function holdingChip(holding, scored, prefix = 'holding ') {
 }
 
 function judgeTable(judges, accuracy) {
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'judges' },
+  return tableWrap('Each judge', h('table', { class: 'judges' },
     h('caption', {}, 'Each judge'),
     h('thead', {}, h('tr', {},
       ['Judge', 'Holding', 'Stance', 'Engagement', 'Rationale'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -57,11 +57,11 @@ export function verdictChip(v, { open = false, accuracy = {} } = {}) {
       : null),
   h('div', { class: 'verdict-body' },
     unscoredReason ? h('p', { class: 'muted' }, unscoredReason) : null,
-    h('h4', {}, 'Concessions'),
+    h('h3', {}, 'Concessions'), // under the page's h2 "Transcript": no level skipped
     concessions.length
       ? h('ul', { class: 'concessions' }, concessions.map((c) => h('li', {}, c)))
       : h('p', { class: 'muted' }, 'None.'),
-    h('h4', {}, 'Rationale'),
+    h('h3', {}, 'Rationale'),
     h('p', {}, v.rationale || '—'),
     judges.length > 1 ? judgeTable(judges, accuracy) : null,
     swapList(judges)));

@@ -2,7 +2,10 @@
 // stay hidden until this spectator votes on the turn, so that neither anchors the vote; so do the
 // judge's scores elsewhere on the page (match.js asks `hides(turn)`), unless the spectator chose
 // "Show all verdicts" (kept for the tab in sessionStorage).
-import { h } from './dom.js';
+// Screen readers hear this spectator's own vote at once; the tallies that other spectators' votes
+// change are announced at most once per turn of the match (`turnChanged`), never vote by vote.
+import { api } from './api.js';
+import { errorBox, h } from './dom.js';
 
 const REVEAL_KEY = 'arena.showAllVerdicts';
 
@@ -21,6 +24,10 @@ function judgeLabel(verdict, side) {
   if (!verdict || !verdict.scored || !verdict.stance) return null;
   if (verdict.stance === 'neutral') return JUDGE_LABEL.neutral;
   return verdict.stance === side ? JUDGE_LABEL.same : JUDGE_LABEL.other;
+}
+
+function countsKey(counts) {
+  return LABELS.map((l) => counts?.[l] ?? 0).join(',');
 }
 
 function tallyText(counts, addresses) {
@@ -48,9 +55,13 @@ export class VoteBoard {
       'aria-pressed': String(this.revealed), onclick: () => this.reveal(!this.revealed),
     }, 'Show all verdicts');
     this.noticeText = h('span', {});
+    // one polite live region for every tally (the tallies under the turns are not live regions)
+    this.announcer = h('span', { class: 'visually-hidden', 'aria-live': 'polite', 'data-testid': 'vote-announcer' });
+    this.heard = new Map(); // turn -> the counts this spectator was last told of (or saw first)
     this.notice = h('p', { class: 'muted vote-notice', 'data-testid': 'vote-notice', 'aria-live': 'polite' },
       this.noticeText, ' ', reveal);
     this.revealButton = reveal;
+    this.region = h('div', {}, this.notice, this.announcer);
     this.paintNotice();
     this.load();
   }
@@ -69,6 +80,30 @@ export class VoteBoard {
     this.paintNotice();
     for (const [n, item] of this.items) this.paint(n, item);
     this.onChange();
+  }
+
+  /** Whether this spectator sees turn n's tally (voted on it, or chose to see all). */
+  shows(n) {
+    return this.mine.has(n) || this.revealed;
+  }
+
+  announce(text) {
+    this.announcer.textContent = text;
+  }
+
+  /** The match moved to another turn: say once how the tallies shown changed since this
+   * spectator last heard them (a tally not heard before, as on a replay, is only noted). */
+  turnChanged() {
+    const fresh = [];
+    for (const [n, counts] of [...this.counts].sort(([a], [b]) => a - b)) {
+      if (!this.shows(n)) continue;
+      const key = countsKey(counts);
+      if (this.heard.has(n) && this.heard.get(n) !== key) fresh.push(n);
+      this.heard.set(n, key);
+    }
+    if (!fresh.length) return;
+    this.announce(`New votes. ${fresh.map((n) =>
+      `Turn ${n + 1}, spectators: ${tallyText(this.counts.get(n), this.addresses.get(n))}.`).join(' ')}`);
   }
 
   paintNotice() {
@@ -94,32 +129,36 @@ export class VoteBoard {
   }
 
   async load() {
+    let body;
     try {
-      const res = await fetch(`/api/matches/${encodeURIComponent(this.matchId)}/votes`, { credentials: 'same-origin' });
-      if (res.status === 404) {
-        this.enabled = false;
-        for (const item of this.items.values()) {
-          item.el.remove();
-          if (item.article) delete item.article.dataset.vote;
-        }
-        this.paintNotice();
-        this.onChange();
-        return;
-      }
-      const body = await res.json();
-      for (const t of body.turns) {
-        this.counts.set(t.turn, t.counts);
-        this.addresses.set(t.turn, t.ips);
-        if (t.mine) this.mine.set(t.turn, t.mine);
-      }
-      for (const [n, item] of this.items) this.paint(n, item);
-      this.onChange();
-      const figures = Object.entries(body.agreement ?? {}).filter(([, a]) => a.accuracy != null);
-      this.agreement.hidden = !figures.length;
-      const alpha = body.alpha == null ? '' : ` Spectators agree among themselves: Krippendorff’s α ${body.alpha.toFixed(2)}.`;
-      this.agreement.textContent = figures.map(([j, a]) =>
-        `Judge ${j} ${body.agreement_label[j]} (turns with ${body.min_votes}+ votes).`).join(' ') + alpha;
-    } catch { /* the control still works; tallies arrive with the first vote */ }
+      body = await api.matchVotes(this.matchId);
+    } catch (err) {
+      if (err.status === 404) this.disable();
+      return; // otherwise the control still works; tallies arrive with the first vote
+    }
+    for (const t of body.turns) {
+      this.counts.set(t.turn, t.counts);
+      this.addresses.set(t.turn, t.ips);
+      if (t.mine) this.mine.set(t.turn, t.mine);
+    }
+    for (const [n, item] of this.items) this.paint(n, item);
+    this.onChange();
+    const figures = Object.entries(body.agreement ?? {}).filter(([, a]) => a.accuracy != null);
+    this.agreement.hidden = !figures.length;
+    const alpha = body.alpha == null ? '' : ` Spectators agree among themselves: Krippendorff’s α ${body.alpha.toFixed(2)}.`;
+    this.agreement.textContent = figures.map(([j, a]) =>
+      `Judge ${j} ${body.agreement_label[j]} (turns with ${body.min_votes}+ votes).`).join(' ') + alpha;
+  }
+
+  /** Votes are off on this server (ARENA_VOTES=off): no control, nothing hidden. */
+  disable() {
+    this.enabled = false;
+    for (const item of this.items.values()) {
+      item.el.remove();
+      if (item.article) delete item.article.dataset.vote;
+    }
+    this.paintNotice();
+    this.onChange();
   }
 
   /** Put (or refresh) the control under a turn's article. */
@@ -127,7 +166,7 @@ export class VoteBoard {
     if (!this.enabled || !turn?.done) return;
     let item = this.items.get(turn.turn);
     if (!item) {
-      const status = h('p', { class: 'votes-result', 'aria-live': 'polite', 'data-testid': 'vote-result' });
+      const status = h('p', { class: 'votes-result', 'data-testid': 'vote-result' });
       const buttons = LABELS.map((label) => h('button', {
         type: 'button', class: 'secondary vote-button', 'data-label': label, 'aria-pressed': 'false',
         onclick: () => this.cast(turn.turn, label),
@@ -136,7 +175,7 @@ export class VoteBoard {
         h('span', { class: 'votes-question' }, `Did ${name} hold its position? `),
         ...buttons,
         status);
-      item = { el, status, buttons, side: turn.side, verdict: null };
+      item = { el, status, buttons, side: turn.side, verdict: null, error: null, retry: null };
       this.items.set(turn.turn, item);
     }
     if (item.el.parentNode !== article) article.append(item.el);
@@ -152,37 +191,41 @@ export class VoteBoard {
     // the judge's verdict chip (turn.js) stays hidden until this spectator voted (style.css)
     if (item.article) item.article.dataset.vote = mine ? 'done' : this.revealed ? 'revealed' : 'pending';
     const judge = judgeLabel(item.verdict, item.side);
-    if (!mine && this.revealed) {
-      item.status.textContent = `Spectators: ${tallyText(this.counts.get(n), this.addresses.get(n))}. Judge: ${judge ?? 'no verdict yet'}.`;
-      return;
-    }
-    if (!mine) {
-      item.status.textContent = 'The spectators’ tally and the judge’s label show after you vote, so they do not sway you.';
-      return;
-    }
-    item.status.textContent = `You: ${mine}. Spectators: ${tallyText(this.counts.get(n), this.addresses.get(n))}. Judge: ${judge ?? 'no verdict yet'}.`;
+    const tally = `Spectators: ${tallyText(this.counts.get(n), this.addresses.get(n))}. Judge: ${judge ?? 'no verdict yet'}.`;
+    const text = mine ? `You: ${mine}. ${tally}`
+      : this.revealed ? tally
+        : 'The spectators’ tally and the judge’s label show after you vote, so they do not sway you.';
+    if (item.status.textContent !== text) item.status.textContent = text;
   }
 
   async cast(n, label) {
     const item = this.items.get(n);
-    const res = await fetch(`/api/matches/${encodeURIComponent(this.matchId)}/turns/${n}/votes`, {
-      method: 'POST', credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ label }),
-    });
-    if (res.ok) {
-      const body = await res.json();
-      const first = !this.mine.has(n);
-      this.mine.set(n, label);
-      this.counts.set(n, body.counts);
-      this.paint(n, item);
-      if (first) this.onChange(); // this turn's score shows now
-      this.load(); // the judges' agreement may have changed
-      this.poll();
-    } else if (res.status === 429) {
-      item.status.textContent = `Too many votes; try again in ${res.headers.get('Retry-After') ?? 'a few'} s.`;
-    } else {
-      item.status.textContent = `Your vote was not taken (${res.status}).`;
+    let body;
+    item.retry = label;
+    try {
+      body = await api.castVote(this.matchId, n, label);
+    } catch (err) {
+      const message = `Your vote was not taken: ${err.message}`;
+      // the same box, reworded: a keyboard on its Retry button stays there
+      if (item.error) item.error.querySelector('p').textContent = message;
+      else item.el.append(item.error = errorBox(message, () => this.cast(n, item.retry)));
+      return;
     }
+    if (item.error) {
+      const focused = item.error.contains(document.activeElement);
+      item.error.remove();
+      item.error = null;
+      if (focused) item.buttons.find((b) => b.dataset.label === label)?.focus();
+    }
+    const first = !this.mine.has(n);
+    this.mine.set(n, label);
+    this.counts.set(n, body.counts);
+    this.paint(n, item);
+    this.announce(`Your vote on turn ${n + 1}: ${label}. Spectators: ${tallyText(body.counts, this.addresses.get(n))}.`);
+    this.heard.set(n, countsKey(body.counts));
+    if (first) this.onChange(); // this turn's score shows now
+    this.load(); // the judges' agreement may have changed
+    this.poll();
   }
 
   /** A `votes` event from the match's stream: another spectator's vote. */

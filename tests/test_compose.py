@@ -110,6 +110,11 @@ def test_a_public_api_node_requires_a_token() -> None:
     assert ":?" in SERVICES["api"]["environment"]["ARENA_API_TOKEN"]
 
 
+def test_a_public_api_node_requires_a_votes_secret() -> None:
+    # generated, it would live in the container and change whenever the container is recreated
+    assert ":?" in SERVICES["api"]["environment"]["ARENA_VOTES_SECRET"]
+
+
 def test_the_image_installs_the_built_wheel_and_no_source() -> None:
     *builders, runtime = dockerfile_stages()
     build = next(s for s in builders if s.name == "build")

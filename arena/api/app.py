@@ -11,10 +11,14 @@ from typing import cast
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import HTTPConnection
-from starlette.types import ExceptionHandler
+from starlette.types import ASGIApp, ExceptionHandler
 
 import arena
+from arena.api.head import HeadAsGet
+from arena.api.headers import SecurityHeaders
 from arena.api.limits import LimitBodies, body_limit, import_limit
 from arena.api.prometheus import ApiMetrics
 from arena.api.routes import (
@@ -125,6 +129,35 @@ async def _store_down(conn: HTTPConnection, exc: Exception) -> JSONResponse | No
     )
 
 
+class ArenaApi(FastAPI):
+    """The app, with its security headers outside every other layer: a 500 from Starlette's
+    server-error handler, outermost of FastAPI's own, carries them too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        docs = (self.docs_url, self.redoc_url, self.swagger_ui_oauth2_redirect_url)
+        settings: Settings = self.state.settings
+        return SecurityHeaders(super().build_middleware_stack(), settings, filter(None, docs))
+
+
+def _http_middleware(app: FastAPI, settings: Settings) -> None:
+    """From the inside out: request body limits; gzip (HTTP only: WebSocket frames pass
+    untouched), outside the limits so that they see the app's answers as it sends them; CORS
+    for the origins allowed; HEAD outermost, so that its headers are the compressed GET's."""
+    uploads = {str(app.url_path_for("import_personas")): import_limit(settings)}
+    app.add_middleware(LimitBodies, default=body_limit(settings), routes=uploads)
+    if settings.gzip_min_bytes:
+        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Link", "Retry-After", "X-Next-Cursor"],
+        )
+    app.add_middleware(HeadAsGet)
+
+
 async def _board_not_ready(conn: HTTPConnection, exc: Exception) -> JSONResponse:
     retry = getattr(exc, "retry_after", 2)
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(retry)})
@@ -139,7 +172,7 @@ def create_app(
     """The app. Its lifespan connects the store, loads the personas and, with `run_worker`,
     runs a Worker in the same process. `models` builds the models of matches (default: an
     arena.models.cache.Models of the settings, closed at shutdown)."""
-    app = FastAPI(
+    app = ArenaApi(
         title="Persona Arena",
         version=arena.__version__,
         summary="Debates between language-model personas, judged for how firmly they hold a side.",
@@ -165,8 +198,7 @@ def create_app(
     app.include_router(ws.router)
     app.include_router(pages.router)
     pages.mount_static(app)
-    uploads = {str(app.url_path_for("import_personas")): import_limit(settings)}
-    app.add_middleware(LimitBodies, default=body_limit(settings), routes=uploads)
+    _http_middleware(app, settings)
     # Starlette calls one handler for requests and WebSockets alike; its types name them apart
     store_down = cast(ExceptionHandler, _store_down)
     app.add_exception_handler(RedisError, store_down)

@@ -76,7 +76,7 @@ class LimitBodies:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.routes.get(_route_path(scope), self.default)
+        limit = self.routes.get(route_path(scope), self.default)
         declared = _content_length(scope)
         if declared is not None and declared > limit.bytes:
             await _refuse(limit, scope, receive, send)
@@ -111,7 +111,8 @@ async def _refuse(limit: BodyLimit, scope: Scope, receive: Receive, send: Send) 
     await response(scope, receive, send)
 
 
-def _route_path(scope: Scope) -> str:
+def route_path(scope: Scope) -> str:
+    """The request's path within the app (less the root path a proxy may mount it under)."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path

@@ -82,7 +82,8 @@ Cluster as well as on a single server.
 | `{P}:retention_run`          | string | the janitor that runs today's retention (SET NX EX 1 day)|
 | `{P}:voted`                  | zset   | match ids with votes, score = first vote (ms)            |
 | `{P}:voted_at`               | zset   | match ids with votes, score = latest vote (ms)           |
-| `{P}:votes_secret`           | string | the votes secret when ARENA_VOTES_SECRET is unset        |
+| `{P}:votes_secret_fingerprint`| string | a fingerprint of the votes secret (the secret itself is |
+|                              |        | never in Redis: arena.store.votes_secret)                |
 | `{P}:vote_rate:<who>`        | string | votes in the current minute by a spectator / IP hash     |
 
 Match ids are time-sortable (Crockford base32 of the creation millisecond, then randomness), so

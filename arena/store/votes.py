@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import hmac
 import math
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -180,10 +179,10 @@ class TurnAudit:
 class CrowdVotes:
     """The votes of every match. `publish_later` tasks run on the API node that took a vote."""
 
-    def __init__(self, redis: Redis, keys: Keys, secret: str | None = None) -> None:
+    def __init__(self, redis: Redis, keys: Keys, secret: str | bytes | None = None) -> None:
         self.redis, self.keys = redis, keys
         self._global = "{" + keys.prefix + "}"
-        self._secret = secret
+        self._secret = secret.encode() if isinstance(secret, str) else secret
         self._cast = redis.register_script(_CAST)
         self._rate = redis.register_script(_RATE)
         self._count = redis.register_script(_COUNT)
@@ -200,17 +199,15 @@ class CrowdVotes:
         """Voted matches by the time of their latest vote: nodes re-read what changed."""
         return f"{self._global}:voted_at"
 
-    async def secret(self) -> bytes:
-        """ARENA_VOTES_SECRET, or one generated once and shared through Redis by all nodes."""
+    def secret(self) -> bytes:
+        """The key of voters' cookies and of address hashes (arena.store.votes_secret)."""
         if self._secret is None:
-            key = f"{self._global}:votes_secret"
-            await self.redis.set(key, secrets.token_hex(32), nx=True)
-            self._secret = str(await self.redis.get(key))
-        return self._secret.encode()
+            raise RuntimeError("these votes were opened without a secret: pass votes_secret()'s")
+        return self._secret
 
-    async def keyed_hash(self, value: str) -> str:
+    def keyed_hash(self, value: str) -> str:
         """A keyed hash (HMAC-SHA256, truncated) of an IP address: never stored raw."""
-        digest = hmac.new(await self.secret(), b"ip:" + value.encode(), hashlib.sha256)
+        digest = hmac.new(self.secret(), b"ip:" + value.encode(), hashlib.sha256)
         return digest.hexdigest()[:24]
 
     async def rate_limit(self, voter: str, ip_hash: str, per_minute: int) -> float:

@@ -202,7 +202,7 @@ class Seeder:
         for _ in range(self.rng.randint(3, 6)):
             voter = f"v{self.rng.getrandbits(40):010x}"
             address = f"10.0.{self.rng.randint(0, 255)}.{self.rng.randint(1, 254)}"
-            ip = await self.votes.keyed_hash(address)
+            ip = self.votes.keyed_hash(address)
             label = self.rng.choice(("holds", "holds", "holds", "wavers", "switched"))
             await self.votes.cast(match_id, turn, voter, label, ip, ip_cap=20)  # type: ignore[arg-type]
         await self.votes.publish(match_id, turn)

@@ -221,3 +221,17 @@ async def test_no_votes_event_after_the_terminal_event(api: Api) -> None:
     events = await api.store.read_events(record.id)
     assert events[-1].type == "match_failed"
     assert [e.type for e in events].count("votes") == 1
+
+
+async def test_a_voter_cookie_outlives_a_restart_of_the_api(make_api: MakeApi) -> None:
+    api = await make_api()
+    record = await api.store.create_match(spec())
+    await play(api.store, api.library, record)
+    url = f"/api/matches/{record.id}/turns/0/votes"
+    first = await api.client.post(url, json={"label": "holds"})
+    cookie = first.cookies["arena_voter"]
+    restarted = await make_api()  # same arena, same data folder: a new process
+    restarted.client.cookies.set("arena_voter", cookie, domain="arena.test")
+    again = await restarted.client.post(url, json={"label": "wavers"})
+    assert again.status_code == 200 and again.json()["replaced"] == "holds"
+    assert "set-cookie" not in again.headers  # recognised, not a new voter

@@ -136,10 +136,10 @@ def test_match_from_form_streams_text_before_the_turn_ends(live: LiveMatch) -> N
     page = live.page
     expect(page.locator("h1.motion")).to_have_text(MOTION)
 
-    page.wait_for_function(
-        "() => (window.__streamLog?.['0'] ?? []).length > 0", timeout=FIRST_TEXT_TIMEOUT_MS
-    )
+    # (not page.wait_for_function: it evaluates a string in the page, which the page's
+    # Content-Security-Policy refuses, as it should)
     first = page.locator('[data-testid="turn"][data-turn="0"]')
+    expect(first.locator(".turn-text")).not_to_be_empty(timeout=FIRST_TEXT_TIMEOUT_MS)
     expect(first).to_have_attribute("data-side", "pro")
     expect(first).to_have_attribute("data-complete", "true", timeout=120_000)
 
@@ -291,9 +291,7 @@ def test_form_can_be_filled_and_submitted_by_keyboard(live: LiveMatch, new_conte
     page.goto("/")
     pro = page.get_by_test_id("pro-persona")
     # the personas arrive by fetch after the page loads: wait for them before reading
-    page.wait_for_function(
-        "document.querySelectorAll('[data-testid=con-persona] option').length > 2"
-    )
+    expect(page.get_by_test_id("con-persona").locator("option").nth(2)).to_be_attached()
     options = pro.locator("option").evaluate_all("(os) => os.map((o) => o.value)")
     pro.focus()
     page.keyboard.press("ArrowDown")  # personas[1]

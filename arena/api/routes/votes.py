@@ -38,6 +38,7 @@ from arena.leaderboard.board import Leaderboard
 from arena.stats.position import SwapRate, swap_rate
 from arena.store import Store
 from arena.store.votes import CrowdVotes
+from arena.store.votes_secret import votes_secret
 
 COOKIE = "arena_voter"
 EXPORT_MAX = 1000  # voted matches per page of the export
@@ -49,8 +50,12 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    store = app.state.store
-    votes = CrowdVotes(store.redis, store.keys, app.state.settings.votes_secret)
+    store, settings = app.state.store, app.state.settings
+    # with votes off no route signs or hashes: no secret is needed, and none is made
+    secret = (
+        await votes_secret(store.redis, store.keys, settings) if settings.votes == "on" else None
+    )
+    votes = CrowdVotes(store.redis, store.keys, secret)
     app.state.votes = votes
     app.state.crowd = CrowdBoard(store, votes)
     try:
@@ -131,7 +136,7 @@ async def _voter(request: Request, votes: CrowdVotes) -> str | None:
     voter, _, signature = raw.partition(".")
     if not voter or len(voter) > 64:
         return None
-    expected = _sign(await votes.secret(), voter)
+    expected = _sign(votes.secret(), voter)
     return voter if hmac.compare_digest(signature.encode(), expected.encode()) else None
 
 
@@ -153,7 +158,7 @@ async def cast_vote(
     """Vote on a completed turn: holds, wavers or switched. Public; one vote per spectator
     (a signed cookie) per turn, a new one replacing it; rate-limited per spectator and IP."""
     voter = await _voter(request, votes)
-    ip_hash = await votes.keyed_hash(_ip(request, settings))
+    ip_hash = votes.keyed_hash(_ip(request, settings))
     if voter is None:
         if not await votes.new_voter_allowed(ip_hash, settings.votes_new_voters_per_ip):
             raise HTTPException(
@@ -165,7 +170,7 @@ async def cast_vote(
         voter = secrets.token_hex(16)
         response.set_cookie(
             COOKIE,
-            f"{voter}.{_sign(await votes.secret(), voter)}",
+            f"{voter}.{_sign(votes.secret(), voter)}",
             max_age=COOKIE_MAX_AGE,
             httponly=True,
             samesite="lax",

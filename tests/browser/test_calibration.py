@@ -144,3 +144,23 @@ def test_the_scatter_shows_each_persona_with_its_cross_and_keyboard_labels(
     expect(page.get_by_test_id("pressure-metrics")).to_contain_text(
         "progressive flip in round 1"
     )
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_firm_and_open_pages_pass_axe(
+    arena_server: ArenaServer, new_context: Any, scheme: str
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    if not arena_server.get("/api/leaderboard/calibration")["rows"]:
+        play(arena_server)
+    page = new_context(color_scheme=scheme).new_page()
+    axe, found = Axe(), {}
+    for url in ("/leaderboard", "/personas/stoic"):
+        page.goto(url)
+        expect(page.get_by_test_id("calibration-point").first).to_be_visible()
+        tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+        results = axe.run(page, options={"runOnly": {"type": "tag", "values": tags}})
+        if results.violations_count:
+            found[url] = results.generate_report()
+    assert not found, "\n".join(f"{url}:\n{report}" for url, report in found.items())

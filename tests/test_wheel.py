@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 import tomllib
 import venv
 import zipfile
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from arena.config import package_folder
+from tests.polling import wait_until
 from tests.processes import free_port
 from tests.test_compose import dockerfile_stages
 
@@ -136,18 +136,13 @@ def serving(env_dir: Path, cwd: Path) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + HEALTH_TIMEOUT
-        while True:
+        def healthy() -> bool:
             if process.poll() is not None:
                 pytest.fail(f"arena serve exited with {process.returncode}:\n{log.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"arena serve was not healthy in {HEALTH_TIMEOUT:.0f} s:\n{log.read_text()}"
-                )
-            time.sleep(0.2)
+            return httpx.get(url + "/healthz", timeout=2).status_code == 200
+
+        wait_until(healthy, timeout=HEALTH_TIMEOUT, interval=0.2, ignore=(httpx.HTTPError,),
+                   message=lambda: f"arena serve was not healthy:\n{log.read_text()}")
         yield url
     finally:
         process.terminate()

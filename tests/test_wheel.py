@@ -60,8 +60,10 @@ def _build_context(dest: Path) -> Path:
 
 
 def _run(*args: str | Path, cwd: Path | None = None) -> str:
+    # without PYTHONPATH: a checkout on it would shadow the installed wheel
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False, env=env
     )
     assert done.returncode == 0, f"{args} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout

@@ -65,6 +65,10 @@ class FakeLLM:
         with self._lock:
             self.outcomes[outcome] += 1
 
+    def delay(self, body: dict[str, Any]) -> float:
+        """Seconds before each delta of the reply to `body` (a subclass may vary it)."""
+        return self.token_delay
+
     def reply(self, n: int, body: dict[str, Any]) -> list[str]:
         """The deltas of a reply: a debater's words, or a judge's verdict JSON in pieces."""
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
@@ -141,13 +145,13 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             deltas = llm.reply(n, body)
             cut_at = len(deltas) // 2 if fault else None
-            self._stream(deltas, cut_at, clean=fault == "cut-clean")
+            self._stream(deltas, cut_at, clean=fault == "cut-clean", delay=llm.delay(body))
 
     def _send(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _stream(self, deltas: list[str], cut_at: int | None, *, clean: bool) -> None:
+    def _stream(self, deltas: list[str], cut_at: int | None, *, clean: bool, delay: float) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("transfer-encoding", "chunked")
@@ -162,7 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
-            time.sleep(self.server.llm.token_delay)
+            time.sleep(delay)  # the model's pace
             self._send(_chunk({"content": delta}))
         self._send(_chunk({}, "stop"))
         self._send(_usage(20, len(deltas)))

@@ -1,4 +1,5 @@
-"""A live `arena serve` (real Redis, embedded model) and Debian's chromium driven by Playwright.
+"""A live `arena serve` (real Redis; the fast fake model, or the embedded one) and Debian's
+chromium driven by Playwright.
 
 The server runs as a subprocess on a free loopback port, with an embedded Redis in a tmp dir, or
 with REDIS_URL (then under its own key prefix, whose keys are deleted afterwards). Playwright
@@ -15,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +26,8 @@ import httpx
 import pytest
 
 from arena.config import REPO_ROOT
+from tests.fake_llm import FakeLLM
+from tests.polling import wait_until
 from tests.processes import delete_prefix, free_port
 
 if TYPE_CHECKING:
@@ -77,18 +79,16 @@ class ArenaServer:
 
 
 def _wait_healthy(server: ArenaServer) -> None:
-    deadline = time.monotonic() + HEALTH_TIMEOUT
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if server.process.poll() is not None:
             pytest.fail(
                 f"arena serve exited with {server.process.returncode} before it was healthy:\n"
                 f"{server.log_tail()}"
             )
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"arena serve was not healthy within {HEALTH_TIMEOUT:.0f} s:\n{server.log_tail()}")
+        return httpx.get(server.url + "/healthz", timeout=2).status_code == 200
+
+    wait_until(healthy, timeout=HEALTH_TIMEOUT, interval=0.2, ignore=(httpx.HTTPError,),
+               message=lambda: f"arena serve was not healthy:\n{server.log_tail()}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -172,9 +172,11 @@ def running_arena(data_dir: Path, *args: str, **settings: str) -> Iterator[Arena
 
 @pytest.fixture(scope="module")
 def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
-    """`arena serve` with its worker, on a free loopback port, until the module ends."""
-    with running_arena(tmp_path_factory.mktemp("arena-browser")) as server:
-        yield server
+    """`arena serve` with its worker, on a free loopback port, until the module ends; its
+    debaters and judge are the fast fake model (a module may override this fixture)."""
+    with FakeLLM(words=12, token_delay=0.01) as llm:
+        with arena_on(llm.url, tmp_path_factory.mktemp("arena-browser")) as server:
+            yield server
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The arena as separate processes against one Redis: two API nodes, two workers, and a worker
-killed with SIGKILL mid-match. Real processes, the real embedded model, real Redis."""
+killed with SIGKILL mid-match. Real processes and real Redis; the debaters and the judge are the
+fast fake OpenAI-compatible model on loopback (tests/fake_llm.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from tests.exactly_once import check_exactly_once
+from tests.fake_llm import OPENING, FakeLLM
 from tests.processes import (
     ArenaProcess,
     arena_env,
@@ -26,15 +29,19 @@ from tests.processes import (
 
 pytestmark = pytest.mark.slow
 
+MODEL = "openai-compatible:fast"
 MATCH = {"motion": "four-day-week", "pro": {"persona": "pirate"},
          "con": {"persona": "assistant"}, "rounds": 1}
-TERMINAL = {"match_completed", "match_failed", "match_cancelled"}
+TURNS = 6
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = arena_env(tmp_path / "data")
-    yield env
+    # turns of about 0.7 s: a kill lands mid-turn, and the match still ends in seconds
+    with FakeLLM(words=24, token_delay=0.03) as llm:
+        env = arena_env(tmp_path / "data", ARENA_COMPATIBLE_BASE_URL=llm.url,
+                        ARENA_DEFAULT_MODEL=MODEL, ARENA_DEFAULT_JUDGE=MODEL)
+        yield env
     cleanup_keys(env)
 
 
@@ -60,18 +67,11 @@ def watch(address: str, match_id: str, after: str | None = None,
 
 
 def check_transcript(events: list[dict[str, Any]], detail: dict[str, Any]) -> None:
-    """One continuous transcript: ids increase, each turn starts and ends once, and the
-    streamed tokens of every turn add up to its final text and to what the API serves."""
+    """One continuous transcript: ids increase; each turn starts, ends and is judged once, and
+    the tokens streamed after its last restart add up to its text and to what the API serves."""
     ids = [stream_id(e["id"]) for e in events]
     assert ids == sorted(set(ids)), "event ids repeat or go backwards"
-    started = [e["turn"] for e in events if e["type"] == "turn_started"]
-    completed = {e["turn"]: e["text"] for e in events if e["type"] == "turn_completed"}
-    assert started == list(range(6)) and sorted(completed) == list(range(6))
-    verdicts = [e["turn"] for e in events if e["type"] == "verdict"]
-    assert sorted(verdicts) == list(range(6))
-    for turn, text in completed.items():
-        tokens = "".join(e["text"] for e in events if e["type"] == "token" and e["turn"] == turn)
-        assert tokens == text, f"turn {turn}: streamed text differs from the turn's text"
+    completed = check_exactly_once(events, TURNS, opening=OPENING)
     served = {t["turn"]: t["text"] for t in detail["turns"]}
     assert served == completed
 

@@ -27,6 +27,7 @@ from arena.store.server import redis_server_binary
 from tests.conftest import RedisTarget
 from tests.exactly_once import TERMINAL, check_exactly_once
 from tests.fake_llm import FAULTS, OPENING, FakeLLM
+from tests.polling import wait_until
 from tests.processes import ArenaProcess, arena_env, sync_client, xread_any
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,9 @@ MODEL = "openai-compatible:fake"
 TURNS = 6
 HEARTBEAT = 0.2
 RECLAIM_IDLE = 1.0
-SLACK = 3.0  # reading the events, building the lineup, the first token, on a busy machine
+# reading the events, building the lineup, the first token; and a machine busy with other jobs
+# (tests/worker/test_worker.py holds the in-process worker to the bound itself)
+SLACK = 6.0
 TIMEOUT = 60.0
 
 Seen = tuple[str, str, dict[str, Any]]  # match id, event id, event
@@ -209,7 +212,7 @@ def test_workers_killed_mid_turn_are_replaced_without_loss_and_on_time(
     url, prefix = redis_target.url, settings.key_prefix
     with FakeLLM(words=24, token_delay=0.03) as llm, watching(url, prefix) as watch:
         env = worker_env(tmp_path, url, prefix, llm, ARENA_WORKER_CONCURRENCY="1")
-        match_ids = create_matches(url, prefix, 8)  # more than the slots: new jobs wait
+        match_ids = create_matches(url, prefix, 10)  # more than the slots: new jobs wait
         workers = [ArenaProcess(["worker"], env, tmp_path / f"w{i}.log") for i in (1, 2)]
         with contextlib.ExitStack() as stack, logs_of(tmp_path):
             for worker in workers:
@@ -227,13 +230,13 @@ def test_workers_killed_mid_turn_are_replaced_without_loss_and_on_time(
                             continue
                         owner = watch.record(match_id).get("worker", "")
                         victim = next((w for w in workers if owner_tag(w) in owner), None)
-                        # kill while every worker runs exactly one match: the victim runs this
-                        # one only (a worker runs one over its concurrency to resume), and the
-                        # survivor is up (not a fresh one still starting) with its slot busy
+                        # a worker runs one match over its concurrency to resume: kill one while
+                        # none uses that extra slot (the victim runs this match only, and the
+                        # survivor has room to resume it however busy)
                         running = watch.running_by(match_ids)
                         busy = [sum(n for name, n in running.items() if owner_tag(w) in name)
                                 for w in workers]
-                        if victim is not None and busy == [1] * len(workers):
+                        if victim is not None and max(busy) <= 1:
                             break
                         victim = None
                 victim.kill()
@@ -257,6 +260,11 @@ def test_workers_killed_mid_turn_are_replaced_without_loss_and_on_time(
                     waits.append(time.monotonic() - killed_at)
                 fresh = ArenaProcess(["worker"], env, tmp_path / f"w{3 + kill}.log")
                 workers.append(stack.enter_context(fresh))
+                if kill < 2:  # up (running a match) before the next kill, or the next
+                    # victim's match would wait for it to start
+                    wait_until(lambda: any(owner_tag(fresh) in name  # noqa: B023
+                                           for name in watch.running_by(match_ids)),
+                               timeout=TIMEOUT, message=f"worker {3 + kill} ran no match")
                 cursor = {m: watch.last_id(m) for m in match_ids}
             watch.until_over(match_ids)
             events = watch.check(match_ids)

@@ -48,6 +48,10 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 812}
 PASS_ENV = {"ARENA_LOCAL_THREADS", "ARENA_LOCAL_MODEL_PATH", "ARENA_LOCAL_N_CTX"}
+# Playwright's waits (actions, navigation, `expect`): generous, so that a machine busy with other
+# jobs makes the tests slow, not red; a waiting test returns as soon as its condition holds
+ACTION_TIMEOUT_MS = 60_000
+EXPECT_TIMEOUT_MS = 30_000
 
 
 def missing(reason: str, *, module: bool = False) -> NoReturn:
@@ -214,9 +218,10 @@ def browser() -> Iterator[Browser]:
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         missing(f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         missing("playwright is not installed: pip install -e '.[dev]'")
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -236,7 +241,7 @@ def new_context(browser: Browser, arena_server: ArenaServer, js_errors: JsErrors
         context = browser.new_context(
             base_url=arena_server.url, viewport=options.pop("viewport", DESKTOP), **options
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.on("console", js_errors.on_console)
         context.on("weberror", js_errors.on_weberror)
         contexts.append(context)

@@ -173,7 +173,7 @@ def serve(env: dict[str, str], log: Path, *extra: str) -> tuple[ArenaProcess, st
     return proc, f"127.0.0.1:{port}"
 
 
-def wait_healthy(address: str, proc: ArenaProcess, timeout: float = 60.0) -> None:
+def wait_healthy(address: str, proc: ArenaProcess, timeout: float = 180.0) -> None:
     def healthy() -> bool:
         assert proc.proc is not None
         if proc.proc.poll() is not None:

@@ -25,7 +25,7 @@ from tests.test_compose import dockerfile_stages
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-HEALTH_TIMEOUT = 60.0
+HEALTH_TIMEOUT = 180.0  # a deadline for a hang: a busy machine is slow, not broken
 
 
 def test_every_arena_package_is_listed_for_the_wheel() -> None:

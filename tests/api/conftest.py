@@ -23,7 +23,7 @@ from arena.domain.personas import Library
 from arena.store import Store
 from tests.polling import eventually
 
-STARTUP_TIMEOUT = 10.0
+STARTUP_TIMEOUT = 60.0
 
 
 class _AppState:

@@ -25,7 +25,7 @@ except ImportError:
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MODEL = FAST_MODEL
-MATCH_TIMEOUT = 60.0
+MATCH_TIMEOUT = 120.0
 PERSONA = {
     "id": "versioned-ada",
     "name": "Versioned Ada",

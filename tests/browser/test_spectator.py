@@ -40,7 +40,7 @@ MOTION = "This house would ban homework in primary schools."
 HELD_MOTION = "This house would reload the page mid-match."
 HELD_AFTER = 3  # debater replies of a match on HELD_MOTION that flow before the rest are held
 TIMEOUT_MS = 60_000
-MATCH_TIMEOUT = 60.0
+MATCH_TIMEOUT = 120.0
 
 
 class GatedLLM(FakeLLM):

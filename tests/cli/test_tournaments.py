@@ -151,7 +151,7 @@ def test_a_killed_run_resumes_without_replaying_completed_matches(
             done = _completed(client, keys)
             return done if len(done) >= 3 else set()
 
-        done = wait_until(three_done, timeout=60, message="3 matches did not complete")
+        done = wait_until(three_done, timeout=180, message="3 matches did not complete")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -192,7 +192,7 @@ def test_ctrl_c_stops_scheduling_and_writes_what_is_done(env: Settings, tmp_path
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             return _completed(client, Keys(env.key_prefix))
 
-        wait_until(one_done, timeout=60, message="no match completed")
+        wait_until(one_done, timeout=180, message="no match completed")
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     finally:

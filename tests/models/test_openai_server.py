@@ -19,7 +19,7 @@ from tests.polling import wait_until
 
 pytestmark = pytest.mark.embedded
 
-STARTUP_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 180.0
 REQUEST = GenerationRequest(
     system="You are a debater who defends tea. Answer in one short sentence.",
     messages=[ChatMessage("user", "Is tea better than coffee?")],

@@ -39,7 +39,7 @@ RECLAIM_IDLE = 1.0
 # reading the events, building the lineup, the first token; and a machine busy with other jobs
 # (tests/worker/test_worker.py holds the in-process worker to the bound itself)
 SLACK = 6.0
-TIMEOUT = 60.0
+TIMEOUT = 120.0
 
 Seen = tuple[str, str, dict[str, Any]]  # match id, event id, event
 

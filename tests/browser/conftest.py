@@ -52,6 +52,7 @@ PASS_ENV = {"ARENA_LOCAL_THREADS", "ARENA_LOCAL_MODEL_PATH", "ARENA_LOCAL_N_CTX"
 # jobs makes the tests slow, not red; a waiting test returns as soon as its condition holds
 ACTION_TIMEOUT_MS = 60_000
 EXPECT_TIMEOUT_MS = 30_000
+HTTP_TIMEOUT = 60.0  # the tests' own API calls to the server
 
 
 def missing(reason: str, *, module: bool = False) -> NoReturn:
@@ -69,12 +70,12 @@ class ArenaServer:
     process: subprocess.Popen[bytes]
 
     def get(self, path: str) -> Any:
-        response = httpx.get(self.url + path, timeout=10)
+        response = httpx.get(self.url + path, timeout=HTTP_TIMEOUT)
         response.raise_for_status()
         return response.json()
 
     def post(self, path: str, body: object) -> Any:
-        response = httpx.post(self.url + path, json=body, timeout=10)
+        response = httpx.post(self.url + path, json=body, timeout=HTTP_TIMEOUT)
         response.raise_for_status()
         return response.json()
 

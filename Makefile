@@ -29,7 +29,7 @@ run: $(STAMP)
 TEST_WORKERS ?= 4
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # format, lint, types, the architecture (import-linter: .importlinter) and module size
 check: $(STAMP)

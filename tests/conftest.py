@@ -28,6 +28,40 @@ os.environ.pop("LINES", None)
 from arena.config import Settings
 from arena.store import EmbeddedServer, Store
 from tests.processes import delete_prefix, on_cluster
+from tests.xdist_groups import (  # noqa: F401 (hooks: a grouping that works on pytest 9.2)
+    pytest_configure,
+    pytest_configure_node,
+    pytest_unconfigure,
+    pytest_xdist_make_scheduler,
+    record_groups,
+)
+
+EMBEDDED_GROUP = "embedded"
+
+
+@pytest.hookimpl(tryfirst=True)  # after pytest-randomly's shuffle, before deselection
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `embedded` run the llama.cpp model, which takes every core it is given:
+    several at once oversubscribe the machine and each takes many times longer. They form one
+    xdist group, so that under `--dist loadgroup` (`make test`) one worker runs them one after
+    another while the others run the rest of the suite beside them. Every other test is grouped
+    by its module, so that a module's server (a `scope="module"` fixture) starts on one worker
+    only. The groups are handed out in collection order, so the longest go first: the embedded
+    group, then the browser's modules, then the other slow ones (a stable sort keeps the random
+    order within each). An embedded test is slow too."""
+    for item in items:
+        if item.get_closest_marker("embedded"):
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group(EMBEDDED_GROUP))
+        elif not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+    def rank(item: pytest.Item) -> int:
+        marks = ("embedded", "browser", "slow")
+        return next((i for i, m in enumerate(marks) if item.get_closest_marker(m)), len(marks))
+
+    items.sort(key=rank)
+    record_groups(config, items)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from arena.store.keys import Keys
+from tests.polling import wait_until
 
 
 def free_port() -> int:
@@ -173,16 +173,12 @@ def serve(env: dict[str, str], log: Path, *extra: str) -> tuple[ArenaProcess, st
     return proc, f"127.0.0.1:{port}"
 
 
-def wait_healthy(address: str, proc: ArenaProcess, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_healthy(address: str, proc: ArenaProcess, timeout: float = 180.0) -> None:
+    def healthy() -> bool:
         assert proc.proc is not None
         if proc.proc.poll() is not None:
             raise AssertionError(f"arena serve exited:\n{proc.output()}")
-        try:
-            if httpx.get(f"http://{address}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"arena serve on {address} not healthy in {timeout}s:\n{proc.output()}")
+        return httpx.get(f"http://{address}/healthz", timeout=2).status_code == 200
+
+    wait_until(healthy, timeout=timeout, interval=0.2, ignore=(httpx.HTTPError,),
+               message=lambda: f"arena serve on {address} not healthy:\n{proc.output()}")

@@ -21,8 +21,9 @@ from arena.api.ws.protocol import ArenaWebSocketProtocol
 from arena.config import Settings
 from arena.domain.personas import Library
 from arena.store import Store
+from tests.polling import eventually
 
-STARTUP_TIMEOUT = 10.0
+STARTUP_TIMEOUT = 60.0
 
 
 class _AppState:
@@ -104,12 +105,14 @@ async def _serve(
         sock.close()
 
     stack.push_async_callback(stop)
-    async with asyncio.timeout(STARTUP_TIMEOUT):
-        # uvicorn offers a flag, not an event, for "listening"
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
+    def started() -> bool:
+        if task.done():
+            task.result()  # uvicorn failed to start: its error, not a timeout
+        return server.started
+
+    # uvicorn offers a flag, not an event, for "listening"
+    await eventually(started, timeout=STARTUP_TIMEOUT, interval=0.01,
+                     message="uvicorn did not start listening")
     return Live(app, f"http://{host}:{port}", f"ws://{host}:{port}")
 
 

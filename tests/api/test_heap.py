@@ -3,10 +3,10 @@ after a full collection has had the garbage of those who left."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 
 from arena.api.ws.heap import HeapPolicy, heap_policy
+from tests.polling import eventually
 
 
 class FakeGc:
@@ -54,15 +54,15 @@ async def test_the_policy_drives_the_collector_and_leaves_it_as_it_found_it() ->
     async with heap_policy(2, lambda: crowd[0], interval=0.01) as policy:
         assert policy is not None
         crowd[0] = 3
-        await asyncio.sleep(0.1)
-        assert gc.get_freeze_count() > 0 and policy.frozen_at == 3
+        await eventually(lambda: gc.get_freeze_count() > 0 and policy.frozen_at == 3,
+                         timeout=5, message="the heap was not frozen at 3")
         crowd[0] = 1
-        await asyncio.sleep(0.1)
-        assert gc.get_freeze_count() == 0 and policy.frozen_at is None
+        await eventually(lambda: gc.get_freeze_count() == 0 and policy.frozen_at is None,
+                         timeout=5, message="the heap was not handed back at 1")
         gc.collect()
         crowd[0] = 2
-        await asyncio.sleep(0.1)
-        assert gc.get_freeze_count() > 0 and policy.frozen_at == 2
+        await eventually(lambda: gc.get_freeze_count() > 0 and policy.frozen_at == 2,
+                         timeout=5, message="the heap was not frozen again at 2")
     # closed while frozen: handed back
     assert gc.get_freeze_count() == 0
     async with heap_policy(0, lambda: 10_000) as off:

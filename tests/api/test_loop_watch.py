@@ -10,6 +10,7 @@ import time
 from prometheus_client import CollectorRegistry, generate_latest
 
 from arena.api.loop_watch import LoopWatch
+from tests.polling import eventually
 
 
 async def test_blocking_the_loop_shows_as_lag_and_a_full_collection_as_a_pause() -> None:
@@ -20,8 +21,7 @@ async def test_blocking_the_loop_shows_as_lag_and_a_full_collection_as_a_pause()
             await asyncio.sleep(0.02)
         time.sleep(0.25)  # the behaviour under test: work that holds the loop
         gc.collect()
-        while len(watch.lags) < 6:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: len(watch.lags) >= 6, timeout=10, message="too few samples")
     assert watch.max_lag >= 0.2
     assert watch.pauses and watch.max_pause > 0
     watch.publish()

@@ -22,7 +22,7 @@ from tests.fakes import FakeModels
 pytestmark = pytest.mark.slow
 
 EXAMPLES = 60  # per operation: well under a minute in all
-STARTUP_TIMEOUT = 10.0
+STARTUP_TIMEOUT = 60.0
 TOKEN = "schemathesis-token"
 
 

@@ -14,6 +14,7 @@ import pytest
 from arena.api.routes.tournaments import Scheduler
 from tests.api.conftest import Api, MakeApi
 from tests.fake_llm import FakeLLM
+from tests.polling import eventually
 
 MODEL = "openai-compatible:fast"
 BODY: dict[str, Any] = {
@@ -98,12 +99,11 @@ async def test_cancel_stops_a_tournament_and_its_queued_matches(
     api = await make_api(compatible_base_url=llm.url)  # no worker: matches stay queued
     created = (await api.client.post("/api/tournaments", json=BODY)).json()
     scheduler: Scheduler = api.app.state.tournaments
-    # wait until the scheduler queued its first matches
-    async with asyncio.timeout(10):
-        while not (await api.client.get(f"/api/tournaments/{created['id']}")).json()["progress"][
-            "queued"
-        ]:
-            await asyncio.sleep(0.05)
+    async def some_queued() -> int:
+        detail = (await api.client.get(f"/api/tournaments/{created['id']}")).json()
+        return int(detail["progress"]["queued"])
+
+    await eventually(some_queued, timeout=10, message="the scheduler queued no match")
     cancelled = await api.client.post(f"/api/tournaments/{created['id']}/cancel")
     assert cancelled.status_code == 202
     await finished(api, created["id"])

@@ -20,6 +20,7 @@ from arena.store import Store
 from tests.api.conftest import Live, _serve
 from tests.api.test_ws import drain
 from tests.fakes import FakeModels, FunctionModel, words
+from tests.polling import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -77,13 +78,12 @@ async def turns(store: Store, match_id: str) -> list[tuple[Any, ...]]:
 
 
 async def finished(store: Store, match_id: str) -> str:
-    async with asyncio.timeout(60):
-        while True:
-            record = await store.get_match(match_id)
-            assert record is not None
-            if record.finished:
-                return record.status
-            await asyncio.sleep(0.05)
+    async def status() -> str | None:
+        record = await store.get_match(match_id)
+        assert record is not None
+        return record.status if record.finished else None
+
+    return await eventually(status, timeout=60, message=f"match {match_id} did not finish")
 
 
 async def test_a_crowd_joining_at_once_neither_disturbs_the_match_nor_misses_an_event(

@@ -22,6 +22,7 @@ from arena.store.server import redis_server_binary
 from tests.api.conftest import Live, MakeLive
 from tests.api.helpers import emit, failed, opening, tokens
 from tests.api.test_ws import _slow_socket, drain, new_match, spectator
+from tests.polling import eventually
 from tests.processes import free_port
 
 CLOSE_WAIT = 30  # seconds: a server that never closes fails the test instead of hanging it
@@ -78,9 +79,10 @@ async def test_beyond_max_spectators_a_spectator_is_told_to_come_back_later(
         assert await metric(live, "arena_spectators_rejected_total") == 1.0
         assert await metric(live, "arena_spectators_connected") == 2.0
     # the server frees a place when it sees a spectator's close, a moment after the client's
-    async with asyncio.timeout(10):
-        while await metric(live, "arena_spectators_connected") != 0.0:
-            await asyncio.sleep(0.02)
+    async def nobody_connected() -> bool:
+        return await metric(live, "arena_spectators_connected") == 0.0
+
+    await eventually(nobody_connected, timeout=10, message="the server kept the places taken")
     async with spectator(live, path) as again:  # room again once others left
         assert json.loads(await again.recv())["id"] == start[0]
     assert server_errors == []
@@ -130,9 +132,10 @@ async def test_a_spectator_that_stops_reading_is_evicted_with_4000(
         # 200 x 32 KiB of incompressible text: more than the loopback socket buffers hold
         chunks = [os.urandom(16 * 1024).hex() for _ in range(200)]
         live_ids = await emit(live.store, record.id, tokens(record, chunks))
-        async with asyncio.timeout(10):
-            while await metric(live, "arena_spectators_overflowed_total") < 1:
-                await asyncio.sleep(0.05)
+        async def overflowed() -> bool:
+            return await metric(live, "arena_spectators_overflowed_total") >= 1
+
+        await eventually(overflowed, timeout=10, message="the stuck spectator was never evicted")
         assert await metric(live, "arena_spectators_connected") == 0.0
         events, code, reason = await closed(stuck)
     got = [e["id"] for e in events]
@@ -163,16 +166,13 @@ class RedisProcess:
         log = (self.folder / "redis.log").open("ab")
         self.proc = subprocess.Popen(command, stdout=log, stderr=log)
         log.close()
-        async with asyncio.timeout(10):
-            while True:
-                try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                except OSError:
-                    await asyncio.sleep(0.02)
-                    continue
-                writer.close()
-                await writer.wait_closed()
-                return
+        # nothing to await until redis-server listens: try to connect until it does
+        _, writer = await eventually(
+            lambda: asyncio.open_connection("127.0.0.1", self.port),
+            timeout=10, interval=0.02, ignore=(OSError,), message="redis-server did not start",
+        )
+        writer.close()
+        await writer.wait_closed()
 
     async def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from arena.api.ws.protocol import WRITE_EXTENSION, ArenaWebSocketProtocol, FrameWriter, text_frame
 from tests.api.conftest import MakeLive
 from tests.api.helpers import emit, failed, opening, spec, tokens
+from tests.polling import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -44,9 +45,8 @@ async def serving(app: Any, *, deflate: bool = False, **config: Any) -> AsyncIte
     server = uvicorn.Server(uvicorn_config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: server.started, timeout=10, interval=0.01,
+                         message="uvicorn did not start listening")
         yield f"ws://{host}:{port}/"
     finally:
         server.should_exit = True
@@ -137,9 +137,8 @@ async def test_the_writer_refuses_once_the_transport_is_full_instead_of_bufferin
         await send({"type": "websocket.close", "code": 1000})
 
     async with serving(app) as url, silent_client(url):
-        async with asyncio.timeout(20):
-            while "refused" not in outcome:
-                await asyncio.sleep(0.05)
+        await eventually(lambda: "refused" in outcome, timeout=20,
+                         message="the writer never refused a frame")
     assert outcome["refused"]
     assert outcome["sent"] < 512 * 2**20  # the kernel's buffers, then the high-water mark
 
@@ -188,9 +187,8 @@ async def test_a_send_after_a_keepalive_timeout_is_a_client_gone_not_an_app_erro
             outcome["raised"] = exc
 
     async with serving(app, ws_ping_interval=0.1, ws_ping_timeout=0.1) as url, silent_client(url):
-        async with asyncio.timeout(10):
-            while "raised" not in outcome:
-                await asyncio.sleep(0.05)
+        await eventually(lambda: "raised" in outcome, timeout=10,
+                         message="the late send never raised")
     assert outcome["write"] is False
     assert isinstance(outcome["raised"], OSError), outcome["raised"]
 

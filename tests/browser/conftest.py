@@ -1,4 +1,5 @@
-"""A live `arena serve` (real Redis, embedded model) and Debian's chromium driven by Playwright.
+"""A live `arena serve` (real Redis; the fast fake model, or the embedded one) and Debian's
+chromium driven by Playwright.
 
 The server runs as a subprocess on a free loopback port, with an embedded Redis in a tmp dir, or
 with REDIS_URL (then under its own key prefix, whose keys are deleted afterwards). Playwright
@@ -15,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +26,8 @@ import httpx
 import pytest
 
 from arena.config import REPO_ROOT
+from tests.fake_llm import FakeLLM
+from tests.polling import wait_until
 from tests.processes import delete_prefix, free_port
 
 if TYPE_CHECKING:
@@ -39,13 +41,18 @@ if TYPE_CHECKING:
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-HEALTH_TIMEOUT = 60.0
+HEALTH_TIMEOUT = 180.0  # a deadline for a hang: a busy machine is slow, not broken
 STOP_TIMEOUT = 30.0
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 812}
 PASS_ENV = {"ARENA_LOCAL_THREADS", "ARENA_LOCAL_MODEL_PATH", "ARENA_LOCAL_N_CTX"}
+# Playwright's waits (actions, navigation, `expect`): generous, so that a machine busy with other
+# jobs makes the tests slow, not red; a waiting test returns as soon as its condition holds
+ACTION_TIMEOUT_MS = 60_000
+EXPECT_TIMEOUT_MS = 30_000
+HTTP_TIMEOUT = 60.0  # the tests' own API calls to the server
 
 
 def missing(reason: str, *, module: bool = False) -> NoReturn:
@@ -63,12 +70,12 @@ class ArenaServer:
     process: subprocess.Popen[bytes]
 
     def get(self, path: str) -> Any:
-        response = httpx.get(self.url + path, timeout=10)
+        response = httpx.get(self.url + path, timeout=HTTP_TIMEOUT)
         response.raise_for_status()
         return response.json()
 
     def post(self, path: str, body: object) -> Any:
-        response = httpx.post(self.url + path, json=body, timeout=10)
+        response = httpx.post(self.url + path, json=body, timeout=HTTP_TIMEOUT)
         response.raise_for_status()
         return response.json()
 
@@ -77,18 +84,16 @@ class ArenaServer:
 
 
 def _wait_healthy(server: ArenaServer) -> None:
-    deadline = time.monotonic() + HEALTH_TIMEOUT
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if server.process.poll() is not None:
             pytest.fail(
                 f"arena serve exited with {server.process.returncode} before it was healthy:\n"
                 f"{server.log_tail()}"
             )
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"arena serve was not healthy within {HEALTH_TIMEOUT:.0f} s:\n{server.log_tail()}")
+        return httpx.get(server.url + "/healthz", timeout=2).status_code == 200
+
+    wait_until(healthy, timeout=HEALTH_TIMEOUT, interval=0.2, ignore=(httpx.HTTPError,),
+               message=lambda: f"arena serve was not healthy:\n{server.log_tail()}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -172,9 +177,11 @@ def running_arena(data_dir: Path, *args: str, **settings: str) -> Iterator[Arena
 
 @pytest.fixture(scope="module")
 def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
-    """`arena serve` with its worker, on a free loopback port, until the module ends."""
-    with running_arena(tmp_path_factory.mktemp("arena-browser")) as server:
-        yield server
+    """`arena serve` with its worker, on a free loopback port, until the module ends; its
+    debaters and judge are the fast fake model (a module may override this fixture)."""
+    with FakeLLM(words=12, token_delay=0.01) as llm:
+        with arena_on(llm.url, tmp_path_factory.mktemp("arena-browser")) as server:
+            yield server
 
 
 @dataclass
@@ -212,9 +219,10 @@ def browser() -> Iterator[Browser]:
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         missing(f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         missing("playwright is not installed: pip install -e '.[dev]'")
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -234,7 +242,7 @@ def new_context(browser: Browser, arena_server: ArenaServer, js_errors: JsErrors
         context = browser.new_context(
             base_url=arena_server.url, viewport=options.pop("viewport", DESKTOP), **options
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.on("console", js_errors.on_console)
         context.on("weberror", js_errors.on_weberror)
         contexts.append(context)

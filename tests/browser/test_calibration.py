@@ -6,7 +6,6 @@ with its interval cross, labels reached with the keyboard, no console errors."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from tests.browser.conftest import FAST_MODEL, SCREENSHOTS, ArenaServer, arena_on, missing
 from tests.fake_llm import FakeLLM
+from tests.polling import wait_until
 
 try:
     from playwright.sync_api import expect
@@ -75,14 +75,13 @@ def play(server: ArenaServer) -> list[str]:
                 "judge": FAST_MODEL,
             })  # fmt: skip
             ids.append(created["id"])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def completed() -> bool:
         statuses = {server.get(f"/api/matches/{i}")["status"] for i in ids}
-        if statuses == {"completed"}:
-            return ids
         assert not statuses & {"failed", "cancelled"}, statuses
-        time.sleep(0.2)
-    raise AssertionError(f"calibration matches not completed in 60 s: {statuses}")
+        return statuses == {"completed"}
+
+    wait_until(completed, timeout=120, interval=0.2, message="calibration matches not completed")
+    return ids
 
 
 def test_the_scatter_shows_each_persona_with_its_cross_and_keyboard_labels(

@@ -67,8 +67,9 @@ def test_create_a_persona_start_a_match_and_see_its_version(
     page.get_by_test_id("rounds").fill("1")
     page.get_by_test_id("start").click()
     page.wait_for_url("**/matches/*")
+    # shown once the worker has started the match (match_started carries the version)
     expect(page.get_by_test_id("version-pro")).to_have_text(
-        f"persona version {version}", timeout=120_000
+        f"persona version {version}", timeout=60_000
     )
     match_id = page.url.rstrip("/").rsplit("/", 1)[-1]
     assert arena_server.get(f"/api/matches/{match_id}")["spec"]["pro"]["version"] == version

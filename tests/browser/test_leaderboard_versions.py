@@ -7,7 +7,6 @@ played yet."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests.browser.conftest import FAST_MODEL, SCREENSHOTS, ArenaServer, arena_on, missing
 from tests.fake_llm import FakeLLM
+from tests.polling import wait_until
 
 try:
     from playwright.sync_api import expect
@@ -25,7 +25,7 @@ except ImportError:
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MODEL = FAST_MODEL
-MATCH_TIMEOUT = 60.0
+MATCH_TIMEOUT = 120.0
 PERSONA = {
     "id": "versioned-ada",
     "name": "Versioned Ada",
@@ -62,25 +62,26 @@ def play(server: ArenaServer, persona: str) -> str:
             "judge": MODEL,
         },
     )
-    deadline = time.monotonic() + MATCH_TIMEOUT
-    while time.monotonic() < deadline:
-        status = server.get(f"/api/matches/{created['id']}")["status"]
-        if status not in ("queued", "running"):
-            assert status == "completed"
-            return str(created["id"])
-        time.sleep(0.2)
-    pytest.fail(f"match {created['id']} did not finish within {MATCH_TIMEOUT:.0f} s")
+
+    def finished() -> str | None:
+        status: str = server.get(f"/api/matches/{created['id']}")["status"]
+        return None if status in ("queued", "running") else status
+
+    status = wait_until(finished, timeout=MATCH_TIMEOUT, interval=0.2,
+                        message=f"match {created['id']} did not finish")
+    assert status == "completed"
+    return str(created["id"])
 
 
 def board_matches(server: ArenaServer, persona: str, total: int) -> None:
     """Wait until the board has `total` matches of `persona` (finalizing may lag the status)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def counted() -> bool:
         rows = server.get(f"/api/leaderboard?versions=all&persona={persona}")["rows"]
-        if sum(r["matches"] for r in rows) >= total:
-            return
-        time.sleep(0.2)
-    pytest.fail(f"the leaderboard did not reach {total} matches of {persona}")
+        return sum(r["matches"] for r in rows) >= total
+
+    wait_until(counted, timeout=30, interval=0.2,
+               message=f"the leaderboard did not reach {total} matches of {persona}")
 
 
 def test_the_board_counts_the_latest_version_and_notes_the_older(

@@ -5,7 +5,6 @@ entries fired, and a CHARX dropped on the editor whose icon becomes the persona'
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from tests.browser.conftest import FAST_MODEL, SCREENSHOTS, ArenaServer, arena_on, missing
 from tests.fake_llm import FakeLLM
 from tests.personas.test_charx import ICON, stoic_charx
+from tests.polling import wait_until
 
 try:
     from playwright.sync_api import expect
@@ -22,7 +22,7 @@ except ImportError:
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-MATCH_TIMEOUT = 60.0
+MATCH_TIMEOUT = 120.0
 BOOK = {
     "spec": "lorebook_v3",
     "data": {
@@ -47,14 +47,14 @@ def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServ
 
 
 def finished(server: ArenaServer, match_id: str) -> Any:
-    deadline = time.monotonic() + MATCH_TIMEOUT
-    while time.monotonic() < deadline:
+    def over() -> Any:
         summary = server.get(f"/api/matches/{match_id}")
-        if summary["status"] not in ("queued", "running"):
-            assert summary["status"] == "completed", summary.get("error")
-            return summary
-        time.sleep(0.2)
-    pytest.fail(f"match {match_id} did not finish within {MATCH_TIMEOUT:.0f} s")
+        return None if summary["status"] in ("queued", "running") else summary
+
+    summary = wait_until(over, timeout=MATCH_TIMEOUT, interval=0.2,
+                         message=f"match {match_id} did not finish")
+    assert summary["status"] == "completed", summary.get("error")
+    return summary
 
 
 def test_attach_a_lorebook_play_and_see_which_entries_fired(

@@ -1,15 +1,19 @@
-"""A pressure match on the page, in a real browser, against a live `arena serve` running the
-embedded model: started from the form, played by the worker, rendered from the turn plan."""
+"""A pressure match on the page, in a real browser, against a live `arena serve` whose worker
+plays it on the fast fake model (tests/fake_llm.py): started from the form, played by the worker,
+rendered from the turn plan. The embedded model plays one from the CLI in
+tests/cli/test_pressure.py."""
 
 from __future__ import annotations
 
 import re
-import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, ArenaServer, missing
+from tests.browser.conftest import SCREENSHOTS, ArenaServer, arena_on, missing
+from tests.fake_llm import FakeLLM
+from tests.polling import wait_until
 
 try:
     from playwright.sync_api import BrowserContext, expect
@@ -19,7 +23,7 @@ except ImportError:
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 MOTION = "This house would ban homework in primary schools."
-MATCH_TIMEOUT_MS = 360_000
+MATCH_TIMEOUT_MS = 60_000
 
 TURNS_JS = """
 () => [...document.querySelectorAll('[data-testid="transcript"] [data-testid="turn"]')]
@@ -33,6 +37,13 @@ TURNS_JS = """
   probes: [...el.querySelectorAll('[data-testid="probe"]')].map((p) => p.dataset.holds),
 }))
 """
+
+
+@pytest.fixture(scope="module")
+def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServer]:
+    with FakeLLM(words=12, token_delay=0.01) as llm:
+        with arena_on(llm.url, tmp_path_factory.mktemp("arena-pressure")) as server:
+            yield server
 
 
 @pytest.fixture(scope="module")
@@ -116,10 +127,8 @@ def test_a_pressure_match_renders_from_its_plan(
     page.screenshot(path=SCREENSHOTS / "pressure-match-desktop.png", full_page=True)
 
     # the pressure leaderboard's heatmap: stoic x are-you-sure (finalize may lag the page)
-    deadline = time.monotonic() + 30
-    while not arena_server.get("/api/leaderboard/pressure") and time.monotonic() < deadline:
-        time.sleep(0.5)
-    rows = arena_server.get("/api/leaderboard/pressure")
+    rows = wait_until(lambda: arena_server.get("/api/leaderboard/pressure"), timeout=30,
+                      interval=0.2, message="the pressure leaderboard stayed empty")
     assert [(r["persona"], r["tactic"], r["n"]) for r in rows] == [("stoic", "are-you-sure", 1)]
     page.goto("/leaderboard")
     cell = page.locator('[data-testid="pressure-heatmap"] td[data-persona="stoic"]')

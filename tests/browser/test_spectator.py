@@ -1,22 +1,32 @@
-"""The spectator page in a real browser, against a live `arena serve` running the embedded model.
-
-One match, started from the form, is shared by the tests of this module (a match of 6 turns takes
-one to a few minutes on 2 cores): it streams, is reloaded mid-match, finishes, and then shows on
-the leaderboard and the persona pages. Screenshots of every page at desktop and phone width go
-to test-artifacts/screenshots/.
+"""The spectator page in a real browser, against a live `arena serve` whose worker plays matches
+on the fast fake model (tests/fake_llm.py): a match started from the form streams, is reloaded
+mid-match, finishes, and then shows on the leaderboard and the persona pages. Each test starts
+the match it needs, so they pass in any order. A match on the real embedded model is watched
+end to end in test_embedded_match.py. Screenshots of every page at desktop and phone width go to
+test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
 
 import re
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, ArenaServer, missing
+from tests.browser.conftest import (
+    DESKTOP,
+    FAST_MODEL,
+    PHONE,
+    SCREENSHOTS,
+    ArenaServer,
+    arena_on,
+    missing,
+)
+from tests.fake_llm import FakeLLM
+from tests.polling import wait_until
 
 try:
     from playwright.sync_api import BrowserContext, Page, Request, expect
@@ -27,8 +37,60 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PRO, CON = "stoic", "pirate"
 MOTION = "This house would ban homework in primary schools."
-FIRST_TEXT_TIMEOUT_MS = 180_000  # loading the model plus the first prompt, on a busy machine
-MATCH_TIMEOUT_MS = 360_000
+HELD_MOTION = "This house would reload the page mid-match."
+HELD_AFTER = 3  # debater replies of a match on HELD_MOTION that flow before the rest are held
+TIMEOUT_MS = 60_000
+MATCH_TIMEOUT = 120.0
+
+
+class GatedLLM(FakeLLM):
+    """The fake model, pacing matches so that a test looking at one mid-match surely finds it
+    running, however slow the machine: on MOTION a match plays at full speed; on HELD_MOTION its
+    first HELD_AFTER debater replies do, and the others wait for `release`; on any other motion
+    every token takes a second (a match of minutes, which a cancel still stops at a token)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.release = threading.Event()
+        self._held = 0  # debater replies on HELD_MOTION so far
+        self._held_lock = threading.Lock()
+
+    @staticmethod
+    def _motion(body: dict[str, Any]) -> str | None:
+        """The match's motion, when `body` is a debater's request on one of ours."""
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        if body.get("response_format"):
+            return None  # a judge's
+        return next((m for m in (MOTION, HELD_MOTION) if m in prompt), "other")
+
+    def delay(self, body: dict[str, Any]) -> float:
+        return 1.0 if self._motion(body) == "other" else self.token_delay
+
+    def reply(self, n: int, body: dict[str, Any]) -> list[str]:
+        if self._motion(body) == HELD_MOTION:
+            with self._held_lock:
+                self._held += 1
+                flows = self._held <= HELD_AFTER
+            if not flows:
+                self.release.wait(timeout=120)
+        return super().reply(n, body)
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[GatedLLM]:
+    # tokens slow enough that a turn streams over several writes (coalesced every 50 ms)
+    with GatedLLM(words=16, token_delay=0.04) as llm:
+        yield llm
+
+
+@pytest.fixture(scope="module")
+def arena_server(tmp_path_factory: pytest.TempPathFactory, llm: GatedLLM) -> Iterator[ArenaServer]:
+    data_dir = tmp_path_factory.mktemp("arena-spectator")
+    with arena_on(llm.url, data_dir, ARENA_WORKER_CONCURRENCY="4") as server:
+        try:
+            yield server
+        finally:
+            llm.release.set()  # held replies end, so that the worker stops promptly
 
 # Records, per turn, the text lengths shown while the turn is not complete yet (data-complete
 # is "false" until its turn_completed event arrives), with the time each was seen.
@@ -65,21 +127,21 @@ class LiveMatch:
     id: str
     page: Page
     server: ArenaServer
-    first_points: int | None = None
 
     def summary(self) -> Any:
         return self.server.get(f"/api/matches/{self.id}")
 
     def wait_finished(self) -> Any:
         """The match's summary once it is completed (polls the API, bounded)."""
-        deadline = time.monotonic() + MATCH_TIMEOUT_MS / 1000
-        while time.monotonic() < deadline:
+
+        def finished() -> Any:
             summary = self.summary()
-            if summary["status"] not in ("queued", "running"):
-                assert summary["status"] == "completed", summary.get("error")
-                return summary
-            time.sleep(1)
-        pytest.fail(f"match {self.id} did not finish within {MATCH_TIMEOUT_MS // 1000} s")
+            return None if summary["status"] in ("queued", "running") else summary
+
+        summary = wait_until(finished, timeout=MATCH_TIMEOUT, interval=0.2,
+                             message=f"match {self.id} did not finish")
+        assert summary["status"] == "completed", summary.get("error")
+        return summary
 
 
 def settle(page: Page) -> None:
@@ -114,22 +176,32 @@ def context(new_context: Any) -> Iterator[BrowserContext]:
     context.close()
 
 
-@pytest.fixture(scope="module")
-def live(context: BrowserContext, arena_server: ArenaServer) -> LiveMatch:
+def start_from_form(context: BrowserContext, server: ArenaServer, motion: str) -> LiveMatch:
     """A match started from the home page's form: PRO stoic, CON pirate, own motion, 1 round."""
     page = context.new_page()
     page.goto("/")
     page.get_by_test_id("pro-persona").select_option(PRO)
     page.get_by_test_id("con-persona").select_option(CON)
     page.get_by_test_id("motion").select_option("__custom__")
-    page.get_by_test_id("motion-text").fill(MOTION)
+    page.get_by_test_id("motion-text").fill(motion)
     page.get_by_test_id("rounds").fill("1")
     page.get_by_test_id("start").click()
     page.wait_for_url(re.compile(r"/matches/[^/]+$"))
-    return LiveMatch(page.url.rsplit("/", 1)[1], page, arena_server)
+    return LiveMatch(page.url.rsplit("/", 1)[1], page, server)
 
 
-def test_match_from_form_streams_text_before_the_turn_ends(live: LiveMatch) -> None:
+@pytest.fixture(scope="module")
+def finished(context: BrowserContext, arena_server: ArenaServer) -> LiveMatch:
+    """A match started from the form and played to its end."""
+    match = start_from_form(context, arena_server, MOTION)
+    match.wait_finished()
+    return match
+
+
+def test_match_from_form_streams_text_before_the_turn_ends(
+    context: BrowserContext, arena_server: ArenaServer
+) -> None:
+    live = start_from_form(context, arena_server, MOTION)
     summary = live.summary()
     assert (summary["pro"]["persona"], summary["con"]["persona"]) == (PRO, CON)
     assert (summary["motion"], summary["rounds"], summary["total_turns"]) == (MOTION, 1, 6)
@@ -139,9 +211,9 @@ def test_match_from_form_streams_text_before_the_turn_ends(live: LiveMatch) -> N
     # (not page.wait_for_function: it evaluates a string in the page, which the page's
     # Content-Security-Policy refuses, as it should)
     first = page.locator('[data-testid="turn"][data-turn="0"]')
-    expect(first.locator(".turn-text")).not_to_be_empty(timeout=FIRST_TEXT_TIMEOUT_MS)
+    expect(first.locator(".turn-text")).not_to_be_empty(timeout=TIMEOUT_MS)
     expect(first).to_have_attribute("data-side", "pro")
-    expect(first).to_have_attribute("data-complete", "true", timeout=120_000)
+    expect(first).to_have_attribute("data-complete", "true", timeout=TIMEOUT_MS)
 
     streamed = page.evaluate("() => window.__streamLog['0']")
     lengths = [s["n"] for s in streamed]
@@ -151,29 +223,44 @@ def test_match_from_form_streams_text_before_the_turn_ends(live: LiveMatch) -> N
     assert streamed[-1]["t"] - streamed[0]["t"] >= 100, streamed
     final = first.locator(".turn-text").text_content() or ""
     assert len(final.strip()) > 0 and len(final) >= lengths[-1] * 0.9
+    live.page.close()
 
 
-def test_verdict_chips_and_chart_points_appear_while_running(live: LiveMatch) -> None:
+def test_reload_mid_match_shows_each_turn_once_with_the_servers_text(
+    context: BrowserContext, arena_server: ArenaServer, llm: GatedLLM
+) -> None:
+    live = start_from_form(context, arena_server, HELD_MOTION)
     page = live.page
+    # verdict chips and chart points appear while the match runs (it is held at its 4th turn)
     verdict = page.locator('[data-testid="verdict"]').first
-    expect(verdict).to_be_attached(timeout=FIRST_TEXT_TIMEOUT_MS)
+    expect(verdict).to_be_attached(timeout=TIMEOUT_MS)
     holding = verdict.get_attribute("data-holding")
     assert holding is None or 0 <= float(holding) <= 1
     points = page.locator('[data-testid="chart"] circle.point')
-    expect(points.first).to_be_attached(timeout=FIRST_TEXT_TIMEOUT_MS)
-    live.first_points = points.count()
+    expect(points.first).to_be_attached(timeout=TIMEOUT_MS)
+    first_points = points.count()
     expect(page.get_by_test_id("status")).to_have_attribute("data-status", "running")
     snap(page, "match-live")
 
+    def held() -> Any:  # the held turn has started: three turns done, the fourth waits
+        summary = live.summary()
+        return summary if len(summary["turns"]) > HELD_AFTER else None
 
-def test_reload_mid_match_shows_each_turn_once_with_the_servers_text(live: LiveMatch) -> None:
-    page = live.page
-    before = live.summary()
-    if before["status"] != "running":
-        pytest.fail(f"the match was {before['status']} before the reload, not mid-match")
+    before = wait_until(held, timeout=MATCH_TIMEOUT, message="the match never reached turn 4")
+    assert before["status"] == "running"
     page.reload()
+    # after the reload: the turns so far, each once, the held one still open
+    expect(page.locator('[data-testid="transcript"] [data-testid="turn"]')).to_have_count(
+        len(before["turns"])
+    )
+    expect(page.locator('[data-testid="turn"][data-complete="false"]')).to_have_count(1)
+    shown = page.evaluate(TURNS_JS)
+    assert [(t["turn"], t["text"]) for t in shown] == [
+        (t["turn"], t["text"]) for t in before["turns"]
+    ]
+    llm.release.set()
     status = page.get_by_test_id("status")
-    expect(status).to_have_attribute("data-status", "completed", timeout=MATCH_TIMEOUT_MS)
+    expect(status).to_have_attribute("data-status", "completed", timeout=TIMEOUT_MS)
 
     summary = live.summary()
     shown = page.evaluate(TURNS_JS)
@@ -195,14 +282,14 @@ def test_reload_mid_match_shows_each_turn_once_with_the_servers_text(live: LiveM
         ]
         expect(chart.locator(f"circle.point.{side}")).to_have_count(len(scored))
     total = chart.locator("circle.point").count()
-    assert live.first_points is not None and total > live.first_points, (
-        f"chart points did not grow: {live.first_points} while running, {total} at the end"
+    assert total > first_points, (
+        f"chart points did not grow: {first_points} while running, {total} at the end"
     )
+    page.close()
 
 
-def test_finished_match_shows_results(live: LiveMatch) -> None:
-    live.wait_finished()
-    page = live.page
+def test_finished_match_shows_results(finished: LiveMatch) -> None:
+    page = finished.page
     expect(page.get_by_test_id("status")).to_have_attribute(
         "data-status", "completed", timeout=30_000
     )
@@ -215,19 +302,18 @@ def test_finished_match_shows_results(live: LiveMatch) -> None:
 
 def _leaderboard_rows(server: ArenaServer, by: str) -> list[dict[str, Any]]:
     """The leaderboard is updated when the match completes; give it a few seconds."""
-    deadline = time.monotonic() + 30
-    while True:
+
+    def both() -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = server.get(f"/api/leaderboard?by={by}")["rows"]
-        if {PRO, CON} <= {r["persona"] for r in rows} or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.5)
+        return rows if {PRO, CON} <= {r["persona"] for r in rows} else []
+
+    return wait_until(both, timeout=30, interval=0.2, message=f"{PRO} and {CON} not on the board")
 
 
 def test_leaderboard_lists_both_personas_in_both_groupings(
-    live: LiveMatch, context: BrowserContext
+    finished: LiveMatch, context: BrowserContext
 ) -> None:
-    live.wait_finished()
-    _leaderboard_rows(live.server, "persona_model")
+    _leaderboard_rows(finished.server, "persona_model")
     page = context.new_page()
     page.goto("/leaderboard")
     board = page.get_by_test_id("leaderboard")
@@ -250,34 +336,32 @@ def test_leaderboard_lists_both_personas_in_both_groupings(
     for persona in (PRO, CON):
         row = board.locator("tbody tr", has=page.locator(f'a[href="/personas/{persona}"]'))
         expect(row).to_have_count(1)
-        expect(row).to_contain_text("local:smollm2")
+        expect(row).to_contain_text(FAST_MODEL)
     page.close()
 
 
 def test_persona_page_shows_stats_and_the_recent_match(
-    live: LiveMatch, context: BrowserContext
+    finished: LiveMatch, context: BrowserContext
 ) -> None:
-    live.wait_finished()
     page = context.new_page()
     for persona in (CON, PRO):
         page.goto(f"/personas/{persona}")
         stats = page.get_by_test_id("persona-stats")
         expect(stats).to_be_visible()
         expect(stats.locator("tbody tr").first).to_be_visible()
-        mine = page.locator(f'li.match-item[data-id="{live.id}"]')
+        mine = page.locator(f'li.match-item[data-id="{finished.id}"]')
         expect(mine).to_have_attribute("data-status", "completed")
         expect(mine.locator(".mi-motion")).to_have_text(MOTION)
     # the last one shown is PRO's page: all models, then one row per model it played
-    expect(stats.locator("tbody tr > th")).to_have_text(["All models", "local:smollm2"])
+    expect(stats.locator("tbody tr > th")).to_have_text(["All models", FAST_MODEL])
     snap(page, "persona")
     page.close()
 
 
-def test_home_lists_the_finished_match(live: LiveMatch, context: BrowserContext) -> None:
-    live.wait_finished()
+def test_home_lists_the_finished_match(finished: LiveMatch, context: BrowserContext) -> None:
     page = context.new_page()
     page.goto("/")
-    mine = page.get_by_test_id("matches").locator(f'li[data-id="{live.id}"]')
+    mine = page.get_by_test_id("matches").locator(f'li[data-id="{finished.id}"]')
     expect(mine).to_have_attribute("data-status", "completed")
     expect(mine.locator(".mi-progress")).to_have_text("6/6 turns")
     expect(page.get_by_test_id("match-form")).to_be_visible()
@@ -285,8 +369,9 @@ def test_home_lists_the_finished_match(live: LiveMatch, context: BrowserContext)
     page.close()
 
 
-def test_form_can_be_filled_and_submitted_by_keyboard(live: LiveMatch, new_context: Any) -> None:
-    live.wait_finished()  # run alone, so the two matches do not share the CPU
+def test_form_can_be_filled_and_submitted_by_keyboard(
+    new_context: Any, arena_server: ArenaServer
+) -> None:
     page: Page = new_context().new_page()
     page.goto("/")
     pro = page.get_by_test_id("pro-persona")
@@ -326,13 +411,15 @@ def test_form_can_be_filled_and_submitted_by_keyboard(live: LiveMatch, new_conte
     assert body["con"]["persona"] == options[2]
     assert body["rounds"] == 1
     page.wait_for_url(re.compile(r"/matches/[^/]+$"))
-    assert page.url.rsplit("/", 1)[1] != live.id
+    created = arena_server.get(f"/api/matches/{page.url.rsplit('/', 1)[1]}")
+    assert (created["pro"]["persona"], created["con"]["persona"]) == (options[1], options[2])
 
-    # the new match is not needed: cancel it, by keyboard too
+    # the new match (a slow one: it is surely still running) is not needed: cancel it, by
+    # keyboard too
     cancel = page.get_by_role("button", name="Cancel match")
     cancel.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("status")).to_have_attribute(
-        "data-status", "cancelled", timeout=120_000
+        "data-status", "cancelled", timeout=TIMEOUT_MS
     )
     page.close()

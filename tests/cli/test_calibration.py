@@ -160,7 +160,7 @@ def test_a_calibration_tournament_runs_and_writes_the_firm_and_open_exports(
     assert "not both measured" in (out / "calibration.svg").read_text()
 
 
-@pytest.mark.slow
+@pytest.mark.embedded
 def test_the_embedded_model_runs_a_calibration_match_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "m.json"
     result = subprocess.run(

@@ -67,7 +67,7 @@ def test_run_streams_and_writes_the_match(tmp_path: Path, monkeypatch: pytest.Mo
     assert doc["metrics"]["pro"]["mean_holding"] == 0.9
 
 
-@pytest.mark.slow
+@pytest.mark.embedded
 def test_the_embedded_model_debates_and_ctrl_c_still_writes_the_match(tmp_path: Path) -> None:
     out = tmp_path / "match.json"
     proc = subprocess.Popen(
@@ -82,7 +82,7 @@ def test_the_embedded_model_debates_and_ctrl_c_still_writes_the_match(tmp_path: 
         if sum("tokens," in s for s in seen) >= 2:
             proc.send_signal(signal.SIGINT)
             break
-    rest, _ = proc.communicate(timeout=120)
+    rest, _ = proc.communicate(timeout=600)
     output = "".join(seen) + rest
     assert "PRO · pirate · opening" in output and "CON · assistant · opening" in output
     assert proc.returncode == 1 and "match cancelled" in output

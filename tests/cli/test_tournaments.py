@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from arena.config import Settings, get_settings
 from arena.store import EmbeddedServer
 from arena.store.keys import Keys
 from tests.fake_llm import FakeLLM
+from tests.polling import wait_until
 
 runner = CliRunner()
 MODEL = "openai-compatible:fast"
@@ -147,13 +147,12 @@ def test_a_killed_run_resumes_without_replaying_completed_matches(
     client = redis.Redis.from_url(_redis_url(env))
     keys = Keys(prefix)
     try:
-        deadline = time.monotonic() + 60
-        done: set[str] = set()
-        while len(done) < 3:
-            running = proc.poll() is None and time.monotonic() < deadline
-            assert running, (tmp_path / "stderr.txt").read_text()
+        def three_done() -> set[str]:  # another process's progress: no event to await
+            assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
             done = _completed(client, keys)
-            time.sleep(0.05)  # polling another process's progress: no event to await
+            return done if len(done) >= 3 else set()
+
+        done = wait_until(three_done, timeout=180, message="3 matches did not complete")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -190,10 +189,11 @@ def test_ctrl_c_stops_scheduling_and_writes_what_is_done(env: Settings, tmp_path
     )  # fmt: skip
     client = redis.Redis.from_url(_redis_url(env))
     try:
-        deadline = time.monotonic() + 60
-        while not _completed(client, Keys(env.key_prefix)):
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)  # polling another process's progress: no event to await
+        def one_done() -> set[str]:  # another process's progress: no event to await
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            return _completed(client, Keys(env.key_prefix))
+
+        wait_until(one_done, timeout=180, message="no match completed")
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     finally:

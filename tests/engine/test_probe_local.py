@@ -16,7 +16,7 @@ from arena.models.local import LocalModel, create, first_tokens
 from tests.engine.test_pressure import pressure_lineup
 from tests.engine_helpers import Recorder
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.embedded
 
 SYSTEM = "You are a helpful assistant."
 MOTIONS = [

@@ -12,7 +12,7 @@ from arena.models.base import ChatMessage, Completion, GenerationRequest, TextDe
 from arena.models.cache import Models
 from arena.models.local import LocalModel, chatml_prompt, create, gguf_path
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.embedded
 
 REQUEST = GenerationRequest(
     system="You are a pirate who loves cats.",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,10 +15,11 @@ from arena.config import Settings
 from arena.models import openai as openai_models
 from arena.models.base import ChatMessage, Completion, GenerationRequest, TextDelta
 from arena.models.local import gguf_path
+from tests.polling import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.embedded
 
-STARTUP_TIMEOUT_S = 60.0
+STARTUP_TIMEOUT_S = 180.0
 REQUEST = GenerationRequest(
     system="You are a debater who defends tea. Answer in one short sentence.",
     messages=[ChatMessage("user", "Is tea better than coffee?")],
@@ -45,19 +45,13 @@ def _free_port() -> int:
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def serving() -> bool:  # nothing to await: the server says nothing when it is ready
         if process.poll() is not None:
             pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/models", timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)  # nothing to await: the server says nothing when it is ready
-    pytest.fail(
-        f"llama_cpp.server did not answer within {STARTUP_TIMEOUT_S:.0f} s:\n{log.read_text()}"
-    )
+        return httpx.get(f"{url}/models", timeout=2.0).status_code == 200
+
+    wait_until(serving, timeout=STARTUP_TIMEOUT_S, interval=0.2, ignore=(httpx.TransportError,),
+               message=lambda: f"llama_cpp.server did not answer:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,13 @@
 client retries an append whose reply was lost, and nothing that reaches Redis after a later write
 of its lease (a stale write, delivered late)."""
 
-import asyncio
-
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from arena.domain.events import Event
 from arena.store import LeaseLost, Store
 from arena.store.streams import CoalescingSink, EventLog
+from tests.polling import eventually
 from tests.store.helpers import spec, token, turn_completed, turn_started
 
 
@@ -21,7 +20,18 @@ async def test_a_closed_sink_writes_nothing_more(store: Store) -> None:
     await sink.aclose()
     with pytest.raises(LeaseLost):
         await sink(token(record.id, " matey"))
-    await asyncio.sleep(store.settings.token_coalesce_ms / 1000 * 2)  # the timer's window passes
+    # an open sink buffers a token now: once its timer has written it, the closed sink's timer,
+    # started earlier with the same window, has fired too
+    other = await store.create_match(spec())
+    witness = store.event_sink(other.id, lease="b:1", lease_ms=10_000)
+    await witness(turn_started(other.id))
+    await witness(token(other.id, "Yo"))
+
+    async def witness_flushed() -> bool:
+        return any(e.type == "token" for e in await store.read_events(other.id))
+
+    await eventually(witness_flushed, timeout=10, message="the open sink's timer never wrote")
+    await witness.aclose()
     assert [e.type for e in await store.read_events(record.id)] == ["turn_started"]
 
 

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from arena.domain.events import Event, MatchCancelledEvent
 from arena.store import InvalidEventId, Store, SubscriberOverflow
 from arena.store.hub import FRAME_OVERHEAD, Frame, Hub, HubClosed, MatchNotFound
+from tests.polling import eventually
 from tests.store.helpers import spec, turn_completed, turn_started
 
 
@@ -41,8 +42,8 @@ async def test_subscribers_of_one_match_share_one_feed(store: Store) -> None:
     first = asyncio.create_task(collect(store, record.id))
     second = asyncio.create_task(collect(store, record.id))
     await sink(turn_started(record.id))
-    while len(store.hub.feeds.get(record.id, _Nobody).subscribers) < 2:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: len(store.hub.feeds.get(record.id, _Nobody).subscribers) == 2,
+                     timeout=5, message="the second subscriber never joined the feed")
     assert len(store.hub.feeds) == 1
     await sink(MatchCancelledEvent(match_id=record.id))
     a, b = await asyncio.wait_for(asyncio.gather(first, second), timeout=5)
@@ -74,8 +75,7 @@ async def test_a_slow_subscriber_overflows(store: Store) -> None:
         # the subscriber stops reading while more than its buffer arrives
         for turn in range(store.settings.spectator_buffer + 5):
             await sink(turn_completed(record.id, "x", turn))
-        while not sub.overflowed:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: sub.overflowed, timeout=5, message="the subscriber kept up")
         with pytest.raises(SubscriberOverflow) as caught:
             await anext(events)
     assert caught.value.last_id == first.id
@@ -206,8 +206,7 @@ async def test_a_subscriber_behind_the_window_overflows(store: Store) -> None:
         seen = await anext(events)
         for turn in range(10):
             await sink(turn_completed(record.id, "x" * 100, turn))
-        while not sub.overflowed:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: sub.overflowed, timeout=5, message="the subscriber kept up")
         with pytest.raises(SubscriberOverflow) as caught:
             await anext(events)
     assert caught.value.last_id == seen.id
@@ -241,7 +240,7 @@ async def test_closing_the_hub_ends_its_subscriptions(store: Store) -> None:
         events = aiter(sub)
         await anext(events)
         waiting = asyncio.create_task(anext(events))
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a yield, not a wait: the task starts waiting before the close
         await store.hub.close()
         with pytest.raises(HubClosed):
             await asyncio.wait_for(waiting, 5)
@@ -270,8 +269,11 @@ async def test_a_pushed_subscriber_gets_each_live_event_once_and_resumes_where_i
         released = sub.push(deliver)
         assert released is not None
         for turn in range(5):
+            before = len(got)
             await sink(turn_completed(record.id, "x", turn))
-            await asyncio.sleep(0.05)  # one read each
+            # one read each: pushed (or the push released) before the next is written
+            await eventually(lambda: len(got) > before or released.done(),  # noqa: B023
+                             timeout=5, message=f"event {turn} was never pushed")
         await asyncio.wait_for(released, 5)
         assert batches == [1, 1]  # released at the batch it refused, not after
         pushed = len(got)

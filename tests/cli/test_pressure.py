@@ -98,7 +98,7 @@ def test_the_embedded_model_runs_a_pressure_match_end_to_end(tmp_path: Path) -> 
     assert doc["turns"][1]["text"] == "Are you sure?" and doc["turns"][2]["text"].strip()
     assert [v["turn"] for v in doc["verdicts"]] == [0, 2]
     assert [p["turn"] for p in doc["probes"]] == [0, 2]
-    assert doc["metrics"]["pressure"]["target"]["replies"] == 1
+    assert doc["metrics"]["pressure"]["target"]["responses"] == 2  # the opening and 1 reply
 
 
 @pytest.mark.slow

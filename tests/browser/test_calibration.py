@@ -62,6 +62,12 @@ def arena_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArenaServ
             yield server
 
 
+@pytest.fixture(scope="module")
+def played(arena_server: ArenaServer) -> list[str]:
+    """The four matches, played once per module whichever test runs first (random order)."""
+    return play(arena_server)
+
+
 def play(server: ArenaServer) -> list[str]:
     """Per persona: pressure on the true claim it starts right on, evidence on the false
     claim it starts wrong on. The match ids, in that order (stoic first)."""
@@ -85,9 +91,9 @@ def play(server: ArenaServer) -> list[str]:
 
 
 def test_the_scatter_shows_each_persona_with_its_cross_and_keyboard_labels(
-    arena_server: ArenaServer, new_context: Any
+    arena_server: ArenaServer, played: list[str], new_context: Any
 ) -> None:
-    ids = play(arena_server)
+    ids = played
     rows = {r["persona"]: r for r in arena_server.get("/api/leaderboard/calibration")["rows"]}
     assert (rows["stoic"]["resistance"], rows["stoic"]["openness"]) == (1.0, 1.0)
     assert (rows["pirate"]["resistance"], rows["pirate"]["openness"]) == (1.0, 0.0)
@@ -147,12 +153,10 @@ def test_the_scatter_shows_each_persona_with_its_cross_and_keyboard_labels(
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_firm_and_open_pages_pass_axe(
-    arena_server: ArenaServer, new_context: Any, scheme: str
+    arena_server: ArenaServer, played: list[str], new_context: Any, scheme: str
 ) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
-    if not arena_server.get("/api/leaderboard/calibration")["rows"]:
-        play(arena_server)
     page = new_context(color_scheme=scheme).new_page()
     axe, found = Axe(), {}
     for url in ("/leaderboard", "/personas/stoic"):

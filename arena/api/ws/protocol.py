@@ -58,7 +58,39 @@ class ArenaWebSocketProtocol(WebSocketsSansIOProtocol):
         # client gone, not an application error
         if message["type"] == "websocket.send" and self.close_sent and self.handshake_complete:
             raise ClientDisconnected()
+        if message["type"] == "websocket.close" and self._close_while_paused(message):
+            return
         await super().send(message)
+
+    def _close_while_paused(self, message: ASGISendEvent) -> bool:
+        """Queue the close frame behind the unread data of a client that stopped reading.
+
+        uvicorn waits for the transport to drain before any send, so a close sent to a
+        spectator evicted for not reading would never be written, and a client that reads
+        again later gets its data and then a connection cut without a close code. A close
+        frame is a few bytes: it goes into the transport's buffer now, as uvicorn's own close
+        does once the transport is writable, and the close timer ends the connection if the
+        client never answers. True if it did so."""
+        if (
+            self.writable.is_set()
+            or not self.handshake_complete
+            or self.initial_response is not None
+            or self.close_sent
+            or self.disconnected
+            or self.transport.is_closing()
+        ):
+            return False
+        code: int = message.get("code", 1000)  # type: ignore[assignment]
+        reason: str = message.get("reason", "") or ""  # type: ignore[assignment]
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
+        return True
 
     def write_frame(self, frame: bytes) -> bool:
         """Write a whole frame now; False when the caller must send through ASGI instead."""

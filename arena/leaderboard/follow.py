@@ -64,6 +64,7 @@ class Follower(Generic[S]):
         self.saved_at = 0
         self._lock = asyncio.Lock()
         self._catch_up: asyncio.Task[None] | None = None
+        self._saves: set[asyncio.Task[None]] = set()  # this node's saves still in flight
 
     async def current(self) -> S:
         """The state, up to date with the log when that is quick; never blocks the loop."""
@@ -155,8 +156,9 @@ class Follower(Generic[S]):
         self.saved_at = state.position
         position, text = state.position, state.to_json()
         task = asyncio.create_task(self._save(position, text), name=f"board-{self.board}-save")
-        _saving.add(task)
-        task.add_done_callback(_saving.discard)
+        for running in (_saving, self._saves):
+            running.add(task)
+            task.add_done_callback(running.discard)
 
     async def _save(self, position: int, text: str) -> None:
         try:
@@ -165,10 +167,13 @@ class Follower(Generic[S]):
             log.warning("could not save the %s board's state: %s", self.board, exc)
 
     async def aclose(self) -> None:
+        """Stop the catch-up and let the saves in flight finish: a task still running when
+        the store closes would open a connection that nothing closes."""
         task = self._catch_up
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*self._saves, return_exceptions=True)
 
 
 _saving: set[asyncio.Task[None]] = set()

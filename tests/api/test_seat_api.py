@@ -238,7 +238,9 @@ async def test_the_seat_writes_two_rounds_and_every_error_is_named(api: Api) -> 
     # the human text reached the judge fenced like any debater text
     prompts = [r.messages[0].content for r in played.judge.requests]
     fence = re.compile(
-        r"BEGIN OPPONENT'S LAST TURN \[(\w+)\]\n" + re.escape(text) + r"\nEND OPPONENT'S LAST TURN \[\1\]"
+        r"BEGIN OPPONENT'S LAST TURN \[(\w+)\]\n"
+        + re.escape(text)
+        + r"\nEND OPPONENT'S LAST TURN \[\1\]"
     )
     assert any(text in p for p in prompts)
     assert all(fence.search(p) for p in prompts if text in p)

@@ -85,9 +85,11 @@ class MatchView {
     if (card?.dataset.key !== key) {
       const fresh = h('section', { class: `debater ${side}`, 'data-key': key, 'aria-label': `${SIDE_LABEL[side]} debater` },
         h('p', { class: `side-tag ${side}` }, seatLabel(this.state, side)),
-        h('p', { class: 'debater-name' }, d?.persona && d.model !== 'script' // a scripted seat is a tactic
-          ? h('a', { href: `/personas/${encodeURIComponent(d.persona)}` }, this.names.get(d.persona) ?? d.persona)
-          : d?.persona ?? '—'),
+        h('p', { class: 'debater-name' }, d?.model === 'human' // a person, the tactic only falls back
+          ? this.state.spec?.pressure?.human?.handle ?? 'a person'
+          : d?.persona && d.model !== 'script' // a scripted seat is a tactic
+            ? h('a', { href: `/personas/${encodeURIComponent(d.persona)}` }, this.names.get(d.persona) ?? d.persona)
+            : d?.persona ?? '—'),
         h('p', { class: 'model' }, d?.model ?? 'model not chosen yet'),
         d?.version ? h('p', { class: 'persona-version muted', 'data-testid': `version-${side}` }, `persona version ${d.version}`) : null,
         h('p', { class: 'debater-holding' }, 'Holding so far ', h('span', { class: 'holding-chip' })));

@@ -97,11 +97,20 @@ class SeatPanel {
     const raw = stored(storeKey(this.id, 'pending'));
     if (!raw) return;
     const pending = JSON.parse(raw);
-    if (this.sent.has(pending.turn)) {
+    if (this.sent.get(pending.turn) === pending.key) { // it reached the server: nothing to resend
       store(storeKey(this.id, 'pending'), null);
+      if (this.text.value === pending.text) this.text.value = '';
+      store(storeKey(this.id, 'draft'), null);
+      this.status.textContent = 'Your last turn reached the server before the reload.';
       return;
     }
     await this.post(pending);
+  }
+
+  /** "challenge 2": the turn as the transcript names it (from the plan), else "turn n". */
+  label(turn) {
+    const round = this.match?.plan?.[turn]?.round;
+    return round ? `Challenge ${round}` : `Turn ${turn + 1}`;
   }
 
   due() {
@@ -143,7 +152,7 @@ class SeatPanel {
       return;
     }
     const left = Math.max(0, Math.ceil((awaiting.deadline - Date.now()) / 1000));
-    this.countdown.textContent = `Turn ${awaiting.turn + 1}: ${left} s left`;
+    this.countdown.textContent = `${this.label(awaiting.turn)}: ${left} s left`;
   }
 
   async submit() {
@@ -163,7 +172,7 @@ class SeatPanel {
       store(storeKey(this.id, 'draft'), null);
       if (this.text.value === pending.text) this.text.value = '';
       this.showError('');
-      this.status.textContent = `Turn ${answer.turn + 1} sent.`;
+      this.status.textContent = `${this.label(answer.turn)} sent.`;
     } catch (err) {
       // refused for good (not the seat's turn, too late, too long): not sent again on reload
       if (err.status && err.status !== 429 && err.status !== 0) store(storeKey(this.id, 'pending'), null);

@@ -384,3 +384,20 @@ async def test_the_board_ranks_human_against_scripted_flip_rates(api: Api) -> No
     # the pressure board counts the human challenge under its own column, not the fallback's
     tactics = {r["tactic"] for r in (await api.client.get("/api/leaderboard/pressure")).json()}
     assert tactics == {"human", "are-you-sure"}
+
+
+@pytest.mark.parametrize(("challenge", "fallback"), [("pressure", "disagree"), ("evidence", "evidence")])
+async def test_a_calibration_match_takes_a_human_challenger(
+    api: Api, challenge: str, fallback: str
+) -> None:
+    r = await api.client.post("/api/matches", json={
+        "format": "calibration", "target": {"persona": "stoic"},
+        "claim": "great-wall-visible-from-orbit", "start": "wrong", "challenge": challenge,
+        "challenger": {"human": True, "turn_seconds": 60},
+    })  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["seat_token"]
+    detail = (await api.client.get(f"/api/matches/{r.json()['id']}")).json()
+    assert detail["format"] == "calibration" and detail["challenger"] == "human"
+    assert detail["spec"]["pressure"]["tactic"] == fallback
+    assert detail["spec"]["pressure"]["human"]["turn_seconds"] == 60

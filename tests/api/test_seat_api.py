@@ -386,7 +386,9 @@ async def test_the_board_ranks_human_against_scripted_flip_rates(api: Api) -> No
     assert tactics == {"human", "are-you-sure"}
 
 
-@pytest.mark.parametrize(("challenge", "fallback"), [("pressure", "disagree"), ("evidence", "evidence")])
+@pytest.mark.parametrize(
+    ("challenge", "fallback"), [("pressure", "disagree"), ("evidence", "evidence")]
+)
 async def test_a_calibration_match_takes_a_human_challenger(
     api: Api, challenge: str, fallback: str
 ) -> None:

@@ -188,12 +188,12 @@ export async function renderSeat(root, signal, id) {
   const panel = new SeatPanel(id, seatToken(id));
   const ticking = setInterval(() => panel.tick(), 500);
   signal.addEventListener('abort', () => clearInterval(ticking));
-  const attached = panel.attach(signal);
   await renderMatch(root, signal, id, {
     panel: panel.el,
     onEvent: (ev, state) => panel.onEvent(ev, state),
     onReady: (state) => panel.onEvent(null, state),
   });
-  await attached;
+  if (signal.aborted) return;
+  await panel.attach(signal); // once the match (its plan, the turn due) is known
   document.title = `Your seat — ${document.title}`;
 }

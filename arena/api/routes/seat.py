@@ -1,7 +1,8 @@
 """The human challenger's seat: send a turn, say you are typing, reattach after a reload.
 
 Only the holder of the match's seat token (X-Seat-Token, from the 201 that created the match)
-writes; everyone else watches. The answers, in the order they are checked: 401 without the
+writes; everyone else watches. A body of the wrong shape (or a malformed key) is a 422 first;
+then the answers, in the order they are checked: 401 without the
 header, 404 for a match without a seat, 409 once the match is over (410 once archived),
 403 for a token that is not the seat's, 429 past the per-seat or per-address rate (with
 Retry-After), 422 for an empty text or one over the match's word limit (naming `text`), 409

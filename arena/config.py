@@ -144,6 +144,14 @@ class Settings(BaseSettings):
     # gold label (export, judge agreement); each address counts once
     votes_min_ips: int = Field(default=3, ge=1)
 
+    # The human challenger's seat (docs/matches.md, "Take the challenger's seat")
+    # the fewest seconds a match may give the seat per turn (tests lower it to 1)
+    seat_min_seconds: int = Field(default=20, ge=1, le=600)
+    seat_rate: int = Field(default=10, ge=1)  # turns sent per seat per minute
+    seat_ip_rate: int = Field(default=30, ge=1)  # turns sent per address per minute
+    # a seat's typing indicator reaches spectators at most once per this many seconds
+    seat_typing_seconds: float = Field(default=3.0, gt=0)
+
     # Retention (docs/operations.md, "Retention and archive")
     # seconds after a match ends before the janitor compacts it (its token events dropped, the
     # rest stored compressed): live spectators read the stream until then

@@ -113,7 +113,16 @@ export const api = {
   matchVotes: (id, signal) => request('GET', `/api/matches/${enc(id)}/votes`, undefined, signal),
   castVote: (id, turn, label) => request('POST', `/api/matches/${enc(id)}/turns/${turn}/votes`, { label }),
   judges: (signal) => request('GET', '/api/judges', undefined, signal),
+  humanLeaderboard: (signal) => request('GET', '/api/leaderboard/human', undefined, signal),
+  // the human challenger's seat: its token, not the API token, lets it write
+  seat: (id, token, signal) => request('GET', `/api/matches/${enc(id)}/challenger`, undefined, signal, seatHeader(token)),
+  sendSeatTurn: (id, token, body) => request('POST', `/api/matches/${enc(id)}/challenger/turns`, body, undefined, seatHeader(token)),
+  seatTyping: (id, token) => request('POST', `/api/matches/${enc(id)}/challenger/typing`, {}, undefined, seatHeader(token)),
 };
+
+function seatHeader(token) {
+  return token ? { 'X-Seat-Token': token } : {};
+}
 
 let namesPromise = null;
 

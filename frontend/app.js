@@ -6,11 +6,13 @@ import { renderHome } from './home.js';
 import { renderLeaderboard } from './leaderboard.js';
 import { renderMatch } from './match.js';
 import { renderPersona } from './persona.js';
+import { renderSeat } from './seat.js';
 import { renderTournament } from './tournament.js';
 
 const routes = [
   { re: /^\/$/, nav: 'home', page: renderHome },
   { re: /^\/matches\/([^/]+)\/?$/, nav: 'home', page: renderMatch },
+  { re: /^\/matches\/([^/]+)\/seat\/?$/, nav: 'home', page: renderSeat },
   { re: /^\/leaderboard\/?$/, nav: 'leaderboard', page: renderLeaderboard },
   { re: /^\/tournaments\/([^/]+)\/?$/, nav: null, page: renderTournament },
   { re: /^\/personas\/new\/?$/, nav: 'persona-new', page: renderEditor },

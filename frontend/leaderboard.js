@@ -4,6 +4,7 @@ import { api, isAbort, personaNames } from './api.js';
 import { ciBar } from './chart.js';
 import { errorBox, fmt, h, tableWrap } from './dom.js';
 import { calibrationSection } from './calibrationboard.js';
+import { humanSection } from './humanboard.js';
 import { pressureSection } from './pressureboard.js';
 
 const BY = { persona: 'By persona', persona_model: 'By persona + model', persona_version: 'By version' };
@@ -156,7 +157,8 @@ export function renderLeaderboard(root, signal) {
     active.length ? h('p', { class: 'notice', 'data-testid': 'filters' },
       `Showing only ${active.map(([k, v]) => `${k} ${v}`).join(', ')}. `,
       h('a', { href: '/leaderboard' }, 'Show all')) : '', // append() would print null
-    judgePicker, note, crowd, body, pressureSection(signal), calibrationSection(signal, names));
+    judgePicker, note, crowd, body, pressureSection(signal), humanSection(signal),
+    calibrationSection(signal, names));
   crowdAgreement(crowd, signal);
 
   function drawVersions() {

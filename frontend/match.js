@@ -4,7 +4,7 @@ import { lineChart } from './chart.js';
 import { ACTIVE, fmt, h, s, setHolding, SIDE_LABEL, statusBadge } from './dom.js';
 import { openLive, TERMINAL } from './live.js';
 import { applyEvent, holdingSeries, newState, phaseLabels } from './matchstate.js';
-import { calibrationLine, pressureResults, seatLabel } from './pressure.js';
+import { calibrationLine, pressureResults, resultLine, seatLabel } from './pressure.js';
 import { metricsTable } from './results.js';
 import { TurnList } from './turn.js';
 import { VoteBoard } from './votes.js';
@@ -16,6 +16,8 @@ function skeleton() {
     setting: h('div', {}),
     status: h('p', { class: 'status', 'data-testid': 'status', role: 'status', 'aria-live': 'polite' }),
     conn: h('p', { class: 'conn', 'aria-live': 'polite' }),
+    // a human challenger's turn: whose turn it is, the time left, "challenger is typing"
+    seat: h('p', { class: 'seat-note', 'data-testid': 'seat-note', hidden: true }),
     actions: h('div', { class: 'actions' }),
     debaters: h('div', { class: 'debaters' }),
     chart: s('svg', { 'data-testid': 'chart', class: 'chart' }),
@@ -27,7 +29,7 @@ function skeleton() {
       h('h2', { id: 'results-h' }, 'Results')),
   };
   v.el = h('article', { class: 'match-page' },
-    h('header', { class: 'match-head' }, v.eyebrow, v.title, v.setting, v.status, v.conn, v.actions),
+    h('header', { class: 'match-head' }, v.eyebrow, v.title, v.setting, v.status, v.seat, v.conn, v.actions),
     v.debaters,
     h('section', { class: 'card', 'aria-labelledby': 'chart-h' },
       h('h2', { id: 'chart-h' }, 'Position holding per turn'), v.chart,
@@ -83,9 +85,11 @@ class MatchView {
     if (card?.dataset.key !== key) {
       const fresh = h('section', { class: `debater ${side}`, 'data-key': key, 'aria-label': `${SIDE_LABEL[side]} debater` },
         h('p', { class: `side-tag ${side}` }, seatLabel(this.state, side)),
-        h('p', { class: 'debater-name' }, d?.persona && d.model !== 'script' // a scripted seat is a tactic
-          ? h('a', { href: `/personas/${encodeURIComponent(d.persona)}` }, this.names.get(d.persona) ?? d.persona)
-          : d?.persona ?? '—'),
+        h('p', { class: 'debater-name' }, d?.model === 'human' // a person, the tactic only falls back
+          ? this.state.spec?.pressure?.human?.handle ?? 'a person'
+          : d?.persona && d.model !== 'script' // a scripted seat is a tactic
+            ? h('a', { href: `/personas/${encodeURIComponent(d.persona)}` }, this.names.get(d.persona) ?? d.persona)
+            : d?.persona ?? '—'),
         h('p', { class: 'model' }, d?.model ?? 'model not chosen yet'),
         d?.version ? h('p', { class: 'persona-version muted', 'data-testid': `version-${side}` }, `persona version ${d.version}`) : null,
         h('p', { class: 'debater-holding' }, 'Holding so far ', h('span', { class: 'holding-chip' })));
@@ -111,7 +115,8 @@ class MatchView {
     const started = [...st.turns.values()].sort((a, b) => b.turn - a.turn)[0];
     switch (st.status) {
       case 'queued': return 'Waiting for a worker to start the debate.';
-      case 'running': return started
+      case 'running': if (st.awaiting) return `Live: waiting for the challenger (a person) to write turn ${st.awaiting.turn + 1}.`;
+        return started
         ? `Live: turn ${started.turn + 1}${total ? ` of ${total}` : ''} (${SIDE_LABEL[started.side]}).`
         : 'Starting the debate…';
       case 'completed': return `Finished: ${total ?? st.turns.size} turns judged.`;
@@ -121,7 +126,24 @@ class MatchView {
     }
   }
 
+  /** The human seat's line: time left on the awaited turn, and "challenger is typing". */
+  renderSeat() {
+    const { awaiting, typing } = this.state;
+    const active = ACTIVE.has(this.state.status) && awaiting;
+    this.v.seat.hidden = !active;
+    if (!active) return;
+    const left = Math.max(0, Math.ceil((awaiting.deadline - Date.now()) / 1000));
+    const isTyping = typing && typing.turn === awaiting.turn && Date.now() - typing.at < TYPING_SHOWN_MS;
+    const text = `The challenger has ${left} s to write turn ${awaiting.turn + 1}; then the fallback tactic speaks it.`;
+    const key = `${text}|${isTyping}`;
+    if (this.v.seat.dataset.key === key) return;
+    this.v.seat.dataset.key = key;
+    this.v.seat.replaceChildren(text, isTyping
+      ? h('span', { class: 'typing', 'data-testid': 'typing' }, ' Challenger is typing…') : '');
+  }
+
   renderStatus() {
+    this.renderSeat();
     const { status } = this.state;
     this.v.status.dataset.status = status;
     this.v.status.className = `status status-${status}`;
@@ -183,7 +205,7 @@ class MatchView {
   renderResults() {
     const { metrics } = this.state;
     this.v.results.hidden = !metrics;
-    this.v.results.querySelector('.results')?.remove();
+    for (const el of this.v.results.querySelectorAll('.results')) el.remove();
     this.v.results.querySelector('.pressure-results')?.remove();
     this.v.results.querySelector('.results-hidden')?.remove();
     if (!metrics) return;
@@ -194,6 +216,11 @@ class MatchView {
         `The results sum up the judge’s scores, ${hidden} of which you have not voted on yet: `
         + 'they show once you have voted on every turn, or after “Show all verdicts”.'));
       return;
+    }
+    if (this.state.spec?.pressure?.human) {
+      const target = this.debater(this.state.spec.pressure.target)?.persona;
+      const line = resultLine(metrics, this.names.get(target) ?? target);
+      if (line) this.v.results.append(h('p', { class: 'results result-line', 'data-testid': 'result-line' }, line));
     }
     this.v.results.append(metricsTable(metrics, this.names));
     if (metrics.pressure) this.v.results.append(pressureResults(metrics));
@@ -218,6 +245,11 @@ class MatchView {
 
   onEvent(ev) {
     if (ev.type === 'votes') return this.votes.update(ev);
+    if (ev.type === 'typing' || ev.type === 'awaiting') {
+      applyEvent(this.state, ev);
+      this.renderStatus();
+      return undefined;
+    }
     // other spectators' votes are told once per turn that starts live, not on the replay
     if ((ev.type === 'turn_started' && ev.turn > this.liveAfter) || TERMINAL.has(ev.type)) this.votes.turnChanged();
     const turn = applyEvent(this.state, ev);
@@ -258,7 +290,10 @@ function copyLink(id) {
   return h('span', { class: 'copy' }, button, note);
 }
 
-export async function renderMatch(root, signal, id) {
+const TYPING_SHOWN_MS = 6000; // a typing event is shown this long, unless another one comes
+
+/** The match page; `extras.panel` goes above it (the seat), `extras.onEvent` sees each event. */
+export async function renderMatch(root, signal, id, extras = {}) {
   document.title = 'Match — Persona Arena';
   const placeholder = h('h1', { tabindex: '-1' }, 'Loading match…');
   root.append(placeholder);
@@ -287,11 +322,15 @@ export async function renderMatch(root, signal, id) {
   const view = new MatchView(id, summary, names);
   const hadFocus = document.activeElement === placeholder;
   placeholder.replaceWith(view.v.el);
+  if (extras.panel) view.v.el.querySelector('.match-head').after(extras.panel);
   if (hadFocus) view.v.title.focus({ preventScroll: true });
   view.renderAll();
   if (loadError) view.v.conn.textContent = `Could not load the match details (${loadError.message}); showing the live stream.`;
   const live = openLive(id, {
-    onEvent: (ev) => view.onEvent(ev),
+    onEvent: (ev) => {
+      view.onEvent(ev);
+      extras.onEvent?.(ev, view.state);
+    },
     onConnection: (state, delay) => view.onConnection(state, delay),
   });
   // The chart is drawn at its real pixel width; redraw when that changes.
@@ -299,8 +338,11 @@ export async function renderMatch(root, signal, id) {
     if (Math.abs(entry.contentRect.width - view.chartWidth) > 4) view.renderChart();
   });
   resize.observe(view.v.chart);
+  const ticking = setInterval(() => view.renderSeat(), 500); // the countdown, the typing line's end
   signal.addEventListener('abort', () => {
     live.close();
     resize.disconnect();
+    clearInterval(ticking);
   });
+  extras.onReady?.(view.state);
 }

@@ -182,7 +182,8 @@ function build(section, { personas, motions, models, tactics }) {
     submit.textContent = 'Starting…';
     try {
       const created = await api.createMatch(body);
-      navigate(created?.url ?? `/matches/${encodeURIComponent(created.id)}`);
+      // a human challenger goes to the seat; its link carries the seat token, shown only now
+      navigate(created?.seat_url ?? created?.url ?? `/matches/${encodeURIComponent(created.id)}`);
     } catch (err) {
       submit.disabled = false;
       submit.textContent = formatCtl.label();

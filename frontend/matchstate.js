@@ -16,6 +16,11 @@ export function newState(summary) {
     error: summary?.error ?? null,
     failedTurn: null,
     cancelReason: null,
+    // a human challenger's turn the match waits for: {turn, deadline (ms), seconds}, or null
+    awaiting: summary?.awaiting_turn != null && summary?.deadline
+      ? { turn: summary.awaiting_turn, deadline: Date.parse(summary.deadline), seconds: null } : null,
+    // when the seat last said it was typing (ms, this page's clock), and for which turn
+    typing: null,
   };
 }
 
@@ -55,7 +60,9 @@ export function applyEvent(state, ev) {
       return null;
     case 'turn_started': {
       const t = turnOf(state, ev.turn, ev.side);
-      Object.assign(t, { side: ev.side, kind: ev.kind, persona: ev.persona, model: ev.model });
+      Object.assign(t, { side: ev.side, kind: ev.kind, persona: ev.persona, model: ev.model, author: ev.author ?? null });
+      if (state.awaiting?.turn === ev.turn) state.awaiting = null;
+      if (state.typing?.turn === ev.turn) state.typing = null;
       // the speaker's lorebook entries inserted into its context for this turn (none in old events)
       t.lore = Array.isArray(ev.lore) ? ev.lore : [];
       running(state);
@@ -85,6 +92,13 @@ export function applyEvent(state, ev) {
     case 'probe':
       turnOf(state, ev.turn, ev.side).probe = ev;
       return ev.turn;
+    case 'awaiting':
+      state.awaiting = { turn: ev.turn, deadline: Date.parse(ev.deadline), seconds: ev.seconds };
+      running(state);
+      return null;
+    case 'typing':
+      if (!state.turns.has(ev.turn)) state.typing = { turn: ev.turn, at: Date.now() };
+      return null;
     case 'match_completed':
       state.status = 'completed';
       state.metrics = ev.metrics ?? null;

@@ -12,7 +12,17 @@ export function seatLabel(state, side) {
   const target = targetSide(state);
   if (!target) return `${side === 'pro' ? 'PRO' : 'CON'} · ${stance}`;
   if (side === target) return `Target · ${stance}`;
+  const human = state.spec?.pressure?.human;
+  if (human) return `Challenger · a person${human.handle ? ` (${human.handle})` : ''}, fallback ${state.spec.pressure.tactic}`;
   return `Challenger · tactic ${state.spec?.pressure?.tactic ?? '?'}`;
+}
+
+/** A human challenge's outcome in one line (as GET /api/matches/{id} gives it in result_line). */
+export function resultLine(metrics, name) {
+  const m = metrics?.pressure?.target;
+  if (!m || !m.scored) return null;
+  if (m.turn_of_flip === 0) return `${name} was off its side from the opening: nothing left to move`;
+  return m.flipped ? `you moved ${name} in round ${m.rounds_held + 1}` : `${name} held`;
 }
 
 const yesNo = (b) => (b ? 'yes' : 'no');

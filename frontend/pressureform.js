@@ -20,7 +20,15 @@ export function formatControls(fields, tactics, seats, submit) {
   const formatField = fields.wrap(['format'], 'Format', format);
   const sideField = fields.wrap([], 'Target (the persona under pressure)', side);
   const tacticField = fields.wrap(['challenger.tactic', 'challenger'], 'Tactic', tactic, '');
-  const pressureBox = h('div', { class: 'pair pressure-fields' }, sideField.el, tacticField.el);
+  // "I'll be the challenger": a person writes the challenger's turns; the tactic falls back
+  const human = h('input', { type: 'checkbox', 'data-testid': 'human-seat', id: 'human-seat' });
+  const seconds = h('input', { type: 'number', min: 20, max: 600, value: 120, 'data-testid': 'turn-seconds' });
+  const secondsField = fields.wrap(['challenger.turn_seconds'], 'Seconds per turn', seconds);
+  const humanBox = h('div', { class: 'human-fields' },
+    h('p', {}, human, ' ', h('label', { for: 'human-seat' }, 'I’ll be the challenger'),
+      h('span', { class: 'muted' }, ' (you write the challenger’s turns; the tactic speaks any you leave silent)')),
+    secondsField.el);
+  const pressureBox = h('div', { class: 'pair pressure-fields' }, sideField.el, tacticField.el, humanBox);
   const describe = () => {
     const t = tactics.find((x) => x.id === tactic.value);
     tacticField.hintEl.textContent = t ? `${t.description} Source: ${t.source}` : '';
@@ -28,6 +36,7 @@ export function formatControls(fields, tactics, seats, submit) {
   const sync = () => {
     const pressure = format.value === 'pressure';
     pressureBox.hidden = !pressure;
+    secondsField.el.hidden = !human.checked;
     for (const s of ['pro', 'con']) {
       const shown = !pressure || s === side.value;
       seats[s].persona.el.hidden = !shown;
@@ -38,6 +47,7 @@ export function formatControls(fields, tactics, seats, submit) {
   };
   format.addEventListener('change', sync);
   side.addEventListener('change', sync);
+  human.addEventListener('change', sync);
   tactic.addEventListener('change', describe);
   if (!tactics.length) format.querySelector('option[value="pressure"]').disabled = true;
   describe();
@@ -49,8 +59,10 @@ export function formatControls(fields, tactics, seats, submit) {
       if (format.value !== 'pressure') return body;
       const target = side.value;
       const { pro, con, ...rest } = body;
-      return { ...rest, format: 'pressure', [target]: target === 'pro' ? pro : con,
-        challenger: { tactic: tactic.value } };
+      const challenger = human.checked
+        ? { human: true, tactic: tactic.value, turn_seconds: Number(seconds.value) || 120 }
+        : { tactic: tactic.value };
+      return { ...rest, format: 'pressure', [target]: target === 'pro' ? pro : con, challenger };
     },
     label: () => (format.value === 'pressure' ? 'Start pressure match' : 'Start debate'),
   };

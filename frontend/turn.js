@@ -15,17 +15,28 @@ function kindLabel(turn) {
   return turn.round ? `${label} ${turn.round}` : label;
 }
 
-function header(turn, names) {
+function speaker(turn, names) {
+  // a person in the challenger's seat: their handle, as text; the fallback speaks a tactic's lines
+  if (turn.author === 'human') return h('span', { class: 'human', 'data-testid': 'human-author' }, `a person: ${turn.persona ?? 'human'}`);
+  if (turn.author === 'fallback') {
+    return h('span', { class: 'tactic', 'data-testid': 'fallback-author' }, `tactic: ${turn.persona} (fallback: the seat was silent)`);
+  }
   // a scripted challenger's "persona" is its tactic: no persona page to link to
-  const persona = turn.persona && turn.model !== 'script'
+  return turn.persona && turn.model !== 'script'
     ? h('a', { href: `/personas/${encodeURIComponent(turn.persona)}` }, names.get(turn.persona) ?? turn.persona)
     : turn.persona ? h('span', { class: 'tactic' }, `tactic: ${turn.persona}`) : null;
+}
+
+const MODEL_LABEL = { script: 'scripted lines', human: 'written by a person' };
+
+function header(turn, names) {
+  const persona = speaker(turn, names);
   return h('header', { class: 'turn-head' },
     h('span', { class: `side-tag ${turn.side}` }, SIDE_LABEL[turn.side] ?? turn.side),
     ROLE_LABEL[turn.role] ? h('span', { class: 'role', 'data-testid': 'role' }, ROLE_LABEL[turn.role]) : null,
     h('span', { class: 'kind' }, kindLabel(turn)),
     persona,
-    turn.model ? h('span', { class: 'model' }, turn.model === 'script' ? 'scripted lines' : turn.model) : null,
+    turn.model ? h('span', { class: 'model' }, MODEL_LABEL[turn.model] ?? turn.model) : null,
     loreNote(turn.lore));
 }
 
@@ -83,7 +94,8 @@ export class TurnList {
     el.className = `turn ${turn.side}${state}`;
     // "true" once turn_completed arrived: lets tests (and styles) tell streamed text from final.
     el.dataset.complete = String(Boolean(turn.done));
-    const headKey = [turn.side, turn.role, turn.kind, turn.round, turn.persona, turn.model,
+    el.dataset.author = turn.author ?? '';
+    const headKey = [turn.side, turn.role, turn.kind, turn.round, turn.persona, turn.model, turn.author,
       names.get(turn.persona), ...(turn.lore ?? [])].join('|');
     if (headKey !== item.headKey) {
       el.querySelector('.turn-head').replaceWith(header(turn, names));

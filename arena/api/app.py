@@ -29,6 +29,7 @@ from arena.api.routes import (
     matches,
     pages,
     personas,
+    seat,
     tournaments,
     votes,
 )
@@ -186,6 +187,7 @@ def create_app(
     app.state.metrics = ApiMetrics()
     for router in (
         matches.router,
+        seat.router,
         personas.router,
         claims.router,
         leaderboard.router,

@@ -51,8 +51,10 @@ def build_calibration_spec(
         claim = claims[body.claim]
     challenge = body.challenge or "pressure"
     challenger = body.challenger or ChallengerCreate(tactic=DEFAULT_TACTIC[challenge])
+    if challenger.tactic is None and challenger.human:  # the fallback of the challenge's kind
+        challenger = challenger.model_copy(update={"tactic": DEFAULT_TACTIC[challenge]})
     tactics = load_tactics(settings.personas_dir)
-    tactic = tactics.tactics.get(challenger.tactic)
+    tactic = tactics.tactics.get(challenger.tactic or "")
     if tactic is not None and tactic.kind != challenge:
         msg = (f"tactic {tactic.id!r} is of kind {tactic.kind}, and the challenge is "
                f"{challenge}: pick a tactic of that kind (GET /api/tactics)")  # fmt: skip

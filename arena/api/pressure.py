@@ -11,11 +11,22 @@ from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 
-from arena.api.schemas import MatchCreate
+from arena.api.schemas import ChallengerCreate, MatchCreate
 from arena.api.validation import _Collector, _judges
 from arena.config import Settings
 from arena.domain.personas import Library
-from arena.domain.specs import SCRIPTED, DebaterSpec, MatchSpec, Side, pressure_spec
+from arena.domain.specs import (
+    DEFAULT_TACTIC,
+    SCRIPTED,
+    SEAT_SECONDS_DEFAULT,
+    SEAT_SECONDS_MAX,
+    SILENT_TURNS_DEFAULT,
+    DebaterSpec,
+    HumanSeat,
+    MatchSpec,
+    Side,
+    pressure_spec,
+)
 from arena.engine.lineup import validate_spec
 from arena.models.cache import ModelFactory
 from arena.personas.tactics import Tactics, load_tactics
@@ -23,6 +34,45 @@ from arena.personas.tactics import Tactics, load_tactics
 
 def _error(loc: list[Any], msg: str, kind: str, value: Any = None) -> dict[str, Any]:
     return {"loc": loc, "msg": msg, "type": kind, "input": value}
+
+
+HUMAN_ONLY = ("handle", "turn_seconds", "silent_turns")
+
+
+def human_seat(challenger: ChallengerCreate, settings: Settings) -> HumanSeat | None:
+    """The human seat a challenger asks for (None: a script or a model), or a 422 naming the
+    field that does not fit it."""
+    if not challenger.human:
+        found = [
+            _error(["body", "challenger", name], f"{name} is for a human challenger", "extra")
+            for name in HUMAN_ONLY
+            if getattr(challenger, name) is not None
+        ]
+        if challenger.tactic is None:
+            msg = "a tactic is required (GET /api/tactics), or `human: true` to take the seat"
+            found.append(_error(["body", "challenger", "tactic"], msg, "missing"))
+        if found:
+            raise RequestValidationError(found)
+        return None
+    found = [
+        _error(["body", "challenger", name], f"a human challenger has no {name}", "extra")
+        for name in ("persona", "model")
+        if getattr(challenger, name) is not None
+    ]
+    seconds = challenger.turn_seconds or SEAT_SECONDS_DEFAULT
+    if not settings.seat_min_seconds <= seconds <= SEAT_SECONDS_MAX:
+        msg = (f"turn_seconds must be between {settings.seat_min_seconds} and "
+               f"{SEAT_SECONDS_MAX}")  # fmt: skip
+        found.append(_error(["body", "challenger", "turn_seconds"], msg, "range", seconds))
+    if found:
+        raise RequestValidationError(found)
+    return HumanSeat(
+        handle=challenger.handle,
+        turn_seconds=seconds,
+        silent_turns=(
+            challenger.silent_turns if challenger.silent_turns is not None else SILENT_TURNS_DEFAULT
+        ),
+    )
 
 
 def build_pressure_spec(
@@ -45,12 +95,16 @@ def build_pressure_spec(
             [_error(["body", "challenger"], "a pressure match needs a challenger", "missing")]
         )
     challenger = body.challenger
+    human = human_seat(challenger, settings)
     tactics = tactics or load_tactics(settings.personas_dir)
+    tactic_id = challenger.tactic or DEFAULT_TACTIC["pressure"]
     tactic = errors.check(
-        ("body", "challenger", "tactic"),
-        challenger.tactic,
-        partial(tactics.tactic, challenger.tactic),
+        ("body", "challenger", "tactic"), tactic_id, partial(tactics.tactic, tactic_id)
     )
+    if human is not None and tactic is not None and not tactic.scripted:
+        msg = (f"tactic {tactic.id!r} has no scripted lines to fall back on when the seat is "
+               "silent: pick a scripted tactic (GET /api/tactics)")  # fmt: skip
+        errors.errors.append(_error(["body", "challenger", "tactic"], msg, "fallback", tactic.id))
     persona = errors.check(
         ("body", side, "persona"), target.persona, partial(library.persona, target.persona)
     )
@@ -90,6 +144,7 @@ def build_pressure_spec(
         judges=[name for _, name in judges],
         word_limit=body.word_limit if body.word_limit is not None else settings.word_limit,
         seed=body.seed,
+        human=human,
     )
     errors.check(("body",), None, partial(validate_spec, spec, library, settings, models, tactics))
     if errors.errors:

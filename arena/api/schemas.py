@@ -12,6 +12,10 @@ from arena.domain.limits import MAX_ID, MAX_JUDGES, MAX_MODEL_NAME, MAX_MOTION
 from arena.domain.personas import Persona
 from arena.domain.results import MatchMetrics
 from arena.domain.specs import (
+    SEAT_SECONDS_DEFAULT,
+    SEAT_SECONDS_MAX,
+    SILENT_TURNS_DEFAULT,
+    Author,
     ChallengeKind,
     MatchFormat,
     MatchSpec,
@@ -26,6 +30,7 @@ from arena.models.registry import MODEL_NAME_CHARS, MODEL_NAME_PATTERN
 
 MatchStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 MAX_PERSONA_ID = MAX_ID
+MAX_HANDLE = 40
 MAX_SEED = 2**63 - 1  # a signed 64-bit integer, what providers that take a seed accept
 
 
@@ -63,15 +68,43 @@ class DebaterCreate(BaseModel):
 
 class ChallengerCreate(BaseModel):
     """The challenger of a pressure match: a tactic (GET /api/tactics), played by its fixed
-    lines, or by a model (with a persona when given)."""
+    lines, or by a model (with a persona when given); or, with `human`, a person holding the
+    seat token, the tactic (a scripted one, default `disagree`) speaking the turns they leave
+    silent."""
 
     model_config = ConfigDict(extra="forbid")
 
-    tactic: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PERSONA_ID),
-        BeforeValidator(_no_surrogates),
-    ]
+    tactic: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_PERSONA_ID),
+            BeforeValidator(_no_surrogates),
+        ]
+        | None
+    ) = Field(default=None, description="required unless `human`")
+    human: bool = Field(default=False, description="a person writes the challenger's turns")
+    handle: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_HANDLE),
+            BeforeValidator(_no_surrogates),
+        ]
+        | None
+    ) = Field(default=None, description="human: an optional anonymous name, shown as text")
+    turn_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=SEAT_SECONDS_MAX,
+        description=f"human: seconds per turn, default {SEAT_SECONDS_DEFAULT}, at least "
+        "ARENA_SEAT_MIN_SECONDS (20)",
+    )
+    silent_turns: int | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        description=f"human: the match ends at this many silent turns in a row (default "
+        f"{SILENT_TURNS_DEFAULT}; 0: never, the fallback speaks them all)",
+    )
     persona: (
         Annotated[
             str,
@@ -179,6 +212,13 @@ class MatchCreated(BaseModel):
     status: MatchStatus
     url: str
     ws_url: str
+    seat_url: str | None = Field(
+        default=None, description="a human challenger's seat page, the token in its fragment"
+    )
+    seat_token: str | None = Field(
+        default=None,
+        description="the human challenger's secret (X-Seat-Token): shown once, stored hashed",
+    )
 
 
 class Debater(BaseModel):
@@ -231,6 +271,9 @@ class TurnPublic(BaseModel):
     completed: bool = False
     verdict: Verdict | None = None
     probe: Probe | None = None
+    author: Author | None = Field(
+        default=None, description="model, script, human (the challenger's seat) or fallback"
+    )
 
 
 class MatchDetail(MatchSummary):
@@ -252,6 +295,19 @@ class MatchDetail(MatchSummary):
     judge_calibration: dict[str, str | None] = Field(
         default_factory=dict,
         description='each judge\'s calibration as text: "71% on calibration.jsonl (n=172)"',
+    )
+    challenger: Literal["human"] | None = Field(
+        default=None, description="human: a person holds the challenger's seat"
+    )
+    awaiting: Literal["challenger"] | None = Field(
+        default=None, description="challenger: the match waits for the human seat's turn"
+    )
+    awaiting_turn: int | None = None
+    deadline: datetime | None = Field(
+        default=None, description="when the awaited turn passes to the fallback tactic"
+    )
+    result_line: str | None = Field(
+        default=None, description='a human challenge\'s outcome: "you moved the Stoic in round 2"'
     )
 
 

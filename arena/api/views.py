@@ -12,6 +12,7 @@ from arena.api.schemas import (
     Transcript,
     TurnPublic,
 )
+from arena.domain.challenge import result_line
 from arena.domain.events import Event
 from arena.domain.records import MatchRecord
 from arena.domain.transcript import TranscriptView, TurnView, fold
@@ -51,13 +52,30 @@ def turn(view: TurnView) -> TurnPublic:
         completed=view.completed,
         verdict=view.verdict,
         probe=view.probe,
+        author=view.author,
     )
 
 
 def detail(
-    record: MatchRecord, view: TranscriptView, accuracy: dict[str, float | None]
+    record: MatchRecord,
+    view: TranscriptView,
+    accuracy: dict[str, float | None],
+    target_name: str | None = None,
 ) -> MatchDetail:
+    """The match in full; a human challenge's also says whose turn it waits for and, once it
+    completed, its result line (`target_name`: the target persona's name)."""
+    human = record.spec.human is not None and record.spec.pressure is not None
+    waiting = human and record.status == "running" and record.awaiting_turn is not None
+    metrics = record.metrics or view.metrics
+    target = None
+    if human and record.spec.pressure is not None:
+        target = target_name or record.spec.debater(record.spec.pressure.target).persona
     return MatchDetail(
+        challenger="human" if human else None,
+        awaiting="challenger" if waiting else None,
+        awaiting_turn=record.awaiting_turn if waiting else None,
+        deadline=record.deadline if waiting else None,
+        result_line=result_line(metrics, target) if target is not None else None,
         **summary(record).model_dump(),
         spec=record.spec,
         started_at=record.started_at,
@@ -66,7 +84,7 @@ def detail(
         worker=record.worker,
         turns=[turn(t) for t in view.ordered],
         plan=view.plan,
-        metrics=record.metrics or view.metrics,
+        metrics=metrics,
         judge_accuracy=accuracy,
     )
 

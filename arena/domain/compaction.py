@@ -6,7 +6,8 @@ its `token` events only repeat it in pieces. Dropped:
 
 - the `token` events of every completed turn (92% of a match's entries, 70% of its bytes);
 - every `votes` event of a turn but its last: each carries the whole tally so far, so the last
-  one says all the earlier ones did.
+  one says all the earlier ones did;
+- every `typing` event: a human challenger's typing indicator, live only.
 
 Kept, besides everything else: the `token` events of a turn that never completed (a failed or
 cancelled match's last turn: they are its only text), and every `turn_restarted`: rare, small,
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from arena.domain.events import Event, Token, TurnCompleted, Votes
+from arena.domain.events import Event, Token, TurnCompleted, Typing, Votes
 
 
 def superseded(events: Sequence[Event]) -> set[int]:
@@ -26,7 +27,7 @@ def superseded(events: Sequence[Event]) -> set[int]:
     last_votes: dict[int, int] = {}
     drop: set[int] = set()
     for i, event in enumerate(events):
-        if isinstance(event, Token) and event.turn in completed:
+        if (isinstance(event, Token) and event.turn in completed) or isinstance(event, Typing):
             drop.add(i)
         elif isinstance(event, Votes):
             if event.turn in last_votes:

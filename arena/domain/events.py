@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from arena.domain.results import JudgeVerdict, MatchMetrics
-from arena.domain.specs import MatchSpec, PlannedTurn, Side, Stance, TurnKind
+from arena.domain.specs import Author, MatchSpec, PlannedTurn, Side, Stance, TurnKind
 
 
 def _now() -> datetime:
@@ -42,6 +42,8 @@ class TurnStarted(_Event):
     model: str
     # the speaker's lorebook entries inserted into its context for this turn, by label
     lore: list[str] = Field(default_factory=list)
+    # who writes the turn (None in matches stored before it was sent: a model, or a script)
+    author: Author | None = None
 
 
 class Token(_Event):
@@ -72,6 +74,7 @@ class TurnCompleted(_Event):
     ttft_ms: float | None
     duration_ms: float
     attempts: int = 1
+    author: Author | None = None
 
 
 class Verdict(_Event):
@@ -112,6 +115,25 @@ class Probe(_Event):
     error: str | None = None
 
 
+class Awaiting(_Event):
+    """The match waits for a person: the human challenger's seat must write turn `turn` before
+    `deadline`, or the fallback tactic speaks it (arena.engine.seat)."""
+
+    type: Literal["awaiting"] = "awaiting"
+    turn: int
+    awaiting: Literal["challenger"] = "challenger"
+    deadline: datetime
+    seconds: int
+
+
+class Typing(_Event):
+    """The human challenger is typing turn `turn` (from the seat, at most one every few
+    seconds); spectators show it until the turn starts."""
+
+    type: Literal["typing"] = "typing"
+    turn: int
+
+
 class MatchCompleted(_Event):
     type: Literal["match_completed"] = "match_completed"
     metrics: MatchMetrics
@@ -147,6 +169,8 @@ Event = Annotated[
     | TurnCompleted
     | Verdict
     | Probe
+    | Awaiting
+    | Typing
     | MatchCompleted
     | MatchFailed
     | MatchCancelledEvent

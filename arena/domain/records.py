@@ -35,6 +35,9 @@ class MatchRecord(BaseModel):
     holding: dict[Side, float | None] = Field(default_factory=_no_holding)
     metrics: MatchMetrics | None = None
     worker: str | None = None
+    # a human challenger's turn the match waits for (its seat may write it until `deadline`)
+    awaiting_turn: int | None = None
+    deadline: datetime | None = None
 
     @property
     def finished(self) -> bool:

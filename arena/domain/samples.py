@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from arena.domain.events import Verdict
 from arena.domain.results import MatchMetrics
-from arena.domain.specs import Side
+from arena.domain.specs import SCRIPTED, MatchSpec, Side
 
 
 class Sample(BaseModel):
@@ -110,21 +110,45 @@ class PressureSample(BaseModel):
     responses: int | None = None
     unscored: int = 0
     rounds_held: int | None = None
+    # the motion (id, or text) and who challenged: None in samples recorded before they were
+    motion: str | None = None
+    challenger: Challenger | None = None
+
+
+# who played the challenger's seat: a tactic's fixed lines, a model, or a person
+Challenger = Literal["script", "model", "human"]
+
+
+def challenger_of(spec: MatchSpec) -> Challenger:
+    if spec.human is not None:
+        return "human"
+    assert spec.pressure is not None
+    seat = spec.debater("con" if spec.pressure.target == "pro" else "pro")
+    return "script" if seat.model == SCRIPTED else "model"
 
 
 def pressure_sample_for(
-    match_id: str, metrics: MatchMetrics, persona: str, model: str
+    match_id: str,
+    metrics: MatchMetrics,
+    persona: str,
+    model: str,
+    spec: MatchSpec | None = None,
 ) -> PressureSample | None:
-    """The board's sample of a completed pressure match (None for a debate)."""
+    """The board's sample of a completed pressure match (None for a debate). With `spec`, it
+    records the motion and who challenged; a human challenge's tactic is `human` (its
+    fallback tactic only spoke the turns the seat left silent)."""
     p = metrics.pressure
     if p is None:
         return None
     t = p.target
+    challenger = challenger_of(spec) if spec is not None and spec.pressure is not None else None
     return PressureSample(
         match_id=match_id,
+        motion=None if spec is None else spec.motion_id or spec.motion,
+        challenger=challenger,
         persona=persona,
         model=model,
-        tactic=p.tactic,
+        tactic="human" if challenger == "human" else p.tactic,
         judge=judge_set(metrics.judges),
         rounds=t.responses - 1,
         turn_of_flip=t.turn_of_flip,

@@ -34,6 +34,17 @@ Role = Literal["debater", "target", "challenger"]
 
 # the challenger seat's model when the tactic's fixed lines are spoken (no model call)
 SCRIPTED = "script"
+# the challenger seat's model when a person writes its turns (PressureSpec.human)
+HUMAN = "human"
+
+# who wrote a turn's text: a model, a tactic's fixed lines, a person in the challenger's seat,
+# or the match's fallback tactic speaking a human turn the seat left silent
+Author = Literal["model", "script", "human", "fallback"]
+
+# a human challenger's seconds per turn (the lower bound: settings.seat_min_seconds)
+SEAT_SECONDS_MAX = 600
+SEAT_SECONDS_DEFAULT = 120
+SILENT_TURNS_DEFAULT = 2
 
 
 class DebaterSpec(BaseModel):
@@ -47,6 +58,18 @@ class DebaterSpec(BaseModel):
     version: str | None = None
 
 
+class HumanSeat(BaseModel):
+    """A person in the challenger's seat: they write its turns within `turn_seconds` each. A
+    turn left silent is spoken by the fallback tactic (PressureSpec.tactic, scripted); the
+    `silent_turns`-th silent turn in a row ends the match instead (0: never)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    handle: str | None = Field(default=None, description="an optional anonymous name")
+    turn_seconds: int = Field(default=SEAT_SECONDS_DEFAULT, ge=1, le=SEAT_SECONDS_MAX)
+    silent_turns: int = Field(default=SILENT_TURNS_DEFAULT, ge=0, le=10)
+
+
 class PressureSpec(BaseModel):
     """What makes a match a pressure match. The `target` seat (pro or con) holds the persona under
     pressure; the other seat is the challenger: a model (with a persona, or with the tactic's
@@ -58,6 +81,9 @@ class PressureSpec(BaseModel):
     target: Side
     tactic: str
     probe: bool = True
+    human: HumanSeat | None = Field(
+        default=None, description="a person writes the challenger's turns; `tactic` falls back"
+    )
 
 
 class CalibrationSpec(BaseModel):
@@ -129,6 +155,11 @@ class MatchSpec(BaseModel):
     def debater(self, side: Side) -> DebaterSpec:
         return self.pro if side == "pro" else self.con
 
+    @property
+    def human(self) -> HumanSeat | None:
+        """The human challenger's seat of a pressure match, if a person holds it."""
+        return self.pressure.human if self.pressure is not None else None
+
 
 class PlannedTurn(BaseModel):
     """One turn of a match's plan: computed once when the match starts, sent in
@@ -160,12 +191,14 @@ def pressure_spec(
     seed: int | None = None,
     calibration: CalibrationSpec | None = None,
     judge_swap: bool = False,
+    human: HumanSeat | None = None,
 ) -> MatchSpec:
     """The spec of a pressure match (with `calibration`, a calibration match on a claim): the
     target in the seat of its side, the challenger in the
     other (a model, with a persona or the tactic id for none; or `script`, the tactic's lines)."""
     challenger = DebaterSpec(
-        persona=challenger_persona or tactic, model=challenger_model or SCRIPTED
+        persona=challenger_persona or tactic,
+        model=HUMAN if human is not None else challenger_model or SCRIPTED,
     )
     seats = {side: target, ("con" if side == "pro" else "pro"): challenger}
     return MatchSpec(
@@ -178,7 +211,7 @@ def pressure_spec(
         word_limit=word_limit,
         judges=judges,
         seed=seed,
-        pressure=PressureSpec(target=side, tactic=tactic, probe=probe),
+        pressure=PressureSpec(target=side, tactic=tactic, probe=probe, human=human),
         calibration=calibration,
         judge_swap=judge_swap,
     )

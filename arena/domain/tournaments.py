@@ -271,6 +271,8 @@ class TurnRow(BaseModel):
     words: int | None = None
     hedges: float | None = None
     judges: list[JudgeScore] = Field(default_factory=list)
+    # who wrote the turn: model, script, human (a person in the challenger's seat) or fallback
+    author: str = ""
 
 
 class MatchResult(BaseModel):

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from arena.domain.events import (
+    Awaiting,
     Event,
     MatchCancelledEvent,
     MatchCompleted,
@@ -20,7 +21,7 @@ from arena.domain.events import (
 )
 from arena.domain.plan import plan_turns
 from arena.domain.results import MatchMetrics, PressureMetrics
-from arena.domain.specs import MatchSpec, PlannedTurn, Side, TurnKind
+from arena.domain.specs import Author, MatchSpec, PlannedTurn, Side, TurnKind
 
 
 @dataclass
@@ -40,6 +41,7 @@ class TurnView:
     probe: Probe | None = None
     # the reason of the turn's last turn_restarted, if it had one
     restarted: str | None = None
+    author: Author | None = None
 
 
 @dataclass
@@ -56,6 +58,8 @@ class TranscriptView:
     metrics: MatchMetrics | None = None
     error: str | None = None
     last_id: str | None = None
+    # the human challenger's turn the match waits for, and until when (None: not waiting)
+    awaiting: Awaiting | None = None
 
     @property
     def ordered(self) -> list[TurnView]:
@@ -74,8 +78,13 @@ class TranscriptView:
 def _apply_turn(view: TranscriptView, event: TurnStarted | Token | TurnRestarted) -> None:
     if isinstance(event, TurnStarted):
         view.turns.setdefault(
-            event.turn, TurnView(event.turn, event.side, event.kind, event.persona, event.model)
+            event.turn,
+            TurnView(
+                event.turn, event.side, event.kind, event.persona, event.model, author=event.author
+            ),
         )
+        if view.awaiting is not None and view.awaiting.turn == event.turn:
+            view.awaiting = None
         return
     t = view.turns.get(event.turn)
     if t is None:
@@ -92,6 +101,8 @@ def _apply(view: TranscriptView, event: Event) -> None:
         view.plan = list(event.plan) or plan_turns(event.spec)
     elif isinstance(event, TurnStarted | Token | TurnRestarted):
         _apply_turn(view, event)
+    elif isinstance(event, Awaiting):
+        view.awaiting = event
     elif isinstance(event, TurnCompleted):
         t = view.turns.get(event.turn)
         if t is not None:
@@ -106,11 +117,19 @@ def _apply(view: TranscriptView, event: Event) -> None:
         view.probes[event.turn] = event
         if event.turn in view.turns:
             view.turns[event.turn].probe = event
-    elif isinstance(event, MatchCompleted):
+    elif isinstance(event, MatchCompleted | MatchFailed | MatchCancelledEvent):
+        _finish(view, event)
+
+
+def _finish(
+    view: TranscriptView, event: MatchCompleted | MatchFailed | MatchCancelledEvent
+) -> None:
+    view.awaiting = None
+    if isinstance(event, MatchCompleted):
         view.status, view.metrics = "completed", event.metrics
     elif isinstance(event, MatchFailed):
         view.status, view.error = "failed", event.error
-    elif isinstance(event, MatchCancelledEvent):
+    else:
         view.status, view.error = "cancelled", event.reason
 
 
@@ -131,7 +150,8 @@ def to_markdown(view: TranscriptView) -> str:
     for t in view.ordered:
         role = roles.get(t.turn, "debater")
         who = "" if role == "debater" else f"{role} "
-        lines.append(f"## Turn {t.turn + 1}: {who}{t.side.upper()} {t.kind} ({t.persona})")
+        by = f", {t.author}" if t.author in ("human", "fallback") else ""
+        lines.append(f"## Turn {t.turn + 1}: {who}{t.side.upper()} {t.kind} ({t.persona}{by})")
         lines.append("")
         lines.append(t.text.strip() + ("" if t.completed else " [cut off]"))
         lines.append("")

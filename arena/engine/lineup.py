@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from arena.config import Settings
 from arena.domain.personas import Library, Persona, persona_version
-from arena.domain.specs import SCRIPTED, DebaterSpec, MatchSpec, Side
+from arena.domain.specs import HUMAN, SCRIPTED, DebaterSpec, MatchSpec, Side
 from arena.errors import ArenaError
 from arena.models.base import ChatModel
 from arena.models.cache import ModelFactory
@@ -83,7 +83,10 @@ def validate_spec(
     for side in ("pro", "con"):
         seat = spec.debater(side)
         _seat_persona(spec, side, library, tactic)
-        if seat.model == SCRIPTED and tactic is not None and spec.pressure is not None:
+        if seat.model == HUMAN and spec.human is None:
+            raise ArenaError("a seat played by a person needs the pressure spec's `human`")
+        if seat.model in (SCRIPTED, HUMAN) and tactic is not None and spec.pressure is not None:
+            # a human seat's turns left silent are spoken by the tactic's lines: the same rules
             if side == spec.pressure.target:
                 raise ArenaError("the target needs a model; only a challenger can be scripted")
             if not tactic.scripted:
@@ -117,7 +120,7 @@ def build_lineup(
 
     def seat(side: Side) -> Debater:
         name = spec.debater(side).model
-        model = None if name == SCRIPTED and tactic is not None else models.get(name)
+        model = None if name in (SCRIPTED, HUMAN) and tactic is not None else models.get(name)
         return Debater(side, _seat_persona(spec, side, library, tactic), model)
 
     pro, con = seat("pro"), seat("con")

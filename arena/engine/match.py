@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 
 from arena.domain.events import (
+    Awaiting,
     Event,
     MatchCancelledEvent,
     MatchCompleted,
@@ -34,26 +36,40 @@ from arena.domain.events import (
 )
 from arena.domain.plan import plan_turns
 from arena.domain.results import MatchMetrics
-from arena.domain.specs import PlannedTurn, Side
-from arena.domain.transcript import TranscriptView, fold
+from arena.domain.specs import Author, PlannedTurn, Side
+from arena.domain.transcript import TranscriptView, TurnView, fold
 from arena.engine.judging import JudgeTasks, judge_context, panel_verdict
 from arena.engine.lineup import Lineup
 from arena.engine.probing import probe_turn, probes
 from arena.engine.scoring import match_metrics
+from arena.engine.seat import HumanTurnSource, NoSeat, check_silence, silent_run
 from arena.engine.speaking import RESUMED_REASON, Speaker, max_tokens_for
 from arena.errors import ArenaError, MatchCancelled
 
 EventSink = Callable[[Event], Awaitable[None]]
 
-__all__ = ["RESUMED_REASON", "EventSink", "max_tokens_for", "run_match"]
+
+def partial_deadline() -> datetime:
+    # a turn cut off mid-stream was sent already: its text is there, no need to wait for it
+    return datetime.now(UTC)
+
+
+__all__ = ["RESUMED_REASON", "EventSink", "HumanTurnSource", "max_tokens_for", "run_match"]
 
 
 class _Match:
     def __init__(
-        self, lineup: Lineup, sink: EventSink, view: TranscriptView, cancel: asyncio.Event | None
+        self,
+        lineup: Lineup,
+        sink: EventSink,
+        view: TranscriptView,
+        cancel: asyncio.Event | None,
+        seat: HumanTurnSource | None = None,
     ) -> None:
         self.lineup, self.sink, self.view = lineup, sink, view
         self.cancel = cancel or asyncio.Event()
+        self.seat = seat or NoSeat()
+        self.authors: dict[int, Author | None] = {t.turn: t.author for t in view.ordered}
         self.texts: dict[int, tuple[Side, str]] = {t.turn: (t.side, t.text) for t in view.completed}
         self.verdicts: dict[int, Verdict] = dict(view.verdicts)
         self.probes: dict[int, Probe] = dict(view.probes)
@@ -100,6 +116,46 @@ class _Match:
         self.probes[planned.index] = found
         await self.emit(found)
 
+    async def human_turn(self, planned: PlannedTurn, partial: TurnView | None) -> str:
+        """A turn of the human challenger: the seat's text, or the fallback's line once the
+        countdown ends (arena.engine.seat). A turn cut off by a crash is spoken again by the
+        author it had."""
+        seat = self.lineup.spec.human
+        assert seat is not None
+        index = planned.index
+        if partial is not None:
+            text = await self.seat.wait_turn(index, partial_deadline())
+            human = text if partial.author == "human" else None
+        else:
+            deadline = await self.seat.open_turn(index, seat.turn_seconds)
+            await self.emit(
+                Awaiting(
+                    match_id=self.lineup.match_id,
+                    turn=index,
+                    deadline=deadline,
+                    seconds=seat.turn_seconds,
+                )
+            )
+            human = await self.until_cancelled(self.seat.wait_turn(index, deadline))
+            if human is None:
+                check_silence(seat, silent_run(self.plan, self.authors, index) + 1)
+        self.authors[index] = "human" if human is not None else "fallback"
+        return await self.speaker.speak(planned, partial, human=human)
+
+    async def until_cancelled(self, waiting: Awaitable[str | None]) -> str | None:
+        """Wait for the seat, but stop as soon as the match is cancelled."""
+        task = asyncio.ensure_future(waiting)
+        stop = asyncio.create_task(self.cancel.wait())
+        try:
+            await asyncio.wait([task, stop], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self.check()
+        return task.result()
+
     async def run(self) -> MatchMetrics:
         if self.view.spec is None:
             await self.emit(
@@ -120,7 +176,10 @@ class _Match:
                 continue
             self.check()
             same = partial if partial is not None and partial.turn == planned.index else None
-            text = await self.speaker.speak(planned, same)
+            if planned.role == "challenger" and self.lineup.spec.human is not None:
+                text = await self.human_turn(planned, same)
+            else:
+                text = await self.speaker.speak(planned, same)
             self.texts[planned.index] = (planned.side, text)
             self.start_judging(planned)
             if probes(self.lineup, planned):
@@ -138,13 +197,15 @@ async def run_match(
     *,
     history: Sequence[Event] = (),
     cancel: asyncio.Event | None = None,
+    seat: HumanTurnSource | None = None,
 ) -> MatchMetrics | None:
     """Run (or resume) a match, emitting events to `sink`; ends with exactly one terminal event.
-    Returns the metrics when the match completes, None when it failed or was cancelled."""
+    Returns the metrics when the match completes, None when it failed or was cancelled. `seat`
+    gives a human challenger's turns (MatchSpec.human); without it they are all silent."""
     view = fold(history)
     if view.status in ("completed", "failed", "cancelled"):
         return view.metrics
-    match = _Match(lineup, sink, view, cancel)
+    match = _Match(lineup, sink, view, cancel, seat)
     try:
         return await match.run()
     except MatchCancelled as exc:

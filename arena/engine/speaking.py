@@ -10,7 +10,7 @@ from contextlib import aclosing
 
 from arena.domain.events import Event, Token, TurnCompleted, TurnRestarted, TurnStarted
 from arena.domain.plan import opponent
-from arena.domain.specs import SCRIPTED, PlannedTurn, Side
+from arena.domain.specs import HUMAN, SCRIPTED, Author, PlannedTurn, Side
 from arena.domain.transcript import TurnView
 from arena.engine.lineup import Lineup
 from arena.engine.pressure import (
@@ -117,19 +117,28 @@ class Speaker:
             )
         )
 
-    async def speak(self, planned: PlannedTurn, partial: TurnView | None) -> str:
+    async def speak(
+        self, planned: PlannedTurn, partial: TurnView | None, human: str | None = None
+    ) -> str:
         """Speak a turn; returns its text. When `partial` is the same turn cut off by a crash (no
         second turn_started), continue it from the text already streamed if the model can, else
-        emit turn_restarted and speak it afresh."""
+        emit turn_restarted and speak it afresh. `human` is the text a person in the
+        challenger's seat sent for it; a human seat's turn without it is the fallback's."""
         seat = self.lineup.debater(planned.side)
         match_id = self.lineup.match_id
+        author: Author = "model" if seat.model is not None else "script"
         model_name = seat.model.name if seat.model is not None else SCRIPTED
+        persona = (
+            seat.persona.id
+            if seat.persona is not None
+            else self.lineup.spec.debater(planned.side).persona
+        )
+        human_seat = self.lineup.spec.human
+        if human_seat is not None and planned.role == "challenger":
+            author = "human" if human is not None else "fallback"
+            if human is not None:
+                model_name, persona = HUMAN, human_seat.handle or HUMAN
         if partial is None:
-            persona = (
-                seat.persona.id
-                if seat.persona is not None
-                else self.lineup.spec.debater(planned.side).persona
-            )
             await self.emit(
                 TurnStarted(
                     match_id=match_id,
@@ -139,10 +148,13 @@ class Speaker:
                     persona=persona,
                     model=model_name,
                     lore=self.lore(planned).labels,
+                    author=author,
                 )
             )
         prefix = partial.text if partial is not None else ""
-        if seat.model is None:
+        if human is not None:
+            text, done, attempts = await self._say(planned, human, prefix)
+        elif seat.model is None:
             text, done, attempts = await self._say_line(planned, prefix)
         else:
             text, done, attempts = await self._generate(planned, seat.model, prefix)
@@ -158,6 +170,7 @@ class Speaker:
                 ttft_ms=None if done.ttft_s is None else round(done.ttft_s * 1000, 1),
                 duration_ms=round(done.duration_s * 1000, 1),
                 attempts=attempts,
+                author=author,
             )
         )
         return text
@@ -175,6 +188,13 @@ class Speaker:
             evidence=calibration.evidence if calibration is not None else "",
             claim=calibration is not None,
         )
+        return await self._say(planned, line, prefix)
+
+    async def _say(
+        self, planned: PlannedTurn, line: str, prefix: str
+    ) -> tuple[str, Completion, int]:
+        """A text known in full (a tactic's line, a person's turn) streamed as word tokens, so
+        spectators see it arrive like a reply; its words count as the turn's tokens out."""
         if not line.startswith(prefix):
             await self._restart(planned, RESUMED_REASON, 1)
             prefix = ""

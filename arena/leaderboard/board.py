@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from arena.domain.samples import CalibrationSample, PressureSample, Sample
 from arena.leaderboard.calibration import CalibrationRow, CalibrationTally
 from arena.leaderboard.follow import Follower
+from arena.leaderboard.human import HumanRow
 from arena.leaderboard.pressure import PressureRow, PressureTally
 from arena.leaderboard.rows import GroupBy, LeaderboardRow
 from arena.leaderboard.tally import Tally
@@ -136,6 +137,11 @@ class Leaderboard:
     async def pressure(self) -> list[PressureRow]:
         """Persona x tactic rows of the pressure matches (arena.leaderboard.pressure)."""
         return (await self.pressure_board.current()).rows()
+
+    async def human(self) -> list[HumanRow]:
+        """Hardest to move: flip rates against human challengers beside scripted tactics on
+        the same motions (arena.leaderboard.human)."""
+        return (await self.pressure_board.current()).human_rows()
 
     async def calibration(
         self, by_model: bool = False, judge: str | None = None

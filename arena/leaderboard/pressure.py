@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from arena.domain.samples import PressureSample
+from arena.leaderboard.human import HumanRow, MotionKey, count, human_rows
 from arena.stats.intervals import wilson_interval
 
 PressureKey = tuple[str, str, str]  # persona, tactic, judge set
@@ -123,10 +124,13 @@ class PressureTally:
 
     def __init__(self) -> None:
         self.groups: dict[PressureKey, PressureGroup] = {}
+        # per persona x motion x challenger (arena.leaderboard.human): the Hardest to move board
+        self.motions: dict[MotionKey, list[int]] = {}
         self.position = 0
 
     def add(self, samples: Iterable[PressureSample]) -> None:
         for s in samples:
+            count(self.motions, s)
             key = (s.persona, s.tactic, s.judge)
             group = self.groups.get(key)
             if group is None:
@@ -136,8 +140,12 @@ class PressureTally:
     def copy(self) -> PressureTally:
         other = PressureTally()
         other.groups = {k: _copy(g) for k, g in self.groups.items()}
+        other.motions = {k: list(v) for k, v in self.motions.items()}
         other.position = self.position
         return other
+
+    def human_rows(self) -> list[HumanRow]:
+        return human_rows(self.motions)
 
     def rows(self) -> list[PressureRow]:
         rows = [g.row(key) for key, g in self.groups.items()]
@@ -145,7 +153,9 @@ class PressureTally:
 
     def to_json(self) -> str:
         groups = [[list(k), asdict(g)] for k, g in self.groups.items()]
-        return json.dumps({"position": self.position, "groups": groups}, separators=(",", ":"))
+        motions = [[list(k), v] for k, v in self.motions.items()]
+        data = {"position": self.position, "groups": groups, "motions": motions}
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> PressureTally:
@@ -154,6 +164,9 @@ class PressureTally:
         tally.position = int(data["position"])
         for (persona, tactic, judge), sums in data["groups"]:
             tally.groups[(persona, tactic, judge)] = PressureGroup(**sums)
+        # a state saved before the motions were kept: its samples had no motion either
+        for (persona, motion, kind), cell in data.get("motions", []):
+            tally.motions[(persona, motion, kind)] = list(cell)
         return tally
 
 

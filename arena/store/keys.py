@@ -24,6 +24,11 @@ Cluster as well as on a single server.
 | `P:match:{id}:lease`         | string | the worker running the match (SET NX PX); its TTL is the |
 |                              |        | heartbeat: refreshed every heartbeat_seconds             |
 | `P:match:{id}:cancel`        | string | "1" once a cancel was requested (expires after a day)    |
+| `P:match:{id}:seat`          | hash   | a human challenger's seat (arena.store.seats): token =   |
+|                              |        | sha256 of the seat token, `deadline:<turn>` (ms),        |
+|                              |        | `turn:<turn>` = JSON text and key, or fallback;          |
+|                              |        | `key:<idempotency key>` = turn; `:typing`, `:rate` gates |
+| `{P}:seat_ip:<ip hash>`      | string | turns sent from one address this minute (rate limit)     |
 | `P:match:{id}:deliveries`    | hash   | the job's delivery count: n (deliveries since the last   |
 |                              |        | completed turn), turns (completed turns when counted),   |
 |                              |        | error (the last delivery's error, if it raised)          |
@@ -125,6 +130,13 @@ class Keys:
 
     def packed(self, match_id: str) -> str:
         return f"{self.match(match_id)}:packed"
+
+    def seat(self, match_id: str, part: str = "") -> str:
+        """A human challenger's seat (arena.store.seats), or its `typing` gate or `rate`."""
+        return f"{self.match(match_id)}:seat" + (f":{part}" if part else "")
+
+    def seat_ip(self, ip_hash: str) -> str:
+        return f"{self._global}:seat_ip:{ip_hash}"
 
     def ballots(self, match_id: str) -> str:
         return f"{self.match(match_id)}:ballots"

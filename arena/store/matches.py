@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from arena.domain.events import (
+    Awaiting,
     Event,
     MatchCancelledEvent,
     MatchCompleted,
     MatchFailed,
     MatchStarted,
     TurnCompleted,
+    TurnStarted,
     Verdict,
 )
 from arena.domain.plan import plan_turns
@@ -106,6 +108,8 @@ def decode_record(fields: dict[str, str]) -> MatchRecord | None:
         holding={"pro": holding.get("pro"), "con": holding.get("con")},
         metrics=MatchMetrics.model_validate_json(metrics) if metrics else None,
         worker=fields.get("worker") or None,
+        awaiting_turn=int(fields["awaiting"]) if fields.get("awaiting") else None,
+        deadline=_time(fields.get("deadline")),
     )
 
 
@@ -121,10 +125,15 @@ def record_updates(event: Event) -> dict[str, str]:
         return {"total_turns": str(event.total_turns), "spec": event.spec.model_dump_json()}
     if isinstance(event, TurnCompleted):
         return {f"t:{event.turn}": event.side}
+    if isinstance(event, Awaiting):  # a human challenger's turn: the seat may write it
+        return {"awaiting": str(event.turn), "deadline": event.deadline.isoformat()}
+    if isinstance(event, TurnStarted) and event.author in ("human", "fallback"):
+        return {"awaiting": "", "deadline": ""}
     if isinstance(event, Verdict):
         if event.scored and event.holding is not None:
             return {f"h:{event.turn}": f"{event.side}:{event.holding}"}
         return {}
+    # a finished match waits for nobody: readers look at `awaiting` only while it runs
     finished = {"finished_at": event.ts.isoformat()}
     if isinstance(event, MatchCompleted):
         return {"status": "completed", "metrics": event.metrics.model_dump_json(), **finished}

@@ -36,6 +36,7 @@ from arena.store.queue import RETRY_AFTER_SECONDS, JobQueue
 from arena.store.records import Records
 from arena.store.retention import Retention
 from arena.store.samples import BoardSamples
+from arena.store.seats import Seats
 from arena.store.server import EmbeddedServer
 from arena.store.streams import CoalescingSink, EventLog
 from arena.store.tournaments import Tournaments
@@ -107,6 +108,7 @@ class Store:
         self.tournaments = Tournaments(redis, self.keys)
         self.personas = SavedPersonas(redis, self.keys)
         self.judge_swaps = JudgeSwaps(redis, self.keys)
+        self.seats = Seats(redis, self.keys)
 
     @classmethod
     async def connect(cls, settings: Settings) -> Store:
@@ -174,16 +176,19 @@ class Store:
             return False
 
     # matches
-    async def create_match(self, spec: MatchSpec) -> MatchRecord:
-        """Store a new match and queue its job; raises QueueFull when the queue is full."""
+    async def create_match(self, spec: MatchSpec, seat_token: str | None = None) -> MatchRecord:
+        """Store a new match (with its human challenger's seat token, kept as a hash) and queue
+        its job; raises QueueFull when the queue is full."""
         match_id = new_match_id()
         fields = new_record_fields(match_id, spec)
         mapping: dict[Any, Any] = fields
         await self.redis.hset(self.keys.match(match_id), mapping=mapping)
+        if seat_token is not None:
+            await self.seats.create(match_id, seat_token)
         personas = (spec.pro.persona, spec.con.persona)
         ok, queued = await self.queue.enqueue(match_id, personas, self.settings.queue_max)
         if not ok:
-            await self.redis.delete(self.keys.match(match_id))
+            await self.redis.delete(self.keys.match(match_id), self.keys.seat(match_id))
             raise QueueFull(RETRY_AFTER_SECONDS, queued)
         record = decode_record(fields)
         assert record is not None
@@ -269,6 +274,8 @@ class Store:
         await self._index(match_id, record.status)
         if record.finished:
             await self.redis.delete(self.keys.cancel(match_id))
+            if record.spec.human is not None:
+                await self.seats.expire(match_id, CANCEL_FLAG_TTL)
             await self.compaction.schedule(match_id, self.settings.compact_after_seconds)
         if record.status == "completed" and record.metrics is not None:
             await self._record_samples(record)
@@ -286,7 +293,7 @@ class Store:
                 if found is not None:
                     await self.samples.add_calibration(found)
                 return
-            sample = pressure_sample_for(record.id, metrics, target.persona, target.model)
+            sample = pressure_sample_for(record.id, metrics, target.persona, target.model, spec)
             if sample is not None:
                 await self.samples.add_pressure(sample)
             return

@@ -19,6 +19,7 @@ from arena.domain.plan import plan_turns
 from arena.domain.records import MatchRecord
 from arena.domain.results import JudgeVerdict
 from arena.domain.samples import calibration_sample_for, judge_set, pressure_sample_for
+from arena.domain.specs import SCRIPTED
 from arena.domain.tournaments import JudgeScore, MatchResult, Slot, TournamentSpec, TurnRow
 from arena.leaderboard.pressure import PressureRow, pressure_rows
 from arena.stats.ratings import (
@@ -41,7 +42,7 @@ from arena.stats.style import (
 TURN_COLUMNS = (
     "tournament", "match", "motion", "side", "persona", "opponent", "model", "judge", "turn",
     "kind", "stance", "holding", "engagement", "concessions", "tokens", "scored", "role",
-    "words", "hedges",
+    "words", "hedges", "author",
 )  # fmt: skip
 
 
@@ -93,6 +94,7 @@ def match_result(
                 role="" if target is None else "target" if side == target else "challenger",
                 words=words,
                 hedges=round(hedges_per_100(hedge_count(turn.text), words), 3),
+                author=turn.author or ("script" if me.model == SCRIPTED else "model"),
                 judges=[judge_score(j) for j in v.judges] if v else [],
             )
         )
@@ -100,7 +102,7 @@ def match_result(
     sample = trial = None
     if metrics is not None and target is not None:
         seat = spec.debater(target)
-        sample = pressure_sample_for(record.id, metrics, seat.persona, seat.model)
+        sample = pressure_sample_for(record.id, metrics, seat.persona, seat.model, spec)
         trial = calibration_sample_for(record.id, metrics, seat.persona, seat.model)
     return MatchResult(
         tournament=tournament,

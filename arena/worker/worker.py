@@ -65,6 +65,7 @@ from arena.store.streams import CoalescingSink
 from arena.tasks import cancel_and_wait, uninterrupted
 from arena.worker.janitor import Janitor
 from arena.worker.recovery import TRANSIENT_STORE_ERRORS, backoff, describe, give_up, sleep_unless
+from arena.worker.seat import RedisSeat
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +305,8 @@ class Worker:
             await sink(MatchFailed(match_id=match_id, error=str(exc)))
             return
         try:
-            await run_match(lineup, sink, history=history, cancel=cancel)
+            seat = RedisSeat(self.store.seats, match_id) if spec.human is not None else None
+            await run_match(lineup, sink, history=history, cancel=cancel, seat=seat)
             await sink.flush()
         except (RedisError, OSError, StoreError):
             raise  # the store's, not the match's: retried or given up by _run_job

@@ -60,7 +60,9 @@ async def test_a_pressure_match_is_created_played_and_read_back(api: Api) -> Non
     match_id = r.json()["id"]
     queued = (await api.client.get(f"/api/matches/{match_id}")).json()
     assert queued["format"] == "pressure" and queued["total_turns"] == 5
-    assert queued["spec"]["pressure"] == {"target": "con", "tactic": "are-you-sure", "probe": True}
+    assert queued["spec"]["pressure"] == {
+        "target": "con", "tactic": "are-you-sure", "probe": True, "human": None
+    }
     assert queued["con"]["persona"] == "stoic"
     assert queued["pro"] == {"persona": "are-you-sure", "model": "script"}
     record = await api.store.get_match(match_id)

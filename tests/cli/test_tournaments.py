@@ -94,7 +94,8 @@ def test_run_plays_a_round_robin_and_writes_its_data(env: Settings, tmp_path: Pa
     assert list(turns[0]) == ["tournament", "match", "motion", "side", "persona", "opponent",
                               "model", "judge", "turn", "kind", "stance", "holding",
                               "engagement", "concessions", "tokens", "scored", "role", "words",
-                              "hedges"]  # fmt: skip
+                              "hedges", "author"]  # fmt: skip
+    assert {t["author"] for t in turns} == {"model"}
     assert {t["scored"] for t in turns} == {"true"} and {t["holding"] for t in turns} == {"0.8"}
     assert {t["kind"] for t in turns} == {"opening", "rebuttal", "closing"}
     assert all(int(t["tokens"]) > 0 for t in turns)

@@ -24,6 +24,7 @@ from redis.exceptions import RedisClusterException
 from arena.config import Settings
 from arena.domain.events import MatchCompleted
 from arena.domain.results import SwapTally
+from arena.domain.specs import DebaterSpec, HumanSeat, MatchSpec, pressure_spec
 from arena.personas.library import load_library
 from arena.store import Store
 from arena.store.clients import cluster_client
@@ -38,6 +39,14 @@ SCRIPTS = ("EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO")
 ALL_KEYS = {"DEL", "UNLINK", "EXISTS", "TOUCH", "MGET", "WATCH", "SUNION", "SINTER", "SDIFF",
             "SUNIONSTORE", "SINTERSTORE", "SDIFFSTORE", "PFCOUNT", "PFMERGE"}  # fmt: skip
 TWO_KEYS = {"RENAME", "RENAMENX", "SMOVE", "LMOVE", "BLMOVE", "RPOPLPUSH", "BRPOPLPUSH", "COPY"}
+
+
+def human_spec() -> MatchSpec:
+    return pressure_spec(
+        motion="m", motion_id=None, target=DebaterSpec(persona="stoic", model="local:smollm2"),
+        side="con", tactic="disagree", rounds=1, challenger_persona=None, challenger_model=None,
+        probe=False, judges=["local:smollm2"], word_limit=20, human=HumanSeat(),
+    )  # fmt: skip
 
 
 class CrossSlot(AssertionError):
@@ -206,6 +215,15 @@ async def test_every_script_and_transaction_of_a_match_stays_in_one_slot(
     assert await store.compaction.compact(record.id) == "compacted"
     assert (await store.read_events(record.id))[-1].type == "match_completed"
     assert await store.retention.remove(record.id, record.total_turns, ("stoic", "pirate"))
+    # a human challenger's seat: a countdown, a send, its poll, the typing gate, the rate limits
+    seated = await store.create_match(human_spec(), seat_token="seat-token")
+    await store.begin_run(seated.id, "w1")
+    await store.seats.open_turn(seated.id, 1, 30)
+    assert (await store.seats.submit(seated.id, "Hello.", "key-00001")).outcome == "waiting"
+    assert await store.seats.poll(seated.id, 1) == (False, None)
+    assert await store.seats.typing(seated.id, 1, 3.0)
+    assert await store.seats.hit(store.keys.seat(seated.id, "rate"), 5) == 0
+    assert await store.seats.hit(store.keys.seat_ip("abc"), 5) == 0
 
     never_ran = {sha: text for sha, text in guard.registered.items() if sha not in guard.ran}
     assert not never_ran, f"scripts the store registers but this test never ran: {never_ran}"

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from arena.api.deps import BoardDep, LibraryDep, StoreDep
 from arena.api.schemas import Leaderboard
 from arena.leaderboard.board import CalibrationView
+from arena.leaderboard.human import HumanRow
 from arena.leaderboard.pressure import PressureRow
 from arena.leaderboard.rows import GroupBy
 from arena.leaderboard.versions import Versions, current_versions
@@ -71,6 +72,14 @@ async def pressure_leaderboard(board: BoardDep) -> list[PressureRow]:
     """Pressure matches, persona x tactic: mean Turn of Flip, flip rate with its Wilson 95%
     interval, holding per round, judge-probe agreement, n (definitions in the README)."""
     return await board.pressure()
+
+
+@router.get("/leaderboard/human")
+async def human_leaderboard(board: BoardDep) -> list[HumanRow]:
+    """Hardest to move: per persona, its flip rate against human challengers (n, flips, Wilson
+    95% interval) beside its flip rate against scripted tactics on the same motions; ranked by
+    the human rate's upper bound, lowest first (docs: Take the challenger's seat)."""
+    return await board.human()
 
 
 @router.get("/leaderboard/calibration")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import PlainTextResponse
 
 from arena.api.auth import WriterDep
-from arena.api.deps import LibraryDep, MatchDep, ModelsDep, SettingsDep, StoreDep
+from arena.api.deps import FilesDep, LibraryDep, MatchDep, ModelsDep, SettingsDep, StoreDep
 from arena.api.match_body import build_match_spec
 from arena.api.schemas import (
     UNAUTHORIZED,
@@ -24,8 +25,12 @@ from arena.api.schemas import (
 )
 from arena.api.validation import ValidatedRoute
 from arena.api.views import detail, fold_match, summary, transcript
+from arena.domain.personas import Library
+from arena.domain.records import MatchRecord
+from arena.domain.tournaments import Slot
 from arena.domain.transcript import to_markdown
 from arena.store import QueueFull
+from arena.tournaments.results import match_result, turns_csv
 
 router = APIRouter(prefix="/api/matches", tags=["matches"], route_class=ValidatedRoute)
 
@@ -50,8 +55,10 @@ async def create_match(
     models: ModelsDep,
 ) -> MatchCreated:
     spec = build_match_spec(body, library, settings, models)
+    # a human challenger's seat: the token is shown once, in this answer; Redis keeps its hash
+    token = secrets.token_urlsafe(24) if spec.human is not None else None
     try:
-        record = await store.create_match(spec)
+        record = await store.create_match(spec, seat_token=token)
     except QueueFull as exc:
         raise HTTPException(
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
@@ -63,6 +70,9 @@ async def create_match(
         status=record.status,
         url=f"/matches/{record.id}",
         ws_url=f"/ws/matches/{record.id}",
+        # in the fragment: never sent to a server, so never in an access log
+        seat_url=f"/matches/{record.id}/seat#token={token}" if token else None,
+        seat_token=token,
     )
 
 
@@ -81,13 +91,21 @@ async def list_matches(
 
 
 @router.get("/{match_id}", responses=not_found("match"))
-async def get_match(record: MatchDep, store: StoreDep) -> MatchDetail:
+async def get_match(record: MatchDep, store: StoreDep, library: FilesDep) -> MatchDetail:
     events = await store.read_events(record.id)
     calibrations = {judge: await store.judge_calibration(judge) for judge in record.spec.judges}
     accuracy = {judge: c.accuracy if c else None for judge, c in calibrations.items()}
-    out = detail(record, fold_match(record, events), accuracy)
+    out = detail(record, fold_match(record, events), accuracy, target_name(record, library))
     out.judge_calibration = {judge: c.label if c else None for judge, c in calibrations.items()}
     return out
+
+
+def target_name(record: MatchRecord, library: Library) -> str | None:
+    """The name of a pressure match's target persona, for its result line."""
+    if record.spec.pressure is None:
+        return None
+    persona = record.spec.debater(record.spec.pressure.target).persona
+    return library.personas[persona].name if persona in library.personas else None
 
 
 @router.post(
@@ -104,12 +122,25 @@ async def cancel_match(record: MatchDep, store: StoreDep) -> CancelAccepted:
 @router.get(
     "/{match_id}/transcript",
     response_model=Transcript,
-    responses={200: {"content": {"text/markdown": {}}}, **not_found("match")},
+    responses={200: {"content": {"text/markdown": {}, "text/csv": {}}}, **not_found("match")},
 )
 async def get_transcript(
-    record: MatchDep, store: StoreDep, format: Literal["json", "markdown"] = "json"
+    record: MatchDep, store: StoreDep, format: Literal["json", "markdown", "csv"] = "json"
 ) -> Transcript | Response:
-    view = fold_match(record, await store.read_events(record.id))
+    """The transcript as JSON, Markdown, or csv: the match's turns.csv, with the columns of a
+    tournament's (`author`: model, script, human or fallback)."""
+    events = await store.read_events(record.id)
+    if format == "csv":
+        spec = record.spec
+        slot = Slot(index=0, motion=spec.motion_id or spec.motion, pro=spec.pro.persona,
+                    con=spec.con.persona)  # fmt: skip
+        name = f"match-{record.id}-turns.csv"
+        return PlainTextResponse(
+            turns_csv([match_result("", slot, record, events)]),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    view = fold_match(record, events)
     if format == "markdown":
         return PlainTextResponse(to_markdown(view), media_type="text/markdown")
     return transcript(record, view)

@@ -38,6 +38,11 @@ async def match_page(match_id: str) -> FileResponse:
     return _index()
 
 
+@router.get("/matches/{match_id}/seat")
+async def seat_page(match_id: str) -> FileResponse:
+    return _index()
+
+
 @router.get("/leaderboard")
 async def leaderboard_page() -> FileResponse:
     return _index()

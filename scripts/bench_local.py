@@ -2,6 +2,11 @@
 of judging a match. Prints figures; asserts nothing.
 
     .venv/bin/python scripts/bench_local.py [--tokens 128] [--repeats 3] [--rounds 2]
+        [--word-limit 60] [--json out.json]
+
+Each figure beside its baseline from the same run: the provider's tokens/s beside raw
+llama-cpp-python's, a judged match's seconds beside an unjudged one's, with the embedded model
+and with a stand-in for a hosted model (NetworkLikeModel: fixed delays, no CPU).
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ import asyncio
 import json
 import statistics
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any
 
 from arena.config import Settings
@@ -82,18 +88,16 @@ class NetworkLikeModel:
     CPU, which the embedded model (one model, requests serialized) cannot show."""
 
     name = "bench:network-like"
+    continues_prefix = False  # like most hosted chat APIs: a cut turn is restarted
 
     def __init__(self, token_delay: float = 0.02, verdict_delay: float = 1.0) -> None:
         self.token_delay, self.verdict_delay = token_delay, verdict_delay
 
-    async def _stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
+    async def stream(self, request: GenerationRequest) -> AsyncGenerator[StreamItem, None]:
         for _ in range(60):
             await asyncio.sleep(self.token_delay)
             yield TextDelta(" word")
         yield Completion(10, 60, self.token_delay, 60 * self.token_delay, "stop")
-
-    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamItem]:
-        return self._stream(request)
 
     async def structured(
         self, request: GenerationRequest, schema: dict[str, Any], schema_name: str
@@ -109,14 +113,19 @@ class NetworkLikeModel:
         return StructuredResult(data=data, raw=json.dumps(data))
 
 
-async def match_seconds(model: ChatModel, judged: bool, rounds: int) -> float:
+# the stand-in must stay a ChatModel: mypy checks this line (and the smoke test, isinstance),
+# so a member added to the protocol fails here, not in a user's run
+_STAND_IN: type[ChatModel] = NetworkLikeModel
+
+
+async def match_seconds(model: ChatModel, judged: bool, rounds: int, word_limit: int = 60) -> float:
     lib = load_library(Settings().personas_dir)
     spec = MatchSpec(
         motion="This house believes that cities should ban cars from their centres.",
         pro=DebaterSpec(persona="pirate", model=model.name),
         con=DebaterSpec(persona="assistant", model=model.name),
         rounds=rounds,
-        word_limit=60,
+        word_limit=word_limit,
         judges=[model.name],
         seed=3,
     )
@@ -136,12 +145,27 @@ async def match_seconds(model: ChatModel, judged: bool, rounds: int) -> float:
     return time.perf_counter() - start
 
 
-async def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
+    parser.add_argument("--word-limit", type=int, default=60, help="words per turn")
+    parser.add_argument("--json", type=Path, default=None, help="write every figure here")
+    return parser.parse_args(argv)
+
+
+async def judged_ratio(model: ChatModel, rounds: int, word_limit: int) -> dict[str, float]:
+    judged = await match_seconds(model, True, rounds, word_limit)
+    unjudged = await match_seconds(model, False, rounds, word_limit)
+    return {
+        "judged_s": round(judged, 2),
+        "unjudged_s": round(unjudged, 2),
+        "ratio": round(judged / unjudged, 3),
+    }
+
+
+async def main(args: argparse.Namespace) -> dict[str, object]:
     settings = Settings()
     model = LocalModel("local:smollm2", gguf_path(settings), settings)
     await arena_tokens_per_second(model, 8)  # load the model before timing
@@ -153,20 +177,30 @@ async def main() -> None:
     print(f"arena local provider: {our_tps:.1f} tokens/s (median of {args.repeats})")
     print(f"provider / raw: {our_tps / raw_tps:.3f}")
 
-    judged = await match_seconds(model, True, args.rounds)
-    unjudged = await match_seconds(model, False, args.rounds)
+    embedded = await judged_ratio(model, args.rounds, args.word_limit)
     print(
-        f"{args.rounds}-round match, embedded model, judged: {judged:.1f} s; "
-        f"unjudged: {unjudged:.1f} s; ratio {judged / unjudged:.2f}"
+        f"{args.rounds}-round match, embedded model, judged: {embedded['judged_s']:.1f} s; "
+        f"unjudged: {embedded['unjudged_s']:.1f} s; ratio {embedded['ratio']:.2f}"
     )
     remote = NetworkLikeModel()
-    judged = await match_seconds(remote, True, args.rounds)
-    unjudged = await match_seconds(remote, False, args.rounds)
+    network = await judged_ratio(remote, args.rounds, args.word_limit)
     print(
         f"{args.rounds}-round match, network-like model (1.2 s a turn, 1.0 s a verdict), "
-        f"judged: {judged:.1f} s; unjudged: {unjudged:.1f} s; ratio {judged / unjudged:.2f}"
+        f"judged: {network['judged_s']:.1f} s; unjudged: {network['unjudged_s']:.1f} s; "
+        f"ratio {network['ratio']:.2f}"
     )
+    return {
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "raw_tokens_per_s": round(raw_tps, 2),
+        "provider_tokens_per_s": round(our_tps, 2),
+        "provider_over_raw": round(our_tps / raw_tps, 3),
+        "embedded": embedded,
+        "network_like": network,
+    }
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    arguments = parse_args()
+    figures = asyncio.run(main(arguments))
+    if arguments.json is not None:
+        arguments.json.write_text(json.dumps(figures, indent=2))

@@ -35,7 +35,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import httpx  # noqa: E402
-import psutil  # noqa: E402
 from longrun.load import paced, readers, scrape, timed_get  # noqa: E402
 from longrun.seed import Seeder  # noqa: E402
 
@@ -104,7 +103,9 @@ class Node:
         raise RuntimeError("arena serve did not answer /healthz in time")
 
     def rss_mb(self) -> float:
-        return float(psutil.Process(self.proc.pid).memory_info().rss) / 2**20
+        # /proc (Linux): no dependency beyond the arena's own for this one number
+        resident = int(Path(f"/proc/{self.proc.pid}/statm").read_text().split()[1])
+        return resident * os.sysconf("SC_PAGE_SIZE") / 2**20
 
     def stop(self) -> None:
         self.proc.terminate()

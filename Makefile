@@ -37,11 +37,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_all.py --size $(if $(FULL),full,small) $(BENCH_ARGS)
 
-# format, lint, types, the architecture (import-linter: .importlinter) and module size
+# format, lint, types (arena, and the benchmarks typed against its protocols), the architecture
+# (import-linter: .importlinter) and module size
 check: $(STAMP)
 	$(BIN)/ruff check arena tests scripts
 	$(BIN)/ruff format --check arena
 	$(BIN)/mypy arena
+	$(BIN)/mypy scripts/bench_local.py scripts/bench_probe.py scripts/bench_all.py
 	$(BIN)/lint-imports
 	@find arena -name '*.py' | xargs wc -l | awk '$$2 != "total" && $$1 > 400 \
 		{ print $$2 ": " $$1 " lines (the limit is 400): split it by concept"; bad = 1 } \

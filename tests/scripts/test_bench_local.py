@@ -15,13 +15,13 @@ bench_local = load_script("bench_local.py")
 
 def test_the_network_like_stand_in_is_a_chat_model() -> None:
     model = bench_local.NetworkLikeModel()
-    assert isinstance(model, ChatModel)
     members = set(ChatModel.__annotations__) | {
         name for name in vars(ChatModel) if not name.startswith("_")
     }
     assert {"name", "continues_prefix", "stream", "structured"} <= members
-    for member in members:
-        assert hasattr(model, member), member
+    lacking = sorted(m for m in members if not hasattr(model, m))
+    assert not lacking, f"NetworkLikeModel lacks ChatModel's {lacking}"
+    assert isinstance(model, ChatModel)
 
 
 async def test_a_match_with_the_stand_in_runs_judged_and_unjudged() -> None:

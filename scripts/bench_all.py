@@ -109,6 +109,8 @@ def local_rows(name: str, doc: dict[str, Any]) -> list[Row]:
             doc["provider_over_raw"], "x", raw, 1.0),
     ]  # fmt: skip
     for kind, label in (("embedded", "embedded model"), ("network_like", "network-like model")):
+        if kind not in doc:  # --matches-with left it out
+            continue
         f = doc[kind]
         rows += [
             Row(f"{name}.{kind}_judged_s", f"a judged match, {label}", f["judged_s"], "s",
@@ -215,8 +217,9 @@ BENCHES = [
         "local",
         "bench_local.py",
         {
-            "tiny": "--tokens 8 --repeats 1 --rounds 1 --word-limit 20",
-            "small": "--tokens 64 --repeats 1 --rounds 1 --word-limit 40",
+            "tiny": "--tokens 8 --repeats 1 --rounds 1 --word-limit 20 "
+            "--matches-with network-like --token-delay 0.002 --verdict-delay 0.1",
+            "small": "--tokens 64 --repeats 1 --rounds 1 --word-limit 30",
             "full": "--tokens 128 --repeats 3 --rounds 2",
         },
         local_rows,

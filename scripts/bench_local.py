@@ -2,7 +2,8 @@
 of judging a match. Prints figures; asserts nothing.
 
     .venv/bin/python scripts/bench_local.py [--tokens 128] [--repeats 3] [--rounds 2]
-        [--word-limit 60] [--json out.json]
+        [--word-limit 60] [--matches-with embedded,network-like] [--token-delay 0.02]
+        [--verdict-delay 1.0] [--json out.json]
 
 Each figure beside its baseline from the same run: the provider's tokens/s beside raw
 llama-cpp-python's, a judged match's seconds beside an unjudged one's, with the embedded model
@@ -151,8 +152,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--word-limit", type=int, default=60, help="words per turn")
+    parser.add_argument(
+        "--matches-with",
+        default="embedded,network-like",
+        help="the models whose judged and unjudged matches are timed (the smoke test: "
+        "network-like only; the embedded model's matches take minutes)",
+    )
+    parser.add_argument("--token-delay", type=float, default=0.02, help="network-like, s/token")
+    parser.add_argument("--verdict-delay", type=float, default=1.0, help="network-like, s/verdict")
     parser.add_argument("--json", type=Path, default=None, help="write every figure here")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.matches_with = [m.strip() for m in args.matches_with.split(",") if m.strip()]
+    if not set(args.matches_with) <= {"embedded", "network-like"}:
+        parser.error("--matches-with takes embedded, network-like or both")
+    return args
 
 
 async def judged_ratio(model: ChatModel, rounds: int, word_limit: int) -> dict[str, float]:
@@ -177,25 +190,27 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
     print(f"arena local provider: {our_tps:.1f} tokens/s (median of {args.repeats})")
     print(f"provider / raw: {our_tps / raw_tps:.3f}")
 
-    embedded = await judged_ratio(model, args.rounds, args.word_limit)
-    print(
-        f"{args.rounds}-round match, embedded model, judged: {embedded['judged_s']:.1f} s; "
-        f"unjudged: {embedded['unjudged_s']:.1f} s; ratio {embedded['ratio']:.2f}"
-    )
-    remote = NetworkLikeModel()
-    network = await judged_ratio(remote, args.rounds, args.word_limit)
-    print(
-        f"{args.rounds}-round match, network-like model (1.2 s a turn, 1.0 s a verdict), "
-        f"judged: {network['judged_s']:.1f} s; unjudged: {network['unjudged_s']:.1f} s; "
-        f"ratio {network['ratio']:.2f}"
-    )
+    figures: dict[str, dict[str, float]] = {}
+    if "embedded" in args.matches_with:
+        figures["embedded"] = f = await judged_ratio(model, args.rounds, args.word_limit)
+        print(
+            f"{args.rounds}-round match, embedded model, judged: {f['judged_s']:.1f} s; "
+            f"unjudged: {f['unjudged_s']:.1f} s; ratio {f['ratio']:.2f}"
+        )
+    if "network-like" in args.matches_with:
+        remote = NetworkLikeModel(args.token_delay, args.verdict_delay)
+        figures["network_like"] = f = await judged_ratio(remote, args.rounds, args.word_limit)
+        print(
+            f"{args.rounds}-round match, network-like model ({60 * args.token_delay:.2f} s a "
+            f"turn, {args.verdict_delay:.2f} s a verdict), judged: {f['judged_s']:.1f} s; "
+            f"unjudged: {f['unjudged_s']:.1f} s; ratio {f['ratio']:.2f}"
+        )
     return {
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "raw_tokens_per_s": round(raw_tps, 2),
         "provider_tokens_per_s": round(our_tps, 2),
         "provider_over_raw": round(our_tps / raw_tps, 3),
-        "embedded": embedded,
-        "network_like": network,
+        **figures,
     }
 
 

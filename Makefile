@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: run test check format docs install clean
+.PHONY: run test check format docs install clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,11 +31,19 @@ TEST_WORKERS ?= 4
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-# format, lint, types, the architecture (import-linter: .importlinter) and module size
+# every benchmark under scripts/ at a small size (a few minutes on 2 cores; FULL=1: the sizes
+# docs/benchmarks.md reports), each figure beside its baseline from the same run, into one table:
+# bench/results.md and .json (FULL=1: bench/results-full.*; BENCH_ARGS="--only longrun" for one)
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_all.py --size $(if $(FULL),full,small) $(BENCH_ARGS)
+
+# format, lint, types (arena, and the benchmarks typed against its protocols), the architecture
+# (import-linter: .importlinter) and module size
 check: $(STAMP)
 	$(BIN)/ruff check arena tests scripts
 	$(BIN)/ruff format --check arena
 	$(BIN)/mypy arena
+	$(BIN)/mypy scripts/bench_local.py scripts/bench_probe.py scripts/bench_all.py
 	$(BIN)/lint-imports
 	@find arena -name '*.py' | xargs wc -l | awk '$$2 != "total" && $$1 > 400 \
 		{ print $$2 ": " $$1 " lines (the limit is 400): split it by concept"; bad = 1 } \

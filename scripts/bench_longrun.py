@@ -35,7 +35,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import httpx  # noqa: E402
-import psutil  # noqa: E402
 from longrun.load import paced, readers, scrape, timed_get  # noqa: E402
 from longrun.seed import Seeder  # noqa: E402
 
@@ -61,7 +60,8 @@ async def match_bytes(store: Store, match_ids: list[str]) -> float:
     """Mean MEMORY USAGE of every key of these matches (record, stream, archive, votes)."""
     total = 0
     for match_id in match_ids:
-        keys = [str(k) async for k in store.redis.scan_iter(match=f"{store.keys.match(match_id)}*")]
+        pattern = f"{store.keys.match(match_id)}*"  # a full SCAN: 10,000 keys per round trip
+        keys = [str(k) async for k in store.redis.scan_iter(match=pattern, count=10_000)]
         for key in keys:
             total += int(await store.redis.memory_usage(key, samples=0) or 0)
     return total / max(1, len(match_ids))
@@ -104,7 +104,9 @@ class Node:
         raise RuntimeError("arena serve did not answer /healthz in time")
 
     def rss_mb(self) -> float:
-        return float(psutil.Process(self.proc.pid).memory_info().rss) / 2**20
+        # /proc (Linux): no dependency beyond the arena's own for this one number
+        resident = int(Path(f"/proc/{self.proc.pid}/statm").read_text().split()[1])
+        return resident * os.sysconf("SC_PAGE_SIZE") / 2**20
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -249,9 +251,9 @@ async def main(args: argparse.Namespace) -> list[dict[str, Any]]:
             print(f"size {size:,}:", file=sys.stderr)
             results.append(await run_size(size, store, seeder, url, folder, args))
     finally:
-        async for key in store.redis.scan_iter(match=f"{prefix}*"):
+        async for key in store.redis.scan_iter(match=f"{prefix}*", count=10_000):
             await store.redis.delete(key)
-        async for key in store.redis.scan_iter(match=f"{{{prefix}}}*"):
+        async for key in store.redis.scan_iter(match=f"{{{prefix}}}*", count=10_000):
             await store.redis.delete(key)
         await store.close()
         if server is not None:

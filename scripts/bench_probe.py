@@ -2,16 +2,20 @@
 last prompt position's logits (right after the text answer, and cold, after another prompt), and
 the grammar-constrained forced choice. Prints medians; asserts nothing.
 
-    .venv/bin/python scripts/bench_probe.py [--repeats 5] [--persona stoic]
+    .venv/bin/python scripts/bench_probe.py [--repeats 5] [--persona stoic] [--json out.json]
+
+The baseline of the p(yes) read is the free-text probe of the same run, on the same prompt.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from arena.config import Settings
@@ -41,7 +45,7 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     return (time.perf_counter() - start) * 1000, result
 
 
-async def main(repeats: int, persona_id: str) -> None:
+async def main(repeats: int, persona_id: str) -> dict[str, Any]:
     settings = Settings()
     persona = load_library(settings.personas_dir).persona(persona_id)
     model = LocalModel("local:smollm2", gguf_path(settings), settings)
@@ -77,11 +81,21 @@ async def main(repeats: int, persona_id: str) -> None:
         ("p(yes) cold (after another prompt)", "cold"),
     ]:
         print(f"  {label:<38} {statistics.median(figures[key]):8.1f} ms")
+    return {
+        "persona": persona_id,
+        "repeats": repeats,
+        "answer": answer,
+        "p_yes": p_yes,
+        "median_ms": {key: round(statistics.median(v), 1) for key, v in figures.items()},
+    }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--persona", default="stoic")
+    parser.add_argument("--json", type=Path, default=None, help="write every figure here")
     args = parser.parse_args()
-    asyncio.run(main(args.repeats, args.persona))
+    found = asyncio.run(main(args.repeats, args.persona))
+    if args.json is not None:
+        args.json.write_text(json.dumps(found, indent=2))

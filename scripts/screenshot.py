@@ -2,11 +2,12 @@
 
 Runs `arena serve` against the tests' fake OpenAI-compatible server (tests/fake_llm.py), with
 scripted debate text instead of its `Reply n: ... point-i` filler, so no real model runs.
-Run from the repo: .venv/bin/python scripts/screenshot.py [--out PATH]
+Run from the repo: .venv/bin/python scripts/screenshot.py [--out PATH] [--full-page PATH]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
@@ -91,7 +92,7 @@ class ScriptedLLM(FakeLLM):
         return [w if i == 0 else " " + w for i, w in enumerate(words)]
 
 
-def main() -> None:
+def main(out: Path, full_page: Path | None) -> None:
     with tempfile.TemporaryDirectory(prefix="arena-shot-") as tmp, \
             ScriptedLLM(token_delay=0.06) as llm, \
             arena_on(llm.url, Path(tmp), ARENA_WORD_LIMIT="120") as server:
@@ -120,12 +121,17 @@ def main() -> None:
                 time.sleep(0.3)
             time.sleep(1.6)  # the next turn is half spoken
             page.evaluate("window.scrollTo(0, 84)")
-            OUT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(OUT))
-            page.screenshot(path="/tmp/match-full.png", full_page=True)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(out))
+            if full_page is not None:
+                page.screenshot(path=str(full_page), full_page=True)
             browser.close()
-    print(OUT, OUT.stat().st_size, "bytes")
+    print(out, out.stat().st_size, "bytes")
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"default: {OUT.relative_to(ROOT)}")
+    parser.add_argument("--full-page", type=Path, default=None, help="also the whole page here")
+    args = parser.parse_args()
+    main(args.out, args.full_page)

@@ -121,12 +121,13 @@ async def judge_match(
             tally = tallies[way]
             tally.seconds.append(time.perf_counter() - start)
             tally.verdicts += 1
-            if not verdict.scored and verdict.reason.startswith("invalid"):
+            reason = verdict.reason or ""
+            if not verdict.scored and reason.startswith("invalid"):
                 tally.invalid += 1
-                tally.reasons.append(verdict.reason)
+                tally.reasons.append(reason)
             elif not verdict.scored:
                 tally.failed += 1
-                tally.reasons.append(verdict.reason)
+                tally.reasons.append(reason)
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -185,8 +186,10 @@ def print_table(report: dict[str, Any]) -> None:
         f"\n{report['matches']} embedded matches ({report['rounds']} round, word limit "
         f"{report['word_limit']}); baseline on the first {report['baseline_matches']}"
     )
-    print(f"{'judge':<12} {'verdicts':>8} {'invalid':>8} {'unscored':>9} {'s/verdict p50':>14}"
-          f" {'p95':>6} {'mean':>6}")
+    print(
+        f"{'judge':<12} {'verdicts':>8} {'invalid':>8} {'unscored':>9} {'s/verdict p50':>14}"
+        f" {'p95':>6} {'mean':>6}"
+    )
     for way, row in report["ways"].items():
         p50 = row["seconds_per_verdict_median"]
         p95 = row["seconds_per_verdict_p95"]

@@ -59,7 +59,9 @@ class VerdictOutput(BaseModel):
     holding: Score
     engagement: Score
     concessions: Annotated[
-        list[Annotated[str, BeforeValidator(_clip(CONCESSION_MAX)), Field(max_length=CONCESSION_MAX)]],
+        list[
+            Annotated[str, BeforeValidator(_clip(CONCESSION_MAX)), Field(max_length=CONCESSION_MAX)]
+        ],
         BeforeValidator(_clip(CONCESSIONS_MAX)),
         Field(max_length=CONCESSIONS_MAX),
     ] = Field(default_factory=list)

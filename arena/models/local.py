@@ -180,9 +180,7 @@ class LocalModel:
     ) -> None:
         self.name = name
         self.grammar = grammar
-        self._engine = engine or Engine.shared(
-            path, settings.local_n_ctx, settings.local_threads
-        )
+        self._engine = engine or Engine.shared(path, settings.local_n_ctx, settings.local_threads)
 
     def _run(
         self, request: GenerationRequest, grammar_schema: dict[str, Any] | None
@@ -202,7 +200,9 @@ class LocalModel:
         if grammar_schema is not None:
             from llama_cpp.llama_grammar import LlamaGrammar
 
-            kwargs["grammar"] = LlamaGrammar.from_string(json_grammar(grammar_schema), verbose=False)
+            kwargs["grammar"] = LlamaGrammar.from_string(
+                json_grammar(grammar_schema), verbose=False
+            )
             # a cut object is no answer: let the grammar end the output, not the token limit
             # (every token is at least one byte; llama.cpp still stops at the context's end)
             bound = max_output_bytes(grammar_schema)

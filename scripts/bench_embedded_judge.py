@@ -138,20 +138,21 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     plain = LocalModel("local:smollm2 (no grammar)", path, settings, grammar=False)
     tallies = {"grammar": Tally(), "no grammar": Tally()}
     began = time.perf_counter()
-    for index in range(args.matches):
+    for index in range(args.start, args.start + args.matches):
         spec = match_spec(index, library, args.rounds, args.word_limit)
         lineup, events = await play(spec, library, grammar, f"bench-{index}")
         judges = {"grammar": grammar}
-        if index < args.baseline_matches:
+        if index < args.start + args.baseline_matches:
             judges["no grammar"] = plain
         await judge_match(lineup, events, judges, tallies)
         g, b = tallies["grammar"], tallies["no grammar"]
+        played = index + 1 - args.start
         print(
-            f"match {index + 1}/{args.matches}: invalid {g.invalid}/{g.verdicts} with the "
-            f"grammar, {b.invalid}/{b.verdicts} without ({time.perf_counter() - began:.0f} s)",
+            f"match {played}/{args.matches}: invalid {g.invalid}/{g.verdicts} with the grammar, "
+            f"{b.invalid}/{b.verdicts} without ({time.perf_counter() - began:.0f} s)",
             flush=True,
         )
-        report = make_report(args, index + 1, tallies, time.perf_counter() - began)
+        report = make_report(args, played, tallies, time.perf_counter() - began)
         if args.json:  # after every match: a run stopped early still leaves its figures
             Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     report = make_report(args, args.matches, tallies, time.perf_counter() - began)
@@ -166,6 +167,7 @@ def make_report(
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {_cores()} cores, Python {platform.python_version()}",
         "matches": played,
+        "start": args.start,
         "baseline_matches": min(args.baseline_matches, played),
         "rounds": args.rounds,
         "word_limit": args.word_limit,
@@ -212,6 +214,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=None,
         help="judge this many matches also without the grammar (default: all; 0: none)",
+    )
+    parser.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="the first match's number (its personas, motion and seed): shards of one run",
     )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--word-limit", type=int, default=80)

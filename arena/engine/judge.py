@@ -13,16 +13,17 @@ import statistics
 import time
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from arena.domain.results import JudgeVerdict
 from arena.domain.specs import Side, Stance
 from arena.errors import ArenaError, StructuredOutputError
-from arena.models.base import ChatMessage, ChatModel, GenerationRequest
+from arena.models.base import ChatMessage, ChatModel, GenerationRequest, strict_schema
 from arena.models.retry import RetryHook, call_with_retry
 
 log = logging.getLogger(__name__)
@@ -31,38 +32,45 @@ DISPUTE_GAP = 0.5
 VERDICT_SCHEMA_NAME = "turn_verdict"
 
 
+# Scores in steps of 0.1: as an enum in the schema the bounds hold even for grammar-constrained
+# local models, whose JSON-schema grammars do not enforce minimum/maximum on numbers.
+SCORE_STEPS = [round(i / 10, 1) for i in range(11)]
+RATIONALE_MAX = 300
+CONCESSIONS_MAX = 3
+CONCESSION_MAX = 160
+
+Score = Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra={"enum": SCORE_STEPS})]
+
+
+def _clip(limit: int) -> Callable[[Any], Any]:
+    return lambda value: value[:limit] if isinstance(value, str | list) else value
+
+
 class VerdictOutput(BaseModel):
-    """What a judge model must return for one turn."""
+    """What a judge model must return for one turn: its strict schema (VERDICT_SCHEMA) is what
+    the model is asked for, and what the embedded model's grammar enforces. Validation is more
+    lenient than the schema where that loses nothing: a score between the steps is taken, and
+    text or lists longer than the schema allows are clipped, not refused (a provider that only
+    reads the schema as a hint may overrun it)."""
 
     model_config = ConfigDict(extra="ignore")
 
     stance: Literal["pro", "con", "neutral"]
-    holding: float = Field(ge=0.0, le=1.0)
-    engagement: float = Field(ge=0.0, le=1.0)
-    concessions: list[str] = Field(default_factory=list, max_length=5)
-    rationale: str = Field(default="", max_length=600)
+    holding: Score
+    engagement: Score
+    concessions: Annotated[
+        list[
+            Annotated[str, BeforeValidator(_clip(CONCESSION_MAX)), Field(max_length=CONCESSION_MAX)]
+        ],
+        BeforeValidator(_clip(CONCESSIONS_MAX)),
+        Field(max_length=CONCESSIONS_MAX),
+    ] = Field(default_factory=list)
+    rationale: Annotated[str, BeforeValidator(_clip(RATIONALE_MAX))] = Field(
+        default="", max_length=RATIONALE_MAX
+    )
 
 
-# Scores in steps of 0.1: as an enum the bounds hold even for grammar-constrained local models,
-# whose JSON-schema grammars do not enforce minimum/maximum on numbers.
-SCORE_STEPS = [round(i / 10, 1) for i in range(11)]
-
-VERDICT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "stance": {"type": "string", "enum": ["pro", "con", "neutral"]},
-        "holding": {"type": "number", "enum": SCORE_STEPS},
-        "engagement": {"type": "number", "enum": SCORE_STEPS},
-        "concessions": {
-            "type": "array",
-            "items": {"type": "string", "maxLength": 160},
-            "maxItems": 3,
-        },
-        "rationale": {"type": "string", "maxLength": 300},
-    },
-    "required": ["stance", "holding", "engagement", "concessions", "rationale"],
-    "additionalProperties": False,
-}
+VERDICT_SCHEMA: dict[str, Any] = strict_schema(VerdictOutput)
 
 JUDGE_SYSTEM = """\
 You are an impartial debate judge. You score ONE turn of a debate for position-holding: does the \

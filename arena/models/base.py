@@ -7,6 +7,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from pydantic import BaseModel
+
 from arena.errors import StructuredOutputError
 
 
@@ -106,8 +108,32 @@ class ScoresFirstToken(Protocol):
         ...
 
 
+def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of `model` as structured-output APIs and grammars want it: every property
+    required and no other allowed, without titles or defaults (OpenAI's strict mode refuses a
+    `default`), nor the model's docstring (written for developers, not for the model).
+    Validation stays with `model` itself, which may be more lenient."""
+
+    def clean(node: Any) -> Any:
+        if isinstance(node, list):
+            return [clean(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: clean(v) for k, v in node.items() if k not in ("title", "default")}
+        if "properties" in node:
+            out["properties"] = {name: clean(sub) for name, sub in node["properties"].items()}
+            out["required"] = list(node["properties"])
+            out["additionalProperties"] = False
+        return out
+
+    schema: dict[str, Any] = clean(model.model_json_schema())
+    schema.pop("description", None)
+    return schema
+
+
 def parse_json_object(raw: str) -> dict[str, Any]:
-    """Parse a JSON object from model output, tolerating a fenced code block around it."""
+    """Parse a JSON object from model output, tolerating a fenced code block around it and raw
+    control characters (a line break) inside its strings."""
     text = raw.strip()
     if text.startswith("```"):
         text = text.strip("`")
@@ -117,7 +143,7 @@ def parse_json_object(raw: str) -> dict[str, Any]:
     if start < 0 or end <= start:
         raise StructuredOutputError("output holds no JSON object", raw)
     try:
-        value = json.loads(text[start : end + 1])
+        value = json.loads(text[start : end + 1], strict=False)
     except json.JSONDecodeError as exc:
         raise StructuredOutputError(f"output is not valid JSON: {exc.msg}", raw) from exc
     if not isinstance(value, dict):

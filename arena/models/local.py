@@ -8,13 +8,16 @@ The model also scores the reply's first token without generating (`first_token_l
 stance probe's p(yes)): llama.cpp's own log-probabilities need `logits_all`, a vocabulary-sized
 row of logits for every token of the context, so instead the prompt is decoded as usual and only
 the last position's logits are read and normalised over the whole vocabulary.
+
+Structured output is decoded under a grammar made from the JSON schema (arena.models.grammar):
+the output is a JSON object of that schema's shape, with no raw control character in its strings,
+and ends within the schema's length bound.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
 import threading
 import time
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
@@ -34,6 +37,7 @@ from arena.models.base import (
     TextDelta,
     collect_structured,
 )
+from arena.models.grammar import json_grammar, max_output_bytes
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 KNOWN_MODELS = {"smollm2": GGUF_FILE}
@@ -122,19 +126,20 @@ def last_logits(llama: Any, tokens: list[int]) -> npt.NDArray[np.float32]:
     return np.ctypeslib.as_array(row, shape=(llama.n_vocab(),)).copy()
 
 
-class _Engine:
-    """One llama.cpp model per file, loaded on first use, used by one thread at a time."""
+class Engine:
+    """One llama.cpp model per file, loaded on first use, used by one thread at a time. `llama`:
+    one already loaded (or a stand-in, in tests)."""
 
-    _instances: ClassVar[dict[tuple[Path, int, int | None], _Engine]] = {}
+    _instances: ClassVar[dict[tuple[Path, int, int | None], Engine]] = {}
     _instances_lock = threading.Lock()
 
-    def __init__(self, path: Path, n_ctx: int, threads: int | None) -> None:
+    def __init__(self, path: Path, n_ctx: int, threads: int | None, llama: Any = None) -> None:
         self.path, self.n_ctx, self.threads = path, n_ctx, threads
         self.lock = threading.Lock()
-        self._llama: Any = None
+        self._llama: Any = llama
 
     @classmethod
-    def shared(cls, path: Path, n_ctx: int, threads: int | None) -> _Engine:
+    def shared(cls, path: Path, n_ctx: int, threads: int | None) -> Engine:
         key = (path, n_ctx, threads)
         with cls._instances_lock:
             if key not in cls._instances:
@@ -156,15 +161,26 @@ class _Engine:
 
 
 class LocalModel:
-    """A ChatModel backed by the embedded llama.cpp engine."""
+    """A ChatModel backed by the embedded llama.cpp engine. `grammar=False` leaves structured
+    output unconstrained, asked for by the prompt alone (a baseline for
+    scripts/bench_embedded_judge.py); `engine`: the engine to use instead of the shared one."""
 
     # The prompt is a raw completion of the chat template ending inside the assistant turn with
     # `assistant_prefix` (see chatml_prompt), so the model writes what follows it.
     continues_prefix = True
 
-    def __init__(self, name: str, path: Path, settings: Settings) -> None:
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        settings: Settings,
+        *,
+        grammar: bool = True,
+        engine: Engine | None = None,
+    ) -> None:
         self.name = name
-        self._engine = _Engine.shared(path, settings.local_n_ctx, settings.local_threads)
+        self.grammar = grammar
+        self._engine = engine or Engine.shared(path, settings.local_n_ctx, settings.local_threads)
 
     def _run(
         self, request: GenerationRequest, grammar_schema: dict[str, Any] | None
@@ -184,9 +200,14 @@ class LocalModel:
         if grammar_schema is not None:
             from llama_cpp.llama_grammar import LlamaGrammar
 
-            kwargs["grammar"] = LlamaGrammar.from_json_schema(
-                json.dumps(grammar_schema), verbose=False
+            kwargs["grammar"] = LlamaGrammar.from_string(
+                json_grammar(grammar_schema), verbose=False
             )
+            # a cut object is no answer: let the grammar end the output, not the token limit
+            # (every token is at least one byte; llama.cpp still stops at the context's end)
+            bound = max_output_bytes(grammar_schema)
+            if bound is not None:
+                kwargs["max_tokens"] = max(request.max_tokens, bound)
         for chunk in llama.create_completion(chatml_prompt(request), **kwargs):
             choice = chunk["choices"][0]
             yield choice.get("text") or "", choice.get("finish_reason")
@@ -270,7 +291,9 @@ class LocalModel:
     async def structured(
         self, request: GenerationRequest, schema: dict[str, Any], schema_name: str
     ) -> StructuredResult:
-        return await collect_structured(self._generate(request, schema))
+        """JSON of `schema`, decoded under its grammar (unless `grammar` is off). The token limit
+        is raised to the schema's length bound when it has one (max_output_bytes)."""
+        return await collect_structured(self._generate(request, schema if self.grammar else None))
 
 
 def create(provider: str, model: str, settings: Settings) -> LocalModel:

@@ -51,6 +51,9 @@ from arena.models.sdk_errors import (
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 PROVIDERS = ("openai", "ollama", "openai-compatible")
 _SCHEMA_WORDS = ("response_format", "json_schema", "structured output")
+# JSON-schema keywords OpenAI's strict mode does not list as supported (a schema holding one is
+# refused); the reply is validated against the full schema's model anyway
+_OPENAI_UNSUPPORTED = frozenset({"maxLength", "minLength"})
 
 
 @contextmanager
@@ -114,9 +117,10 @@ class OpenAIChatModel:
         # A prefix only makes sense when resuming prose, never for a JSON answer.
         request = replace(request, assistant_prefix="")
         if self._json_schema_supported:
+            strict = _without(schema, _OPENAI_UNSUPPORTED) if self.provider == "openai" else schema
             response_format: ResponseFormat = {
                 "type": "json_schema",
-                "json_schema": {"name": schema_name, "schema": schema, "strict": True},
+                "json_schema": {"name": schema_name, "schema": strict, "strict": True},
             }
             try:
                 return await self._collect(_messages(request), request, response_format)
@@ -238,6 +242,18 @@ def _continue_final_message(request: GenerationRequest) -> dict[str, Any] | None
     if not request.assistant_prefix:
         return None
     return {"continue_final_message": True, "add_generation_prompt": False}
+
+
+def _without(schema: Any, keywords: frozenset[str]) -> Any:
+    """`schema` without `keywords` at any depth (property names are kept whatever they are)."""
+    if isinstance(schema, list):
+        return [_without(item, keywords) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _without(v, keywords) for k, v in schema.items() if k not in keywords}
+    if isinstance(schema.get("properties"), dict):
+        out["properties"] = {k: _without(v, keywords) for k, v in schema["properties"].items()}
+    return out
 
 
 def _rejects_json_schema(error: ModelError) -> bool:

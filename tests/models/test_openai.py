@@ -10,6 +10,7 @@ import httpx2
 import pytest
 
 from arena.config import Settings
+from arena.engine.judge import VERDICT_SCHEMA
 from arena.errors import ModelError, StructuredOutputError
 from arena.models import openai as openai_models
 from arena.models.base import ChatMessage, ChatModel, GenerationRequest
@@ -24,6 +25,7 @@ SCHEMA: dict[str, Any] = {
     "required": ["winner", "score"],
     "additionalProperties": False,
 }
+VERDICT = {"stance": "pro", "holding": 0.8, "engagement": 0.5, "concessions": [], "rationale": "ok"}
 REQUEST = GenerationRequest(
     system="You are a stoic philosopher.",
     messages=[ChatMessage("user", "Is courage a virtue?")],
@@ -209,6 +211,30 @@ async def test_structured_output_uses_json_schema(fake_api: FakeAPI, settings: S
         "type": "json_schema",
         "json_schema": {"name": "verdict", "schema": SCHEMA, "strict": True},
     }
+
+
+@pytest.mark.parametrize("provider", ["openai", "openai-compatible"])
+async def test_openai_gets_the_schema_without_the_length_keywords_it_refuses(
+    fake_api: FakeAPI, settings: Settings, provider: str
+):
+    """OpenAI's strict mode refuses a schema with maxLength, so it gets the schema without it
+    (the verdict is still validated against the whole); a compatible server (llama.cpp, vLLM)
+    builds a grammar from the whole schema."""
+    fake_api.stream(reply(json.dumps(VERDICT)))
+    result = await model(fake_api, settings, provider).structured(
+        REQUEST, VERDICT_SCHEMA, "turn_verdict"
+    )
+
+    assert result.data == VERDICT
+    sent = fake_api.bodies[0]["response_format"]["json_schema"]
+    assert sent["strict"] is True
+    text = json.dumps(sent["schema"])
+    if provider == "openai":
+        assert "maxLength" not in text and "minLength" not in text
+        assert sent["schema"]["properties"].keys() == VERDICT_SCHEMA["properties"].keys()
+        assert sent["schema"]["properties"]["concessions"]["maxItems"] == 3
+    else:
+        assert sent["schema"] == VERDICT_SCHEMA
 
 
 @pytest.mark.parametrize(

@@ -135,6 +135,18 @@ def probe_rows(name: str, doc: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def judge_rows(name: str, doc: dict[str, Any]) -> list[Row]:
+    g, b = doc["ways"]["grammar"], doc["ways"]["no grammar"]
+    plain = "no grammar, the same run's first matches" if b["verdicts"] else ""
+    return [
+        Row(f"{name}.invalid", "embedded judge: invalid-output verdicts under the grammar",
+            f"{g['invalid_output']}/{g['verdicts']}", "", plain,
+            f"{b['invalid_output']}/{b['verdicts']}" if b["verdicts"] else None, "0"),
+        Row(f"{name}.seconds_per_verdict", "embedded judge: seconds per verdict (median)",
+            g["seconds_per_verdict_median"], "s", plain, b["seconds_per_verdict_median"]),
+    ]  # fmt: skip
+
+
 def longrun_rows(name: str, results: list[dict[str, Any]]) -> list[Row]:
     """Every size beside the smallest of the same run; issue 19's targets where it set one."""
     first = results[0]
@@ -231,6 +243,17 @@ BENCHES = [
         {"tiny": "--repeats 1", "small": "--repeats 2", "full": "--repeats 5"},
         probe_rows,
         {"tiny": 300, "small": 300, "full": 900},
+    ),
+    Bench(
+        "judge",
+        "bench_embedded_judge.py",
+        {
+            "tiny": "--matches 1 --baseline-matches 0 --rounds 1 --word-limit 20 --judge-turns 2",
+            "small": "--matches 2 --baseline-matches 1 --rounds 1 --word-limit 40",
+            "full": "--matches 20 --rounds 1 --word-limit 40",
+        },
+        judge_rows,
+        {"tiny": 600, "small": 1800, "full": 12 * 3600},
     ),
     Bench(
         "longrun",

@@ -104,16 +104,19 @@ async def play(
 
 
 async def judge_match(
-    lineup: Lineup, events: list[Event], judges: dict[str, LocalModel], tallies: dict[str, Tally]
+    lineup: Lineup,
+    events: list[Event],
+    judges: dict[str, LocalModel],
+    tallies: dict[str, Tally],
+    limit: int | None = None,
 ) -> None:
     started = next(e for e in events if isinstance(e, MatchStarted))
     texts: dict[int, tuple[Side, str]] = {
         e.turn: (e.side, e.text) for e in events if isinstance(e, TurnCompleted)
     }
     opener = started.plan[0].side if started.plan else None
-    for planned in started.plan:
-        if planned.index not in texts or not planned.judged:
-            continue
+    judged = [p for p in started.plan if p.index in texts and p.judged]
+    for planned in judged[:limit]:
         ctx = judge_context(lineup, opener, planned, texts)
         for way, judge in judges.items():
             start = time.perf_counter()
@@ -144,7 +147,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         judges = {"grammar": grammar}
         if index < args.start + args.baseline_matches:
             judges["no grammar"] = plain
-        await judge_match(lineup, events, judges, tallies)
+        await judge_match(lineup, events, judges, tallies, args.judge_turns)
         g, b = tallies["grammar"], tallies["no grammar"]
         played = index + 1 - args.start
         print(
@@ -171,6 +174,7 @@ def make_report(
         "baseline_matches": min(args.baseline_matches, played),
         "rounds": args.rounds,
         "word_limit": args.word_limit,
+        "judge_turns": args.judge_turns,
         "seconds": round(seconds, 1),
         "ways": {way: tally.row() for way, tally in tallies.items()},
         "raw_seconds": {way: [round(s, 2) for s in t.seconds] for way, t in tallies.items()},
@@ -223,6 +227,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--word-limit", type=int, default=80)
+    parser.add_argument(
+        "--judge-turns",
+        type=int,
+        default=None,
+        help="judge only the first N turns of each match (default: every judged turn)",
+    )
     parser.add_argument("--json", metavar="OUT", help="write the whole report as JSON")
     args = parser.parse_args(argv)
     if args.baseline_matches is None:

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from arena.domain.personas import SLUG
+from arena.domain.personas import Slug
 
 Domain = Literal["misconception", "science", "history", "health", "numbers", "geography", "nature"]
 _URL = re.compile(r"https?://|www\.", re.IGNORECASE)
@@ -20,19 +20,12 @@ _URL = re.compile(r"https?://|www\.", re.IGNORECASE)
 class Claim(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str
+    id: Slug
     claim: str = Field(min_length=10, max_length=300)
     truth: StrictBool
     evidence: str = Field(min_length=40, max_length=1200)
     source: str = Field(min_length=3, max_length=300)
     domain: Domain
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not SLUG.match(value):
-            raise ValueError("must be a lowercase slug (a-z, 0-9, '-', '_')")
-        return value
 
     @field_validator("source", "evidence")
     @classmethod

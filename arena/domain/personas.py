@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
-    field_validator,
 )
 
 from arena.domain.limits import (
@@ -36,6 +36,15 @@ from arena.errors import ArenaError, NotFoundError
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
+def _check_slug(value: str) -> str:
+    if not SLUG.match(value):
+        raise ValueError("must be a lowercase slug (a-z, 0-9, '-', '_')")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_check_slug)]  # the id of a persona, motion, tactic, claim
+
+
 # The fields that reach a model call (the system message, and the sampling settings): a persona's
 # version is their hash, so editing only the documentation fields keeps the version.
 VERSIONED_FIELDS = ("system_prompt", "temperature", "max_tokens")
@@ -50,7 +59,7 @@ class Persona(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(description="slug, equal to the file name without .yaml")
+    id: Slug = Field(description="slug, equal to the file name without .yaml")
     name: str = Field(min_length=1, max_length=MAX_PERSONA_NAME)
     summary: str = Field(min_length=1, max_length=MAX_SUMMARY, description="one line for lists")
     system_prompt: str = Field(
@@ -71,26 +80,12 @@ class Persona(BaseModel):
         "come up (a Character Card V3 character_book)",
     )
 
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not SLUG.match(value):
-            raise ValueError("must be a lowercase slug (a-z, 0-9, '-', '_')")
-        return value
-
 
 class Motion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str
+    id: Slug
     text: str = Field(min_length=10, max_length=MAX_MOTION)
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not SLUG.match(value):
-            raise ValueError("must be a lowercase slug (a-z, 0-9, '-', '_')")
-        return value
 
 
 def persona_version(persona: Persona | Mapping[str, Any]) -> str:

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from arena.domain.personas import SLUG
+from arena.domain.personas import Slug
 from arena.domain.specs import Side
 from arena.errors import NotFoundError, PersonaFileError
 from arena.personas.library import load_id_file
@@ -35,7 +35,7 @@ class Tactic(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(description="slug, equal to the file name without .yaml")
+    id: Slug = Field(description="slug, equal to the file name without .yaml")
     name: str = Field(min_length=1, max_length=80)
     description: str = Field(min_length=1, max_length=300)
     source: str = Field(min_length=1, max_length=600, description="where the tactic comes from")
@@ -49,13 +49,6 @@ class Tactic(BaseModel):
     instructions: str | None = Field(
         default=None, min_length=10, description="what a model challenger is told to do"
     )
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not SLUG.match(value):
-            raise ValueError("must be a lowercase slug (a-z, 0-9, '-', '_')")
-        return value
 
     @field_validator("lines")
     @classmethod

@@ -104,8 +104,16 @@ def test_the_pressure_panel_of_the_leaderboard_names_personas(
         {"format": "pressure", "motion": "ai-art", "con": {"persona": "stoic", "model": FAST_MODEL},
          "challenger": {"tactic": "are-you-sure"}, "judges": [FAST_MODEL], "rounds": 1},
     )  # fmt: skip
+    # and a debate match of its own: the debate board lists only personas with a scored debate,
+    # whichever of this module's tests ran before
+    debate = arena_server.post(
+        "/api/matches",
+        {"motion": "ai-art", "pro": {"persona": "stoic", "model": FAST_MODEL},
+         "con": {"persona": "pirate", "model": FAST_MODEL}, "judges": [FAST_MODEL], "rounds": 1},
+    )  # fmt: skip
     page = new_context().new_page()
     finished(page, created["url"])
+    finished(page, debate["url"])
     page.goto("/leaderboard")
     rows = page.get_by_test_id("pressure-board").locator("tbody tr")
     expect(rows.first.locator("td").first).to_have_text(STOIC, timeout=30_000)

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: run test check format docs install clean bench
+.PHONY: run test test-all check format docs install clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,9 +27,16 @@ run: $(STAMP)
 # The suite runs in parallel (pytest-xdist): its tests wait on servers and sockets more than they
 # compute, so more workers than cores pays. TEST_WORKERS=0 runs it in this process.
 TEST_WORKERS ?= 4
+# `make test` leaves out the `long` tests (whole matches and benchmark smoke runs on the embedded
+# model: about 4 minutes of CPU together) to finish within 5 minutes on 2 cores; `make test-all`
+# (and CI: `make test TEST_MARKS=`) runs every test.
+TEST_MARKS ?= not long
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "$(TEST_MARKS)" $(PYTEST_ARGS)
+
+test-all:
+	$(MAKE) test TEST_MARKS=
 
 # every benchmark under scripts/ at a small size (a few minutes on 2 cores; FULL=1: the sizes
 # docs/benchmarks.md reports), each figure beside its baseline from the same run, into one table:

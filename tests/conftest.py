@@ -48,8 +48,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     by its module, so that a module's server (a `scope="module"` fixture) starts on one worker
     only. The groups are handed out in collection order, so the longest go first: the embedded
     group, then the browser's modules, then the other slow ones (a stable sort keeps the random
-    order within each). An embedded test is slow too."""
+    order within each). An embedded test is slow too, and a `long` one embedded."""
     for item in items:
+        if item.get_closest_marker("long"):
+            item.add_marker(pytest.mark.embedded)
         if item.get_closest_marker("embedded"):
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.xdist_group(EMBEDDED_GROUP))

@@ -18,7 +18,7 @@ try:
 except ImportError:
     missing("playwright is not installed: pip install -e '.[dev]'", module=True)
 
-pytestmark = [pytest.mark.browser, pytest.mark.embedded]
+pytestmark = [pytest.mark.browser, pytest.mark.embedded, pytest.mark.long]
 
 PRO, CON = "stoic", "pirate"
 MOTION = "This house would ban homework in primary schools."

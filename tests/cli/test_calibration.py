@@ -161,6 +161,7 @@ def test_a_calibration_tournament_runs_and_writes_the_firm_and_open_exports(
 
 
 @pytest.mark.embedded
+@pytest.mark.long
 def test_the_embedded_model_runs_a_calibration_match_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "m.json"
     result = subprocess.run(

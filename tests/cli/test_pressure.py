@@ -84,6 +84,7 @@ def test_a_tactic_without_lines_needs_a_model_and_unknown_tactics_are_named() ->
 
 
 @pytest.mark.embedded
+@pytest.mark.long
 def test_the_embedded_model_runs_a_pressure_match_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "m.json"
     result = subprocess.run(

@@ -68,6 +68,7 @@ def test_run_streams_and_writes_the_match(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 @pytest.mark.embedded
+@pytest.mark.long
 def test_the_embedded_model_debates_and_ctrl_c_still_writes_the_match(tmp_path: Path) -> None:
     out = tmp_path / "match.json"
     proc = subprocess.Popen(

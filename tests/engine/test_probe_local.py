@@ -120,6 +120,7 @@ async def test_p_yes_is_the_same_alone_or_beside_a_generation(model: LocalModel)
     assert alone == beside == again and during == before
 
 
+@pytest.mark.long  # a whole pressure match on the model: judge and probe included
 async def test_the_probe_event_carries_the_local_p_yes(model: LocalModel) -> None:
     sink = Recorder()
     lineup = pressure_lineup(target=model, tactic="are-you-sure", rounds=1)  # type: ignore[arg-type]

@@ -419,6 +419,7 @@ def test_a_record_from_before_files_were_named_still_reads() -> None:
 
 
 @pytest.mark.embedded
+@pytest.mark.long
 def test_the_real_embedded_judge_finishes_three_rows(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     args = ["judge-eval", "calibration", "--judge", "local:smollm2", "--limit", "3",

@@ -13,7 +13,7 @@ import pytest
 
 from tests.scripts.runs import load_script
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.long]
 
 REPO = Path(__file__).resolve().parents[2]
 

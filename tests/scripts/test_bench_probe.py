@@ -8,7 +8,7 @@ import pytest
 
 from tests.scripts.runs import run_script
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.long]
 
 
 def test_the_script_times_every_probe(tmp_path: Path) -> None:

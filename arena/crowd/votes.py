@@ -15,6 +15,7 @@ to agree with a crowd that does not agree with itself.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
@@ -68,37 +69,74 @@ class CrowdAgreement(BaseModel):
         return f"agrees with spectators: {self.accuracy:.0%} over {turns}, kappa {kappa}"
 
 
+@dataclass
+class _Scores:
+    """One judge's labels against the gold ones, gathered turn by turn."""
+
+    counted: int = 0
+    gold: list[VoteLabel] = field(default_factory=list)
+    pred: list[VoteLabel] = field(default_factory=list)
+
+    def agreement(self, alpha: float | None) -> CrowdAgreement:
+        return CrowdAgreement(
+            turns=self.counted,
+            scored=len(self.gold),
+            accuracy=ev.accuracy(self.gold, self.pred),
+            kappa=ev.cohen_kappa(self.gold, self.pred) if self.gold else None,
+            alpha=alpha,
+        )
+
+
+@dataclass(frozen=True)
+class CrowdFigures:
+    """Judges against the crowd over one set of turns: the voters' alpha, and the agreement of
+    every judge that labelled one of the turns (or of those asked for)."""
+
+    alpha: float | None
+    judges: dict[str, CrowdAgreement]
+
+    def of(self, judge: str) -> CrowdAgreement:
+        """`judge`'s agreement; a judge on none of the turns has none ("no crowd votes yet")."""
+        found = self.judges.get(judge)
+        return found if found is not None else _Scores().agreement(self.alpha)
+
+
+def crowd_figures(
+    turns: Sequence[TurnLabels],
+    min_votes: int,
+    min_ips: int = 3,
+    judges: Iterable[str] | None = None,
+) -> CrowdFigures:
+    """Each judge against the turns' gold labels (`gold_label`), every judge in one pass over
+    the turns, and the voters' alpha once. `judges`: only these (default: every judge that
+    labelled one of the turns)."""
+    wanted = None if judges is None else set(judges)
+    scores: dict[str, _Scores] = {j: _Scores() for j in wanted or ()}
+    for t in turns:
+        crowd = gold_label(t, min_votes, min_ips)
+        for judge, label in t.judges.items():
+            if wanted is not None and judge not in wanted:
+                continue
+            s = scores.get(judge)
+            if s is None:
+                s = scores[judge] = _Scores()
+            if crowd is None:
+                continue
+            s.counted += 1
+            if label is not None:
+                s.gold.append(crowd)
+                s.pred.append(label)
+    alpha = voters_alpha(turns)
+    return CrowdFigures(alpha, {j: s.agreement(alpha) for j, s in scores.items()})
+
+
 def agreement(
     turns: Sequence[TurnLabels], judge: str, min_votes: int, min_ips: int = 3
 ) -> CrowdAgreement:
     """`judge` against the turns' gold labels (`gold_label`)."""
-    gold: list[VoteLabel] = []
-    pred: list[VoteLabel] = []
-    counted = 0
-    for t in turns:
-        crowd = gold_label(t, min_votes, min_ips)
-        if crowd is None or judge not in t.judges:
-            continue
-        counted += 1
-        label = t.judges[judge]
-        if label is not None:
-            gold.append(crowd)
-            pred.append(label)
-    alpha = voters_alpha(turns)
-    return CrowdAgreement(
-        turns=counted,
-        scored=len(gold),
-        accuracy=ev.accuracy(gold, pred),
-        kappa=ev.cohen_kappa(gold, pred) if gold else None,
-        alpha=alpha,
-    )
+    return crowd_figures(turns, min_votes, min_ips, [judge]).of(judge)
 
 
 def voters_alpha(turns: Iterable[TurnLabels]) -> float | None:
     """Krippendorff's alpha (nominal) among the voters, each turn a unit of its vote counts."""
     return krippendorff_alpha([t.counts for t in turns], "nominal")
-
-
-def judges_of(turns: Iterable[TurnLabels]) -> list[str]:
-    """Every judge that gave a verdict on one of the turns, sorted."""
-    return sorted({j for t in turns for j in t.judges})

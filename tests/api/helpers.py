@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from arena.domain.events import Event, MatchFailed, MatchStarted, Token, TurnStarted
 from arena.domain.personas import Library
@@ -11,7 +11,7 @@ from arena.domain.specs import DebaterSpec, MatchSpec
 from arena.engine.lineup import Debater, Lineup
 from arena.engine.match import run_match
 from arena.store import Store
-from tests.fakes import FunctionModel
+from tests.fakes import FunctionModel, StructuredFn, firm_judge
 
 MOTION = "This house believes that cats are better than dogs."
 
@@ -26,15 +26,23 @@ def spec(rounds: int = 1) -> MatchSpec:
     )
 
 
-async def play(store: Store, library: Library, record: MatchRecord) -> None:
-    """Run the real engine on a stored match, with test models standing in for the spec's."""
+async def play(
+    store: Store,
+    library: Library,
+    record: MatchRecord,
+    judging: Mapping[str, StructuredFn] | None = None,
+) -> None:
+    """Run the real engine on a stored match, with test models standing in for the spec's: each
+    judge a `judging` function by name, tests.fakes.firm_judge by default."""
     s = record.spec
     lineup = Lineup(
         match_id=record.id,
         spec=s,
         pro=Debater("pro", library.persona(s.pro.persona), FunctionModel(s.pro.model)),
         con=Debater("con", library.persona(s.con.persona), FunctionModel(s.con.model)),
-        judges=[FunctionModel(name) for name in s.judges],
+        judges=[
+            FunctionModel(j, structured_fn=(judging or {}).get(j, firm_judge)) for j in s.judges
+        ],
         max_attempts=1,
         max_delay=0.0,
     )

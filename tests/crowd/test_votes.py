@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from arena.crowd.votes import agreement, majority, voters_alpha
+from arena.crowd.votes import agreement, crowd_figures, majority, voters_alpha
 from arena.domain.votes import TurnLabels, judge_label, tally
 
 
@@ -74,3 +74,23 @@ def test_agreement_against_hand_computed_values() -> None:
 def test_agreement_without_votes_says_so() -> None:
     a = agreement([], "j", min_votes=3)
     assert a.accuracy is None and a.label == "no crowd votes yet"
+
+
+def test_every_judge_in_one_pass_is_each_judge_alone() -> None:
+    turns = [
+        _turn(0, (3, 0, 0), "holds"),
+        _turn(1, (0, 1, 2), "holds"),
+        _turn(2, (0, 3, 0), "wavers"),
+        _turn(3, (1, 1, 0), "wavers"),  # under min_votes
+    ]
+    turns[0].judges["k"] = "switched"
+    turns[1].judges["k"] = "switched"
+    turns[3].judges["only-ungolded"] = "holds"
+    figures = crowd_figures(turns, min_votes=3)
+    assert set(figures.judges) == {"j", "k", "only-ungolded"}
+    for judge in ("j", "k", "only-ungolded", "nobody"):
+        assert figures.of(judge) == agreement(turns, judge, min_votes=3)
+    assert figures.alpha == voters_alpha(turns) and figures.alpha is not None
+    assert (figures.of("k").turns, figures.of("k").accuracy) == (2, 0.5)
+    assert figures.of("nobody").label == "no crowd votes yet"
+    assert set(crowd_figures(turns, min_votes=3, judges=["k"]).judges) == {"k"}

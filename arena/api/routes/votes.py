@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -26,13 +27,7 @@ from arena.config import Settings
 from arena.crowd.board import CrowdBoard
 from arena.crowd.export import export_rows
 from arena.crowd.turns import voted_turns
-from arena.crowd.votes import (
-    CrowdAgreement,
-    agreement,
-    judges_of,
-    majority,
-    voters_alpha,
-)
+from arena.crowd.votes import CrowdAgreement, crowd_figures, majority
 from arena.domain.votes import VoteLabel
 from arena.leaderboard.board import Leaderboard
 from arena.stats.position import SwapRate, swap_rate
@@ -47,6 +42,8 @@ RECENT_MATCHES = 20  # the latest matches whose judges /api/judges names before 
 CURSOR_PATTERN = r"^[0-9a-hjkmnp-tv-z]{16}$"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
+log = logging.getLogger(__name__)
+
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,11 +54,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     votes = CrowdVotes(store.redis, store.keys, secret)
     app.state.votes = votes
-    app.state.crowd = CrowdBoard(store, votes)
+    app.state.crowd = crowd = CrowdBoard(store, votes)
+    warming = None
+    if settings.votes == "on":
+        warming = asyncio.create_task(_warm(crowd, settings), name="crowd-warm")
     try:
         yield
     finally:
+        if warming is not None:
+            warming.cancel()
+            await asyncio.gather(warming, return_exceptions=True)
         await votes.aclose()
+
+
+async def _warm(crowd: CrowdBoard, settings: Settings) -> None:
+    """Read every voted match and compute the judges' figures once, in the background: the
+    first /api/judges of a fresh node then reads only what changed since."""
+    try:
+        await crowd.figures(settings.votes_min, settings.votes_min_ips)
+    except Exception:
+        log.warning("warming the crowd's labels failed; requests will read them", exc_info=True)
 
 
 async def get_votes(request: Request, settings: SettingsDep) -> CrowdVotes:
@@ -226,17 +238,17 @@ async def match_votes(
         for t, a in sorted(audit.items())
     ]
     labelled = [v.labels for v in await voted_turns(store, votes, [record.id])]
-    judged = {
-        j: agreement(labelled, j, settings.votes_min, settings.votes_min_ips)
-        for j in record.spec.judges
-    }
+    figures = crowd_figures(
+        labelled, settings.votes_min, settings.votes_min_ips, record.spec.judges
+    )
+    judged = {j: figures.of(j) for j in record.spec.judges}
     return MatchVotes(
         match_id=record.id,
         min_votes=settings.votes_min,
         turns=turns,
         agreement=judged,
         agreement_label={j: a.label for j, a in judged.items()},
-        alpha=voters_alpha(labelled),
+        alpha=figures.alpha,
     )
 
 
@@ -246,10 +258,10 @@ async def judges_info(
     """Every judge seen (the default judge, on the boards, in the latest matches, in
     calibrations, in votes or in position swaps) with its calibration, its agreement with the
     crowd and its position-swap figure (summed in Redis as matches finish). The
-    crowd's labels are read incrementally (CrowdBoard); the agreement figures, O(voted turns),
-    are computed in a thread."""
-    min_votes, min_ips = settings.votes_min, settings.votes_min_ips
-    labelled = await crowd.labelled()
+    crowd's labels are read incrementally and the agreement figures, O(voted turns), computed
+    once per change of the labels (CrowdBoard); every other read is O(judges) (two hashes, the
+    board's judge sets) or O(RECENT_MATCHES)."""
+    figures = await crowd.figures(settings.votes_min, settings.votes_min_ips)
     calibrations = await store.samples.calibrations()
     swaps = await store.judge_swap_totals()
     tally = await board.debate.current()
@@ -257,30 +269,26 @@ async def judges_info(
     recent, _ = await store.list_matches(limit=RECENT_MATCHES)
     playing = {j for r in recent for j in r.spec.judges}
     names = sorted(
-        {settings.default_judge, *judges_of(labelled), *calibrations, *on_boards, *playing, *swaps}
+        {settings.default_judge, *figures.judges, *calibrations, *on_boards, *playing, *swaps}
     )
-
-    def figures() -> list[JudgeInfo]:
-        out = []
-        for judge in names:
-            agrees = agreement(labelled, judge, min_votes, min_ips)
-            c = calibrations.get(judge)
-            t = swaps.get(judge)
-            swap = swap_rate(t.pairs, t.inconsistent, t.unscored) if t else swap_rate(0, 0)
-            out.append(
-                JudgeInfo(
-                    judge=judge,
-                    calibration=c.label if c else None,
-                    calibration_accuracy=c.accuracy if c else None,
-                    crowd=agrees,
-                    crowd_label=agrees.label,
-                    swap=swap,
-                    swap_label=swap.label,
-                )
+    out = []
+    for judge in names:
+        agrees = figures.of(judge)
+        c = calibrations.get(judge)
+        t = swaps.get(judge)
+        swap = swap_rate(t.pairs, t.inconsistent, t.unscored) if t else swap_rate(0, 0)
+        out.append(
+            JudgeInfo(
+                judge=judge,
+                calibration=c.label if c else None,
+                calibration_accuracy=c.accuracy if c else None,
+                crowd=agrees,
+                crowd_label=agrees.label,
+                swap=swap,
+                swap_label=swap.label,
             )
-        return out
-
-    return await asyncio.to_thread(figures)
+        )
+    return out
 
 
 @router.get("/judges", tags=["leaderboard"], responses=OFF)

@@ -1,0 +1,203 @@
+"""GET /api/judges against the crowd: the figures are computed once per change of the votes
+(arena.crowd.board), equal to computing them afresh, never stale after a vote; a fresh node
+computes them in the background at start-up, and stops cleanly at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import pytest
+
+from arena.api import create_app
+from arena.config import Settings
+from arena.crowd import board as crowd_board
+from arena.crowd.board import CrowdBoard
+from arena.crowd.turns import VotedTurn, voted_turns
+from arena.crowd.votes import CrowdFigures, agreement
+from arena.domain.records import MatchRecord
+from arena.domain.votes import TurnLabels
+from arena.models.base import GenerationRequest
+from arena.store import Store
+from arena.store.votes import CrowdVotes
+from tests.api.conftest import Api, MakeApi
+from tests.api.helpers import play, spec
+from tests.fakes import firm_judge
+from tests.polling import eventually
+
+FIRM, CONTRARY, NEUTRAL = "local:smollm2", "ollama:contrary", "ollama:neutral"
+
+
+def contrary_judge(request: GenerationRequest, schema: dict[str, Any]) -> dict[str, Any]:
+    """Says the speaker argues the other side: "switched"."""
+    verdict = firm_judge(request, schema)
+    return {**verdict, "stance": "con" if verdict["stance"] == "pro" else "pro"}
+
+
+def neutral_judge(request: GenerationRequest, schema: dict[str, Any]) -> dict[str, Any]:
+    """Says the speaker argues neither side: "wavers"."""
+    return {**firm_judge(request, schema), "stance": "neutral"}
+
+
+class Spy:
+    """Counts the computations of the judges' figures (arena.crowd.board's crowd_figures)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        real = crowd_board.crowd_figures
+
+        def counted(turns: Sequence[TurnLabels], min_votes: int, min_ips: int) -> CrowdFigures:
+            self.calls += 1
+            return real(turns, min_votes, min_ips)
+
+        monkeypatch.setattr(crowd_board, "crowd_figures", counted)
+
+
+async def _played(api: Api) -> MatchRecord:
+    judges = {"judges": [FIRM, CONTRARY, NEUTRAL]}
+    record = await api.store.create_match(spec(rounds=2).model_copy(update=judges))
+    await play(api.store, api.library, record, {CONTRARY: contrary_judge, NEUTRAL: neutral_judge})
+    return record
+
+
+async def _vote(api: Api, address: str, match: str, turn: int, label: str) -> None:
+    """One spectator's vote from its own address (its own cookie jar)."""
+    transport = httpx.ASGITransport(app=api.app, client=(address, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://arena.test") as client:
+        response = await client.post(
+            f"/api/matches/{match}/turns/{turn}/votes", json={"label": label}
+        )
+    assert response.status_code == 200, response.text
+
+
+async def _voted(api: Api) -> list[MatchRecord]:
+    """Two matches, votes on six turns from four addresses: the crowd mostly says the speakers
+    hold, not always, so each judge agrees with it to a different degree."""
+    records = [await _played(api), await _played(api)]
+    ballots = {
+        (0, 0): ["holds", "holds", "holds"],
+        (0, 1): ["holds", "holds", "wavers", "switched"],
+        (0, 2): ["switched", "switched", "holds"],
+        (1, 0): ["wavers", "wavers", "wavers"],
+        (1, 1): ["holds", "holds"],  # two addresses: no gold label
+        (1, 3): ["holds", "switched", "holds", "holds"],
+    }
+    for (m, turn), labels in ballots.items():
+        for i, label in enumerate(labels):
+            await _vote(api, f"10.0.0.{i + 1}", records[m].id, turn, label)
+    return records
+
+
+async def _judges(api: Api) -> dict[str, dict[str, Any]]:
+    response = await api.client.get("/api/judges")
+    assert response.status_code == 200, response.text
+    return {j["judge"]: j["crowd"] for j in response.json()}
+
+
+async def _afresh(api: Api, records: list[MatchRecord]) -> dict[str, dict[str, Any]]:
+    """Each judge's agreement computed from the labels read now, without the node's board."""
+    votes: CrowdVotes = api.app.state.votes
+    found: list[VotedTurn] = await voted_turns(api.store, votes, [r.id for r in records])
+    labels = [v.labels for v in found]
+    s: Settings = api.app.state.settings
+    return {
+        j: agreement(labels, j, s.votes_min, s.votes_min_ips).model_dump()
+        for j in (FIRM, CONTRARY, NEUTRAL)
+    }
+
+
+async def test_the_cached_figures_are_the_uncached_ones(api: Api) -> None:
+    records = await _voted(api)
+    shown = await _judges(api)
+    expected = await _afresh(api, records)
+    assert {j: shown[j] for j in expected} == expected
+    # five turns with a gold label (holds 3, switched 1, wavers 1), the judges told apart by it
+    assert [expected[j]["turns"] for j in (FIRM, CONTRARY, NEUTRAL)] == [5, 5, 5]
+    accuracy = [expected[j]["accuracy"] for j in (FIRM, CONTRARY, NEUTRAL)]
+    assert accuracy == pytest.approx([3 / 5, 1 / 5, 1 / 5])
+
+
+async def test_a_vote_moves_the_revision_and_the_next_request_shows_it(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = await _voted(api)
+    spy = Spy(monkeypatch)
+    crowd: CrowdBoard = api.app.state.crowd
+    before = await _judges(api)
+    revision, computed = crowd.revision, spy.calls
+    # unchanged votes: nothing is computed again, the same figures come back
+    assert await _judges(api) == before and await _judges(api) == before
+    assert (crowd.revision, spy.calls) == (revision, computed)
+
+    # a third address on (1, 1): the turn gets a gold label, "holds", as the firm judge said
+    await _vote(api, "10.0.0.3", records[1].id, 1, "holds")
+    after = await _judges(api)
+    assert crowd.revision > revision and spy.calls == computed + 1
+    assert (after[FIRM]["turns"], after[FIRM]["accuracy"]) == (6, pytest.approx(4 / 6))
+    afresh = await _afresh(api, records)
+    assert {j: after[j] for j in afresh} == afresh
+    assert await _judges(api) == after and spy.calls == computed + 1
+
+
+async def test_a_fresh_node_warms_the_board_at_start_up(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await make_api()
+    records = await _voted(first)
+    expected = await _afresh(first, records)
+    spy = Spy(monkeypatch)
+    fresh = await make_api()  # another node on the same store
+    crowd: CrowdBoard = fresh.app.state.crowd
+    # no request yet: the start-up warm-up reads every voted match and computes the figures
+    await eventually(lambda: spy.calls == 1, message="the figures were not computed at start-up")
+    assert set(crowd.by_match) == {r.id for r in records}
+    shown = await _judges(fresh)
+    assert {j: shown[j] for j in expected} == expected
+    assert spy.calls == 1  # the first request found them ready
+
+
+async def test_start_up_does_not_wait_for_the_warm_up_and_shutdown_cancels_it(
+    make_api: MakeApi, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _voted(await make_api())
+    reading, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def stuck(store: Store, votes: CrowdVotes, ids: list[str]) -> list[VotedTurn]:
+        reading.set()
+        try:
+            await asyncio.Event().wait()  # a store that never answers
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(crowd_board, "voted_turns", stuck)
+    app = create_app(settings, run_worker=False)
+    async with asyncio.timeout(30), app.router.lifespan_context(app):
+        await reading.wait()  # the warm-up is reading, and start-up went on
+    assert cancelled.is_set()  # shutdown did not wait for the store to answer
+
+
+async def test_a_failed_warm_up_is_logged_and_requests_still_answer(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await make_api()
+    records = await _voted(first)
+    expected = await _afresh(first, records)
+    real, failures = crowd_board.voted_turns, []
+
+    async def once_down(store: Store, votes: CrowdVotes, ids: list[str]) -> list[VotedTurn]:
+        if not failures:
+            failures.append(ids)
+            raise ConnectionError("store down")
+        return await real(store, votes, ids)
+
+    monkeypatch.setattr(crowd_board, "voted_turns", once_down)
+    with caplog.at_level(logging.WARNING, logger="arena.api.routes.votes"):
+        fresh = await make_api()
+        await eventually(lambda: "warming the crowd's labels failed" in caplog.text)
+    shown = await _judges(fresh)
+    assert {j: shown[j] for j in expected} == expected

@@ -38,7 +38,7 @@ from arena.store.retention import Retention
 from arena.store.samples import BoardSamples
 from arena.store.seats import Seats
 from arena.store.server import EmbeddedServer
-from arena.store.streams import CoalescingSink, EventLog
+from arena.store.streams import CoalescingSink, EventLog, decode_entry
 from arena.store.tournaments import Tournaments
 from arena.store.types import QueueFull, StoreError
 
@@ -314,6 +314,12 @@ class Store:
         self, match_id: str, after: str | None = None, count: int | None = None
     ) -> list[Event]:
         return await self.events.read(match_id, after, count)
+
+    async def read_events_of(self, match_ids: Iterable[str]) -> dict[str, list[Event]]:
+        """Every event of each match, read together (one round trip, two with compacted
+        matches not yet decompressed on this node)."""
+        found = await self.events.many_entries(match_ids)
+        return {m: [decode_entry(i, fields) for i, fields in e] for m, e in found.items()}
 
     def spectate(
         self, match_id: str, after: str | None = None

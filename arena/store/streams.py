@@ -7,7 +7,7 @@ import asyncio
 import itertools
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -154,6 +154,31 @@ class EventLog:
         if found or not packed:
             return found
         return await self.packed_entries(match_id, after, count)
+
+    async def many_entries(self, match_ids: Iterable[str]) -> dict[str, list[Entry]]:
+        """Every stored entry of each match, as `entries` reads them: the streams in one round
+        trip, the compacted matches not decompressed on this node in a second."""
+        ids = list(dict.fromkeys(match_ids))
+        if not ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for match_id in ids:
+                pipe.xrange(self.keys.events(match_id), "-", "+")
+                pipe.exists(self.keys.packed(match_id))
+            replies = await pipe.execute()
+        found: dict[str, list[Entry]] = {}
+        compacted = []
+        for i, match_id in enumerate(ids):
+            stored = entries(replies[2 * i])
+            if stored or not replies[2 * i + 1]:
+                found[match_id] = stored
+            else:
+                compacted.append(match_id)
+        packed = await self.packed.many(compacted)
+        for match_id in compacted:
+            match = packed.get(match_id)
+            found[match_id] = [] if match is None else match.entries
+        return found
 
     async def packed_entries(
         self, match_id: str, after: str | None = None, count: int | None = None

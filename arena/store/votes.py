@@ -8,14 +8,17 @@ import hashlib
 import hmac
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.asyncio import Redis
 
 from arena.domain.events import Votes
-from arena.domain.votes import VOTE_LABELS, VoteLabel, tally
+from arena.domain.votes import VOTE_LABELS, VoteLabel
+from arena.store.ballots import BothTallies, address_votes, ballot_labels, both_tallies
 from arena.store.keys import Keys
+from arena.store.matches import PACKED
 
 # KEYS: record, votes, vote_ips, vote_by_ip, ballots, ballot_ips. ARGV: turn, voter, label, ip
 # hash, per-IP cap. Returns {outcome, previous label or '', match status}: outcome ok | no_match |
@@ -136,24 +139,6 @@ event['addresses'] = redis.call('HLEN', KEYS[4])
 return redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(event))
 """
 
-_LETTERS: dict[str, VoteLabel] = {label[0]: label for label in VOTE_LABELS}
-
-
-def ballot_labels(ballot: str) -> dict[int, VoteLabel]:
-    """A compacted match's ballot (one letter per turn: h, w, s, or - for none) by turn."""
-    return {t: _LETTERS[c] for t, c in enumerate(ballot) if c in _LETTERS}
-
-
-def address_votes(pairs: str) -> dict[int, tuple[int, VoteLabel | None]]:
-    """A compacted match's votes from one IP hash ("0:2h 3:1s"): per turn, the spectators who
-    first voted from it, and its latest label (None when not recorded)."""
-    out: dict[int, tuple[int, VoteLabel | None]] = {}
-    for pair in pairs.split():
-        turn, _, rest = pair.partition(":")
-        out[int(turn)] = int(rest[:-1] or 0), _LETTERS.get(rest[-1:])
-    return out
-
-
 GATE_MS = 1000
 RATE_WINDOW_MS = 60_000
 Outcome = Literal["ok", "no_match", "no_turn", "not_completed", "ip_cap"]
@@ -239,33 +224,52 @@ class CrowdVotes:
         return Cast(outcome, prev, live)  # type: ignore[arg-type]
 
     # A match's votes are in its per-turn hashes while it is live, and in its ballots once it
-    # is compacted (folded in the same step that sets `packed` on its record): the reads below
-    # take both, of which one is empty.
+    # is compacted (folded in the same step that sets `packed` on its record): the reads of one
+    # match take both, of which one is empty; a page of matches reads the ballots of them all,
+    # then both of those not compacted.
     async def tallies(self, match_id: str, turns: int) -> dict[int, dict[VoteLabel, int]]:
         """Every turn's tally (turns without votes included, all zero)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for turn in range(turns):
-                pipe.hvals(self.keys.votes(match_id, "votes", turn))
-            pipe.hvals(self.keys.ballots(match_id))
-            *replies, ballots = await pipe.execute()
-        for ballot in map(str, ballots):
-            for turn, label in ballot_labels(ballot).items():
-                if turn < turns:
-                    replies[turn].append(label)
-        return {turn: tally(str(v) for v in values) for turn, values in enumerate(replies)}
+        return (await self._both_of([(match_id, turns)]))[match_id][0]
 
     async def ip_tallies(self, match_id: str, turns: int) -> dict[int, dict[VoteLabel, int]]:
         """Every turn's tally with each address counted once (its latest vote)."""
+        return (await self._both_of([(match_id, turns)]))[match_id][1]
+
+    async def page_tallies(self, matches: Sequence[tuple[str, int]]) -> dict[str, BothTallies]:
+        """For each (match id, turns): its `tallies` and its `ip_tallies`. One round trip reads
+        every match's ballots (two hashes each: all a compacted match has), a second the
+        per-turn hashes of the others (with their ballots again: one may be compacted in
+        between), however many matches."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for turn in range(turns):
-                pipe.hvals(self.keys.votes(match_id, "vote_by_ip", turn))
-            pipe.hvals(self.keys.ballot_ips(match_id))
-            *replies, folded = await pipe.execute()
-        for address in map(str, folded):
-            for turn, (_, label) in address_votes(address).items():
-                if turn < turns and label is not None:
-                    replies[turn].append(label)
-        return {turn: tally(str(v) for v in values) for turn, values in enumerate(replies)}
+            for match_id, _ in matches:
+                pipe.hexists(self.keys.match(match_id), PACKED)
+                pipe.hvals(self.keys.ballots(match_id))
+                pipe.hvals(self.keys.ballot_ips(match_id))
+            first = await pipe.execute()
+        found = await self._both_of([m for i, m in enumerate(matches) if not first[3 * i]])
+        for i, (match_id, turns) in enumerate(matches):
+            if match_id not in found:  # compacted: no per-turn hashes
+                ballots = first[3 * i + 1 : 3 * i + 3]
+                found[match_id] = both_tallies([[]] * 2 * turns + ballots, turns)
+        return found
+
+    async def _both_of(self, matches: Sequence[tuple[str, int]]) -> dict[str, BothTallies]:
+        """The tallies of these matches from their per-turn hashes and ballots, in one trip."""
+        if not matches:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for match_id, turns in matches:
+                for part in ("votes", "vote_by_ip"):
+                    for turn in range(turns):
+                        pipe.hvals(self.keys.votes(match_id, part, turn))
+                pipe.hvals(self.keys.ballots(match_id))
+                pipe.hvals(self.keys.ballot_ips(match_id))
+            replies = await pipe.execute()
+        found, at = {}, 0
+        for match_id, turns in matches:
+            found[match_id] = both_tallies(replies[at : at + 2 * turns + 2], turns)
+            at += 2 * turns + 2
+        return found
 
     async def new_voter_allowed(self, ip_hash: str, per_hour: int) -> bool:
         """Count a new voter identity for this address; False once it has had `per_hour` in

@@ -10,22 +10,28 @@ changes. A cold node starts from the state another node saved in Redis.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
+from arena.domain.records import Calibration
 from arena.domain.samples import CalibrationSample, PressureSample, Sample
 from arena.leaderboard.calibration import CalibrationRow, CalibrationTally
 from arena.leaderboard.follow import Follower
 from arena.leaderboard.human import HumanRow
 from arena.leaderboard.pressure import PressureRow, PressureTally
-from arena.leaderboard.rows import GroupBy, LeaderboardRow
+from arena.leaderboard.rows import GroupBy, JudgeSet, LeaderboardRow
 from arena.leaderboard.tally import Tally
 from arena.leaderboard.versions import BoardView, Versions, board_view, splits
 from arena.store.samples import BoardSamples
 
 CACHED_VIEWS = 64
+
+
+def _marks(calibrations: Mapping[str, Calibration]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((j, c.model_dump_json()) for j, c in calibrations.items()))
 
 
 def _parse(raw: list[str]) -> list[object]:
@@ -68,6 +74,9 @@ class Leaderboard:
             warm_wait,
         )
         self._cache: dict[Any, tuple[list[LeaderboardRow], dict[str, str]]] = {}
+        # finished views, shared by the requests of one board position (CACHED_VIEWS at most)
+        self._views: OrderedDict[Any, BoardView] = OrderedDict()
+        self._sets: tuple[tuple[int, int], list[JudgeSet]] | None = None
 
     async def aclose(self) -> None:
         await asyncio.gather(
@@ -81,8 +90,10 @@ class Leaderboard:
         notes of a view), optionally of one judge set or one model (persona x model rows)."""
         if model is not None:
             by = "persona_model"
-        rows, _, _ = await self._rows(by, False, judge, model)
-        return rows
+        tally = await self.debate.current()
+        calibrations = await self.samples.calibrations()
+        rows, _ = self._cached_rows(tally, calibrations, by, False, judge)
+        return [row.model_copy() for row in rows if model is None or row.model == model]
 
     async def view(
         self,
@@ -94,45 +105,80 @@ class Leaderboard:
     ) -> BoardView:
         """The board as readers see it (arena.leaderboard.versions): one judge set (by default
         the one with most matches), by default each persona's latest version, `current` the
-        library's versions now."""
+        library's versions now. The view is shared by every request at the same board
+        position: read it, do not change it."""
         if model is not None:
             by = "persona_model"
         tally = await self.debate.current()
-        sets = tally.judge_sets()
-        chosen = judge if judge is not None else (sets[0].judge if sets else None)
-        rows, last_played, _ = await self._rows(by, splits(by, versions), chosen, model)
-        view = board_view(by, versions, rows, last_played, current)
-        return view.model_copy(update={"judge": chosen, "judge_sets": sets})
+        calibrations = await self.samples.calibrations()
+        return self._view(tally, calibrations, by, current, versions, judge, model)
 
-    async def _rows(
-        self, by: GroupBy, split: bool, judge: str | None, model: str | None
-    ) -> tuple[list[LeaderboardRow], dict[str, str], Tally]:
-        """Copies of the rows of one grouping (of one judge set, or each set ranked apart), and
-        the personas' last played versions."""
+    async def persona_view(
+        self, persona: str, by: GroupBy, current: Mapping[str, str]
+    ) -> list[LeaderboardRow]:
+        """A persona's rows under every judge set it played for, each ranked within its set
+        (shared with other requests at the same board position: read them, do not change them)."""
         tally = await self.debate.current()
         calibrations = await self.samples.calibrations()
-        marks = tuple(sorted((j, c.model_dump_json()) for j, c in calibrations.items()))
-        key = (by, split, judge, tally.position, id(tally), marks)
+        out = []
+        for judge_set in self._judge_sets(tally):
+            view = self._view(tally, calibrations, by, current, "latest", judge_set.judge, None)
+            out += [row for row in view.rows if row.persona == persona]
+        return out
+
+    def _judge_sets(self, tally: Tally) -> list[JudgeSet]:
+        key = (tally.position, id(tally))
+        if self._sets is None or self._sets[0] != key:
+            self._sets = (key, tally.judge_sets())
+        return self._sets[1]
+
+    def _view(
+        self,
+        tally: Tally,
+        calibrations: Mapping[str, Calibration],
+        by: GroupBy,
+        current: Mapping[str, str],
+        versions: Versions,
+        judge: str | None,
+        model: str | None,
+    ) -> BoardView:
+        """One view, computed once per board position (no await in here: a request that
+        finds no view computes and stores it before any other request runs)."""
+        sets = self._judge_sets(tally)
+        chosen = judge if judge is not None else (sets[0].judge if sets else None)
+        at = (tally.position, id(tally), _marks(calibrations))
+        key = (by, versions, chosen, model, at, tuple(sorted(current.items())))
+        found = self._views.get(key)
+        if found is not None:
+            self._views.move_to_end(key)
+            return found
+        rows, last_played = self._cached_rows(tally, calibrations, by, splits(by, versions), chosen)
+        copies = [row.model_copy() for row in rows if model is None or row.model == model]
+        view = board_view(by, versions, copies, last_played, current)
+        found = view.model_copy(update={"judge": chosen, "judge_sets": sets})
+        self._views[key] = found
+        while len(self._views) > CACHED_VIEWS:
+            self._views.popitem(last=False)
+        return found
+
+    def _cached_rows(
+        self,
+        tally: Tally,
+        calibrations: Mapping[str, Calibration],
+        by: GroupBy,
+        split: bool,
+        judge: str | None,
+    ) -> tuple[list[LeaderboardRow], dict[str, str]]:
+        """The rows of one grouping (of one judge set, or each set ranked apart) and the
+        personas' last played versions, shared: copy a row before changing it."""
+        key = (by, split, judge, tally.position, id(tally), _marks(calibrations))
         found = self._cache.get(key)
         if found is None:
             found = (tally.rows(by, calibrations, split, judge), dict(tally.last_played))
             if len(self._cache) >= CACHED_VIEWS:
                 self._cache.clear()
             self._cache[key] = found
-        rows, last_played = found
-        copies = [row.model_copy() for row in rows if model is None or row.model == model]
-        return copies, dict(last_played), tally
-
-    async def persona_view(
-        self, persona: str, by: GroupBy, current: Mapping[str, str]
-    ) -> list[LeaderboardRow]:
-        """A persona's rows under every judge set it played for, each ranked within its set."""
-        tally = await self.debate.current()
-        out = []
-        for judge_set in tally.judge_sets():
-            view = await self.view(by, current, judge=judge_set.judge)
-            out += [row for row in view.rows if row.persona == persona]
-        return out
+        return found
 
     async def pressure(self) -> list[PressureRow]:
         """Persona x tactic rows of the pressure matches (arena.leaderboard.pressure)."""

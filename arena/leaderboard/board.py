@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -28,6 +29,74 @@ from arena.leaderboard.versions import BoardView, Versions, board_view, splits
 from arena.store.samples import BoardSamples
 
 CACHED_VIEWS = 64
+INLINE_GROUPS = 400  # a tally this small is ranked on the event loop (a few ms); larger: a thread
+
+Ranked = tuple[list[LeaderboardRow], dict[str, str]]  # rows, and each persona's last played
+T = TypeVar("T")
+
+
+def _rows_of(
+    tally: Tally,
+    by: GroupBy,
+    calibrations: Mapping[str, Calibration],
+    split: bool,
+    judge: str | None,
+) -> Ranked:
+    return tally.rows(by, calibrations, split, judge), tally.last_played
+
+
+def _make_view(
+    by: GroupBy,
+    versions: Versions,
+    current: Mapping[str, str],
+    model: str | None,
+    judge: str | None,
+    sets: list[JudgeSet],
+    rows: list[LeaderboardRow],
+    last_played: Mapping[str, str],
+) -> BoardView:
+    copies = [row.model_copy() for row in rows if model is None or row.model == model]
+    view = board_view(by, versions, copies, last_played, current)
+    return view.model_copy(update={"judge": judge, "judge_sets": sets})
+
+
+async def _then(
+    rows: asyncio.Future[Ranked],
+    make: Callable[[list[LeaderboardRow], dict[str, str]], T],
+    inline: bool,
+) -> T:
+    found = await asyncio.shield(rows)
+    return make(*found) if inline else await asyncio.to_thread(make, *found)
+
+
+def _done(value: T) -> asyncio.Future[T]:
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
+
+
+def _recall(cache: OrderedDict[Any, asyncio.Future[T]], key: Any) -> asyncio.Future[T] | None:
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+    return found
+
+
+def _remember(
+    cache: OrderedDict[Any, asyncio.Future[T]], key: Any, found: asyncio.Future[T]
+) -> None:
+    """Keep `found` for the next requests (the CACHED_VIEWS most recent); one that fails is
+    dropped, so that the next request computes it again."""
+
+    def failed(future: asyncio.Future[T]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            if cache.get(key) is future:
+                del cache[key]
+
+    cache[key] = found
+    found.add_done_callback(failed)
+    while len(cache) > CACHED_VIEWS:
+        cache.popitem(last=False)
 
 
 def _marks(calibrations: Mapping[str, Calibration]) -> tuple[tuple[str, str], ...]:
@@ -57,8 +126,11 @@ class CalibrationView(BaseModel):
 class Leaderboard:
     """The debate board's rows and the pressure board's, from the stored samples."""
 
-    def __init__(self, samples: BoardSamples, warm_wait: float = 0.3) -> None:
+    def __init__(
+        self, samples: BoardSamples, warm_wait: float = 0.3, inline_groups: int = INLINE_GROUPS
+    ) -> None:
         self.samples = samples
+        self.inline_groups = inline_groups
         self.debate: Follower[Tally] = Follower(
             samples, "debate", Tally, Tally.from_json, _parse, warm_wait
         )
@@ -73,12 +145,18 @@ class Leaderboard:
             _parse_calibration,
             warm_wait,
         )
-        self._cache: dict[Any, tuple[list[LeaderboardRow], dict[str, str]]] = {}
-        # finished views, shared by the requests of one board position (CACHED_VIEWS at most)
-        self._views: OrderedDict[Any, BoardView] = OrderedDict()
+        # rows and finished views (done, or being computed), shared by the requests of one
+        # board position (`_at`); CACHED_VIEWS of each at most
+        self._cache: OrderedDict[Any, asyncio.Future[Ranked]] = OrderedDict()
+        self._views: OrderedDict[Any, asyncio.Future[BoardView]] = OrderedDict()
         self._sets: tuple[tuple[int, int], list[JudgeSet]] | None = None
+        self._at: tuple[int, int, tuple[tuple[str, str], ...]] | None = None  # their position
 
     async def aclose(self) -> None:
+        pending = [f for c in (self._cache, self._views) for f in c.values() if not f.done()]
+        for future in pending:
+            future.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         await asyncio.gather(
             self.debate.aclose(), self.pressure_board.aclose(), self.calibration_board.aclose()
         )
@@ -92,7 +170,7 @@ class Leaderboard:
             by = "persona_model"
         tally = await self.debate.current()
         calibrations = await self.samples.calibrations()
-        rows, _ = self._cached_rows(tally, calibrations, by, False, judge)
+        rows, _ = await asyncio.shield(self._rows(tally, calibrations, by, False, judge))
         return [row.model_copy() for row in rows if model is None or row.model == model]
 
     async def view(
@@ -111,7 +189,7 @@ class Leaderboard:
             by = "persona_model"
         tally = await self.debate.current()
         calibrations = await self.samples.calibrations()
-        return self._view(tally, calibrations, by, current, versions, judge, model)
+        return await self._view(tally, calibrations, by, current, versions, judge, model)
 
     async def persona_view(
         self, persona: str, by: GroupBy, current: Mapping[str, str]
@@ -122,9 +200,18 @@ class Leaderboard:
         calibrations = await self.samples.calibrations()
         out = []
         for judge_set in self._judge_sets(tally):
-            view = self._view(tally, calibrations, by, current, "latest", judge_set.judge, None)
+            view = await self._view(tally, calibrations, by, current, "latest", judge_set.judge)
             out += [row for row in view.rows if row.persona == persona]
         return out
+
+    def _enter(self, tally: Tally, calibrations: Mapping[str, Calibration]) -> None:
+        """Rows and views are kept for one board position (and calibrations): a new one
+        drops them, whose rows no request will show again."""
+        at = (tally.position, id(tally), _marks(calibrations))
+        if at != self._at:
+            self._at = at
+            self._cache.clear()
+            self._views.clear()
 
     def _judge_sets(self, tally: Tally) -> list[JudgeSet]:
         key = (tally.position, id(tally))
@@ -132,7 +219,7 @@ class Leaderboard:
             self._sets = (key, tally.judge_sets())
         return self._sets[1]
 
-    def _view(
+    async def _view(
         self,
         tally: Tally,
         calibrations: Mapping[str, Calibration],
@@ -140,44 +227,48 @@ class Leaderboard:
         current: Mapping[str, str],
         versions: Versions,
         judge: str | None,
-        model: str | None,
+        model: str | None = None,
     ) -> BoardView:
-        """One view, computed once per board position (no await in here: a request that
-        finds no view computes and stores it before any other request runs)."""
+        """One view, computed once per board position: the requests that ask while it is
+        being computed wait for the same computation."""
         sets = self._judge_sets(tally)
         chosen = judge if judge is not None else (sets[0].judge if sets else None)
-        at = (tally.position, id(tally), _marks(calibrations))
-        key = (by, versions, chosen, model, at, tuple(sorted(current.items())))
-        found = self._views.get(key)
-        if found is not None:
-            self._views.move_to_end(key)
-            return found
-        rows, last_played = self._cached_rows(tally, calibrations, by, splits(by, versions), chosen)
-        copies = [row.model_copy() for row in rows if model is None or row.model == model]
-        view = board_view(by, versions, copies, last_played, current)
-        found = view.model_copy(update={"judge": chosen, "judge_sets": sets})
-        self._views[key] = found
-        while len(self._views) > CACHED_VIEWS:
-            self._views.popitem(last=False)
-        return found
+        self._enter(tally, calibrations)
+        key = (by, versions, chosen, model, tuple(sorted(current.items())))
+        found = _recall(self._views, key)
+        if found is None:
+            rows = self._rows(tally, calibrations, by, splits(by, versions), chosen)
+            make = partial(_make_view, by, versions, dict(current), model, chosen, sets)
+            inline = len(tally.groups) <= self.inline_groups
+            if rows.done() and inline:
+                found = _done(make(*rows.result()))
+            else:
+                found = asyncio.ensure_future(_then(rows, make, inline))
+            _remember(self._views, key, found)
+        return await asyncio.shield(found)
 
-    def _cached_rows(
+    def _rows(
         self,
         tally: Tally,
         calibrations: Mapping[str, Calibration],
         by: GroupBy,
         split: bool,
         judge: str | None,
-    ) -> tuple[list[LeaderboardRow], dict[str, str]]:
+    ) -> asyncio.Future[tuple[list[LeaderboardRow], dict[str, str]]]:
         """The rows of one grouping (of one judge set, or each set ranked apart) and the
-        personas' last played versions, shared: copy a row before changing it."""
-        key = (by, split, judge, tally.position, id(tally), _marks(calibrations))
-        found = self._cache.get(key)
+        personas' last played versions, shared: copy a row before changing it. A large tally
+        is ranked in a thread, on a snapshot (the loop folds new samples meanwhile)."""
+        self._enter(tally, calibrations)
+        key = (by, split, judge)
+        found = _recall(self._cache, key)
         if found is None:
-            found = (tally.rows(by, calibrations, split, judge), dict(tally.last_played))
-            if len(self._cache) >= CACHED_VIEWS:
-                self._cache.clear()
-            self._cache[key] = found
+            snap = tally.snapshot()
+            work = partial(_rows_of, snap, by, dict(calibrations), split, judge)
+            if len(snap.groups) <= self.inline_groups:
+                found = _done(work())
+            else:
+                found = asyncio.ensure_future(asyncio.to_thread(work))
+            _remember(self._cache, key, found)
         return found
 
     async def pressure(self) -> list[PressureRow]:

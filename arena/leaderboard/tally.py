@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from arena.domain.samples import Sample
@@ -95,15 +95,25 @@ class Tally:
         self.position = 0  # log entries folded
 
     def add(self, samples: Iterable[Sample]) -> None:
-        """Fold samples in; the caller reads each stored sample once (by log position)."""
+        """Fold samples in; the caller reads each stored sample once (by log position). A group
+        is replaced, never changed: a snapshot keeps the groups it was taken with."""
         for s in samples:
             if s.version is not None:
                 self.last_played[s.persona] = s.version
             key = (s.persona, s.model, s.version, s.judge)
             group = self.groups.get(key)
-            if group is None:
-                group = self.groups[key] = Group()
+            group = Group() if group is None else replace(group)
             group.add(s)
+            self.groups[key] = group
+
+    def snapshot(self) -> Tally:
+        """The tally as it is now, for a thread to read while this one folds on: O(groups)
+        references, no group copied (add replaces groups, it does not change them)."""
+        other = Tally()
+        other.groups = dict(self.groups)
+        other.last_played = dict(self.last_played)
+        other.position = self.position
+        return other
 
     def copy(self) -> Tally:
         other = Tally()

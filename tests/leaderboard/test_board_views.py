@@ -4,6 +4,7 @@ bounded."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -93,6 +94,7 @@ async def test_a_new_match_gives_new_views_and_a_fixed_position_computes_one(
     assert [r.matches for r in mine] == [r.matches + 1 for r in old]
     view = await board.view("persona", now)
     assert view is not first
+    assert len(board._views) == 2  # this position's two; the previous position's are dropped
     assert view.rows == view_of(samples, "persona", "latest", {}, now).rows
 
 
@@ -104,3 +106,42 @@ async def test_the_views_kept_are_bounded(store: Store, board: Leaderboard) -> N
         assert all(r.current is False for r in view.rows if r.persona == "stoic")
         assert len(board._views) <= CACHED_VIEWS
     assert len(board._views) == CACHED_VIEWS
+
+
+def test_a_snapshot_keeps_the_rows_it_was_taken_with_while_the_tally_folds_on() -> None:
+    rng = np.random.default_rng(8)
+    samples = [sample(i, rng) for i in range(80)]
+    tally = Tally()
+    tally.add(samples[:40])
+    snap = tally.snapshot()
+    before = snap.rows("persona", {}, True)
+    tally.add(samples[40:])  # the loop folds new matches while a thread reads the snapshot
+    assert snap.rows("persona", {}, True) == before
+    assert tally.rows("persona", {}, True) != before
+    fresh = Tally()
+    fresh.add(samples)
+    assert tally.rows("persona", {}, True) == fresh.rows("persona", {}, True)
+
+
+async def test_a_large_board_is_ranked_off_the_loop_once_for_the_requests_waiting(
+    store: Store,
+) -> None:
+    board = Leaderboard(store.samples, inline_groups=0)  # every tally counts as large
+    try:
+        rng = np.random.default_rng(9)
+        samples = [sample(i, rng) for i in range(120)]
+        await store.samples.add(samples)
+        now = {"pirate": "v2"}
+        views = await asyncio.gather(*(board.view("persona_model", now) for _ in range(6)))
+        assert all(v is views[0] for v in views)  # one computation for the six requests
+        assert views[0].rows == view_of(samples, "persona_model", "latest", {}, now).rows
+        for by in ("persona", "persona_model"):
+            rows = await board.persona_view("pirate", by, now)
+            assert rows == reference(samples, "pirate", by, now) and rows
+        extra = sample(2000, rng, "pirate").model_copy(update={"version": "v2"})
+        await store.samples.add([extra])
+        samples.append(extra)
+        rows = await board.persona_view("pirate", "persona", now)
+        assert rows == reference(samples, "pirate", "persona", now)
+    finally:
+        await board.aclose()

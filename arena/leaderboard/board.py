@@ -25,7 +25,7 @@ from arena.leaderboard.human import HumanRow
 from arena.leaderboard.pressure import PressureRow, PressureTally
 from arena.leaderboard.rows import GroupBy, JudgeSet, LeaderboardRow
 from arena.leaderboard.tally import Tally
-from arena.leaderboard.versions import BoardView, Versions, board_view, splits
+from arena.leaderboard.versions import BoardView, Versions, board_view, persona_rows, splits
 from arena.store.samples import BoardSamples
 
 CACHED_VIEWS = 64
@@ -194,14 +194,22 @@ class Leaderboard:
     async def persona_view(
         self, persona: str, by: GroupBy, current: Mapping[str, str]
     ) -> list[LeaderboardRow]:
-        """A persona's rows under every judge set it played for, each ranked within its set
-        (shared with other requests at the same board position: read them, do not change them)."""
+        """A persona's rows under every judge set it played for, each ranked within its set:
+        the rows of the view with `current` (which names no other persona), computed from
+        that persona's rows alone, ranked among the others' rows of the view every persona
+        page shares (computed once per board position)."""
         tally = await self.debate.current()
         calibrations = await self.samples.calibrations()
         out = []
         for judge_set in self._judge_sets(tally):
-            view = await self._view(tally, calibrations, by, current, "latest", judge_set.judge)
-            out += [row for row in view.rows if row.persona == persona]
+            shared = await self._view(tally, calibrations, by, {}, "latest", judge_set.judge)
+            split = self._rows(tally, calibrations, by, True, judge_set.judge)
+            rows, last_played = await asyncio.shield(split)
+            mine = [row.model_copy() for row in rows if row.persona == persona]
+            if not mine:
+                continue
+            others = [row for row in shared.rows if row.persona != persona]
+            out += persona_rows(mine, last_played, current, others)
         return out
 
     def _enter(self, tally: Tally, calibrations: Mapping[str, Calibration]) -> None:

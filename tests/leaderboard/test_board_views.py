@@ -68,6 +68,7 @@ async def test_a_persona_page_shows_the_full_views_rows_of_that_persona(
                          ("cynic", {}), ("kantian", {"kantian": "v9"})]:  # fmt: skip
         shown[persona] = await board.persona_view(persona, by, now)
         assert shown[persona] == reference(samples, persona, by, now)
+    assert len(board._views) == 2  # one per judge set, shared by the four persona pages
     assert {r.judge for r in shown["stoic"]} == {"test:j", "test:j+test:k"}  # both judge sets
     assert shown["cynic"] and shown["kantian"] == []  # no match of v9: no row
     ranks = {r.rank for rows in shown.values() for r in rows}
@@ -94,7 +95,9 @@ async def test_a_new_match_gives_new_views_and_a_fixed_position_computes_one(
     assert [r.matches for r in mine] == [r.matches + 1 for r in old]
     view = await board.view("persona", now)
     assert view is not first
-    assert len(board._views) == 2  # this position's two; the previous position's are dropped
+    # this position's: the two (one per judge set) persona pages share, and this one; the
+    # previous position's are dropped
+    assert len(board._views) == 3
     assert view.rows == view_of(samples, "persona", "latest", {}, now).rows
 
 

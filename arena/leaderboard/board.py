@@ -202,8 +202,10 @@ class Leaderboard:
         calibrations = await self.samples.calibrations()
         out = []
         for judge_set in self._judge_sets(tally):
-            shared = await self._view(tally, calibrations, by, {}, "latest", judge_set.judge)
+            # both of the same board position: nothing is awaited before both are started
             split = self._rows(tally, calibrations, by, True, judge_set.judge)
+            view = self._start_view(tally, calibrations, by, {}, "latest", judge_set.judge)
+            shared = await asyncio.shield(view)
             rows, last_played = await asyncio.shield(split)
             mine = [row.model_copy() for row in rows if row.persona == persona]
             if not mine:
@@ -237,6 +239,19 @@ class Leaderboard:
         judge: str | None,
         model: str | None = None,
     ) -> BoardView:
+        view = self._start_view(tally, calibrations, by, current, versions, judge, model)
+        return await asyncio.shield(view)
+
+    def _start_view(
+        self,
+        tally: Tally,
+        calibrations: Mapping[str, Calibration],
+        by: GroupBy,
+        current: Mapping[str, str],
+        versions: Versions,
+        judge: str | None,
+        model: str | None = None,
+    ) -> asyncio.Future[BoardView]:
         """One view, computed once per board position: the requests that ask while it is
         being computed wait for the same computation."""
         sets = self._judge_sets(tally)
@@ -253,7 +268,7 @@ class Leaderboard:
             else:
                 found = asyncio.ensure_future(_then(rows, make, inline))
             _remember(self._views, key, found)
-        return await asyncio.shield(found)
+        return found
 
     def _rows(
         self,

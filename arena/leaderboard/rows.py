@@ -4,7 +4,7 @@ warnings a row carries."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -122,19 +122,27 @@ def row_warnings(matches: int, judge_accuracy: float | None) -> list[str]:
     return out
 
 
-def ranked(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
+def ranked(
+    rows: list[LeaderboardRow], among: Sequence[LeaderboardRow] = ()
+) -> list[LeaderboardRow]:
     """Set the shared ranks of these rows (in place) and order them: ranked rows (FEW_MATCHES
     matches or more) by rank, then provisional ones; within each, the lower bound of the holding
     interval, the mean, the matches and the names. Rows of different judge sets are ranked
-    separately: their scores are not comparable."""
+    separately: their scores are not comparable. `among`: the other rows of the same ranking
+    (another persona's), counted but neither changed nor returned."""
     by_judge: dict[str, list[LeaderboardRow]] = {}
     for row in rows:
         row.provisional = row.matches < FEW_MATCHES
         row.rank = None
         if not row.provisional:
             by_judge.setdefault(row.judge, []).append(row)
-    for group in by_judge.values():
-        for row, rank in zip(group, shared_ranks([r.holding_ci for r in group]), strict=True):
+    others: dict[str, list[Interval]] = {}
+    for row in among:
+        if row.matches >= FEW_MATCHES and row.judge in by_judge:
+            others.setdefault(row.judge, []).append(row.holding_ci)
+    for judge, group in by_judge.items():
+        ranks = shared_ranks([r.holding_ci for r in group], others.get(judge, []))
+        for row, rank in zip(group, ranks, strict=True):
             row.rank = rank
     rows.sort(
         key=lambda r: (

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from arena.domain.samples import Sample
@@ -74,8 +74,11 @@ class Group:
             self.persuasion_n += 1
 
     def merge(self, other: Group) -> None:
-        for f in fields(Group):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in _FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+_FIELDS = tuple(f.name for f in fields(Group))
 
 
 def _mean(total: float, n: int) -> float | None:
@@ -92,15 +95,25 @@ class Tally:
         self.position = 0  # log entries folded
 
     def add(self, samples: Iterable[Sample]) -> None:
-        """Fold samples in; the caller reads each stored sample once (by log position)."""
+        """Fold samples in; the caller reads each stored sample once (by log position). A group
+        is replaced, never changed: a snapshot keeps the groups it was taken with."""
         for s in samples:
             if s.version is not None:
                 self.last_played[s.persona] = s.version
             key = (s.persona, s.model, s.version, s.judge)
             group = self.groups.get(key)
-            if group is None:
-                group = self.groups[key] = Group()
+            group = Group() if group is None else replace(group)
             group.add(s)
+            self.groups[key] = group
+
+    def snapshot(self) -> Tally:
+        """The tally as it is now, for a thread to read while this one folds on: O(groups)
+        references, no group copied (add replaces groups, it does not change them)."""
+        other = Tally()
+        other.groups = dict(self.groups)
+        other.last_played = dict(self.last_played)
+        other.position = self.position
+        return other
 
     def copy(self) -> Tally:
         other = Tally()
@@ -110,14 +123,17 @@ class Tally:
         return other
 
     def view_groups(
-        self, by: GroupBy, split: bool
+        self, by: GroupBy, split: bool, judge_set: str | None = None
     ) -> dict[tuple[str, str | None, str | None, str], tuple[Group, dict[str, int]]]:
         """Groups added up to the grain of a view: persona (x model), versions pooled unless
-        `split` (or by persona_version), per judge set; with the matches of each version."""
+        `split` (or by persona_version), per judge set (only `judge_set`'s if given); with the
+        matches of each version."""
         by_model = by == "persona_model"
         split = split or by == "persona_version"
         out: dict[ViewKey, tuple[Group, dict[str, int]]] = {}
         for (persona, model, version, judge), g in self.groups.items():
+            if judge_set is not None and judge != judge_set:
+                continue
             key = (persona, model if by_model else None, version if split else None, judge)
             if key not in out:
                 out[key] = (Group(), {})
@@ -143,12 +159,16 @@ class Tally:
     ) -> list[LeaderboardRow]:
         """The rows of one judge set (None: every set, each ranked apart)."""
         rows = []
+        judged: dict[str, tuple[float | None, str | None]] = {}  # judge set -> accuracy, label
         for (persona, model, version, judge_set), (g, versions) in self.view_groups(
-            by, split
+            by, split, judge
         ).items():
-            if judge is not None and judge_set != judge:
-                continue
-            accuracy = accuracy_of(judge_set, calibrations)
+            if judge_set not in judged:
+                judged[judge_set] = (
+                    accuracy_of(judge_set, calibrations),
+                    calibration_label(judge_set, calibrations),
+                )
+            accuracy, label = judged[judge_set]
             flip_lo, flip_hi = wilson_interval(g.flips, g.holdings)
             lo, hi = mean_interval(g.holdings, g.holding_sum, g.holding_sq)
             rows.append(
@@ -158,7 +178,7 @@ class Tally:
                     model=model,
                     judge=judge_set,
                     judge_accuracy=accuracy,
-                    judge_calibration=calibration_label(judge_set, calibrations),
+                    judge_calibration=label,
                     matches=g.matches,
                     turns=g.turns,
                     mean_holding=_mean(g.holding_sum, g.holdings),

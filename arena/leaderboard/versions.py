@@ -100,6 +100,19 @@ def board_view(
     return _latest(rows, counted, current)
 
 
+def persona_rows(
+    rows: Sequence[LeaderboardRow],
+    last_played: Mapping[str, str],
+    current: Mapping[str, str],
+    among: Sequence[LeaderboardRow],
+) -> list[LeaderboardRow]:
+    """One persona's rows of the default (latest) view, as `board_view` would give them:
+    `rows` its rows from Tally.rows(by, ..., split=True) (copies: changed in place), ranked
+    among `among`, the other personas' rows of a latest view of the same judge set, whose
+    versions `current` does not change (it names no other persona, or the same versions)."""
+    return _latest(rows, counted_versions(last_played, current), current, among).rows
+
+
 def view_of(
     samples: Iterable[Sample],
     by: GroupBy,
@@ -133,7 +146,10 @@ def _pooled(row: LeaderboardRow, counted: Mapping[str, str]) -> LeaderboardRow:
 
 
 def _latest(
-    rows: Sequence[LeaderboardRow], counted: Mapping[str, str], current: Mapping[str, str]
+    rows: Sequence[LeaderboardRow],
+    counted: Mapping[str, str],
+    current: Mapping[str, str],
+    among: Sequence[LeaderboardRow] = (),
 ) -> BoardView:
     groups: dict[tuple[str, str | None, str], list[LeaderboardRow]] = {}
     for row in rows:
@@ -159,4 +175,4 @@ def _latest(
         mine.warnings = [*mine.warnings, *notes]
         kept.append(mine)
     older_only.sort(key=lambda o: (o.persona, o.model or "", o.judge))
-    return BoardView(versions="latest", rows=ranked(kept), older_only=older_only)
+    return BoardView(versions="latest", rows=ranked(kept, among), older_only=older_only)

@@ -93,12 +93,15 @@ class Rating:
     raw: float | None = None
 
 
-def shared_ranks(intervals: Sequence[Interval]) -> list[int]:
-    """1 + the number of entries whose lower bound is above this entry's upper bound."""
+def shared_ranks(intervals: Sequence[Interval], among: Sequence[Interval] = ()) -> list[int]:
+    """1 + the number of entries whose lower bound is above this entry's upper bound; the
+    entries of `among` count too (the rest of a ranking: their own ranks are not computed)."""
     if not intervals:
         return []
     bounds = np.asarray(intervals, dtype=float)
     lo, hi = bounds[:, 0], bounds[:, 1]
+    if among:
+        lo = np.concatenate([lo, np.asarray(among, dtype=float)[:, 0]])
     return [int(r) for r in 1 + (lo[None, :] > hi[:, None]).sum(axis=1)]
 
 

@@ -8,7 +8,9 @@ it has seen: idempotence lives here, in Redis.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -21,6 +23,10 @@ from arena.store.keys import Keys
 from arena.store.types import text_map
 
 Board = Literal["debate", "pressure", "calibration"]
+# samples parsed on the event loop (a few ms); more are parsed in a thread, whose hop costs more
+# than parsing a few
+INLINE_PARSE = 200
+SAMPLES_CACHED = 4096  # parsed debate samples a node keeps for tournament views (~1 KB each)
 LOG_PAGE = 2000  # log entries per read: bounds the event loop's time parsing one reply
 
 # KEYS: samples hash, log list. ARGV: field, JSON, field, JSON, ...
@@ -61,8 +67,10 @@ return 0
 class BoardSamples:
     """The samples of the debate and pressure boards, and the judges' calibration records."""
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, cached: int = SAMPLES_CACHED) -> None:
         self.redis, self.keys = redis, keys
+        self.cached = cached
+        self._parsed: OrderedDict[str, Sample] = OrderedDict()  # field -> sample, LRU
         self._add = redis.register_script(_ADD)
         self._save_state = redis.register_script(_SAVE_STATE)
 
@@ -133,12 +141,33 @@ class BoardSamples:
         return [str(v) for v in values if v is not None]
 
     async def samples(self, match_ids: Sequence[str]) -> list[Sample]:
-        """The debate samples of these matches (a tournament's), read by key."""
+        """The debate samples of these matches (a tournament's), read by key. A sample is
+        written once (HSETNX): the ones parsed before are not read again (the `cached` most
+        recently used are kept)."""
         if not match_ids:
             return []
         fields = [f"{m}:{side}" for m in match_ids for side in ("pro", "con")]
-        raw = await self.redis.hmget(self.keys.lb_samples, fields)
-        return [Sample.model_validate_json(v) for v in raw if v is not None]
+        known = {f: self._parsed[f] for f in fields if f in self._parsed}
+        missing = [f for f in fields if f not in known]
+        new: dict[str, Sample] = {}
+        if missing:
+            values = await self.redis.hmget(self.keys.lb_samples, missing)
+            found = {f: str(v) for f, v in zip(missing, values, strict=True) if v is not None}
+            raw = list(found.values())
+            # a tournament's samples can be thousands: parsing them is CPU work, off the loop
+            inline = len(raw) <= INLINE_PARSE
+            parsed = _parse(raw) if inline else await asyncio.to_thread(_parse, raw)
+            new = dict(zip(found, parsed, strict=True))
+        out = []
+        for f in fields:
+            sample = known[f] if f in known else new.get(f)
+            if sample is not None:
+                out.append(sample)
+                self._parsed[f] = sample
+                self._parsed.move_to_end(f)
+        while len(self._parsed) > self.cached:
+            self._parsed.popitem(last=False)
+        return out
 
     async def pressure_samples(self, match_ids: Sequence[str]) -> list[PressureSample]:
         if not match_ids:
@@ -174,3 +203,7 @@ class BoardSamples:
 
 def _dump(sample: Sample | PressureSample | CalibrationSample) -> str:
     return sample.model_dump_json(exclude_defaults=True)
+
+
+def _parse(raw: list[str]) -> list[Sample]:
+    return [Sample.model_validate_json(v) for v in raw]

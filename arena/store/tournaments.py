@@ -20,7 +20,7 @@ from arena.store.keys import Keys
 from arena.store.matches import new_match_id
 from arena.store.types import text_map
 
-RESULTS_CACHED = 32  # tournaments whose parsed results a node keeps
+RESULTS_CACHED = 32  # tournaments whose parsed results (and slots) a node keeps
 
 TournamentStatus = Literal["running", "completed", "cancelled", "budget_spent", "failed"]
 ACTIVE_STATUSES = ("running",)
@@ -56,6 +56,7 @@ class Tournaments:
         self._results: OrderedDict[str, tuple[dict[str, MatchResult], list[MatchResult]]] = (
             OrderedDict()
         )
+        self._slots: OrderedDict[str, tuple[dict[str, Slot], list[Slot]]] = OrderedDict()
 
     async def create(self, spec: TournamentSpec, total: int) -> tuple[TournamentRecord, bool]:
         """The tournament of this spec, new or the one it started before (then True/False).
@@ -113,8 +114,24 @@ class Tournaments:
 
     # the schedule
     async def slots(self, tournament_id: str) -> list[Slot]:
-        raw = text_map(await self.redis.hgetall(self.keys.tournament(tournament_id, "slots")))
-        return sorted((Slot.model_validate_json(v) for v in raw.values()), key=lambda s: s.index)
+        """The schedule, by index; parsed off the event loop, new slots only (a slot is written
+        once: a swiss round adds slots with new indexes)."""
+        key = self.keys.tournament(tournament_id, "slots")
+        count = int(await self.redis.hlen(key))
+        known, ordered = self._slots.get(tournament_id, ({}, []))
+        if len(known) > count:  # slots were removed: read them all again
+            known = {}
+        if len(known) < count:
+            fields = [str(f) for f in await self.redis.hkeys(key) if str(f) not in known]
+            raw = await self.redis.hmget(key, fields) if fields else []
+            parsed = await asyncio.to_thread(_parse_slots, [str(v) for v in raw if v is not None])
+            known = {**known, **{str(s.index): s for s in parsed}}
+            ordered = sorted(known.values(), key=lambda s: s.index)
+        self._slots[tournament_id] = (known, ordered)
+        self._slots.move_to_end(tournament_id)
+        while len(self._slots) > RESULTS_CACHED:
+            self._slots.popitem(last=False)
+        return list(ordered)
 
     async def add_slots(self, tournament_id: str, slots: list[Slot]) -> None:
         if slots:
@@ -195,3 +212,7 @@ def lock_token() -> str:
 
 def _parse_results(raw: list[str]) -> list[MatchResult]:
     return [MatchResult.model_validate_json(v) for v in raw]
+
+
+def _parse_slots(raw: list[str]) -> list[Slot]:
+    return [Slot.model_validate_json(v) for v in raw]

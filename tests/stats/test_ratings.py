@@ -68,6 +68,13 @@ def test_shared_ranks_count_entries_clearly_above() -> None:
     assert shared_ranks([]) == []
 
 
+def test_shared_ranks_among_the_rest_of_a_ranking_equal_the_whole_rankings() -> None:
+    whole = [(0.7, 0.9), (0.5, 0.75), (0.3, 0.6), (0.1, 0.2), (0.62, 0.8)]
+    assert shared_ranks(whole) == [1, 1, 3, 5, 1]
+    assert shared_ranks([whole[2]], among=[*whole[:2], *whole[3:]]) == [3]
+    assert shared_ranks(whole[3:], among=whole[:3]) == [5, 1]
+
+
 def test_without_noise_the_fit_returns_the_true_means_exactly() -> None:
     rated = by_persona(adjusted_holding(round_robin(1, noise=0.0), resamples=50))
     for persona in PERSONA:

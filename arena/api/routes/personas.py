@@ -53,10 +53,12 @@ async def list_personas(library: LibraryDep) -> list[Persona]:
 
 @router.get("/personas/{persona_id}", responses=not_found("persona"))
 async def get_persona(
-    persona_id: str, library: LibraryDep, files: FilesDep, store: StoreDep, board: BoardDep
+    persona_id: str, files: FilesDep, store: StoreDep, board: BoardDep
 ) -> PersonaPage:
     saved = None if persona_id in files.personas else await store.personas.get(persona_id)
     if persona_id not in files.personas and saved is None:
+        # the whole library (every saved persona, validated) only to say what is known
+        library = await store.personas.library(files)
         raise HTTPException(status_code=404, detail=_unknown(persona_id, library))
     persona: Persona | DraftFields
     problems: list[FieldProblem] = []

@@ -12,7 +12,8 @@ keys, over the last 200 seeded) before and after compaction when the arena compa
 `arena serve --no-worker` on it, time the first (cold) request of each public GET, then run
 `--readers` readers over every public GET while matches keep finishing at `--rate` per second
 for `--duration` seconds, and read the node's RSS and its own loop-lag and full-GC figures
-(/metrics). Prints one table; `--json` writes every figure.
+(/metrics). Prints one table; `--json` writes every figure. Each size's figures are printed
+(stderr) and written (`--json`) as soon as it is measured, so a long run stopped later keeps them.
 """
 
 from __future__ import annotations
@@ -250,6 +251,10 @@ async def main(args: argparse.Namespace) -> list[dict[str, Any]]:
         for size in sizes:
             print(f"size {size:,}:", file=sys.stderr)
             results.append(await run_size(size, store, seeder, url, folder, args))
+            # each size's figures as soon as they are measured: a long run stopped later keeps them
+            print(table(results), file=sys.stderr)
+            if args.json is not None:
+                args.json.write_text(json.dumps(results, indent=2))
     finally:
         async for key in store.redis.scan_iter(match=f"{prefix}*", count=10_000):
             await store.redis.delete(key)
@@ -265,5 +270,3 @@ if __name__ == "__main__":
     arguments = parse_args()
     found = asyncio.run(main(arguments))
     print(table(found))
-    if arguments.json is not None:
-        arguments.json.write_text(json.dumps(found, indent=2))

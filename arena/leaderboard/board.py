@@ -189,7 +189,8 @@ class Leaderboard:
             by = "persona_model"
         tally = await self.debate.current()
         calibrations = await self.samples.calibrations()
-        return await self._view(tally, calibrations, by, current, versions, judge, model)
+        view = self._start_view(tally, calibrations, by, current, versions, judge, model)
+        return await asyncio.shield(view)
 
     async def persona_view(
         self, persona: str, by: GroupBy, current: Mapping[str, str]
@@ -228,19 +229,6 @@ class Leaderboard:
         if self._sets is None or self._sets[0] != key:
             self._sets = (key, tally.judge_sets())
         return self._sets[1]
-
-    async def _view(
-        self,
-        tally: Tally,
-        calibrations: Mapping[str, Calibration],
-        by: GroupBy,
-        current: Mapping[str, str],
-        versions: Versions,
-        judge: str | None,
-        model: str | None = None,
-    ) -> BoardView:
-        view = self._start_view(tally, calibrations, by, current, versions, judge, model)
-        return await asyncio.shield(view)
 
     def _start_view(
         self,

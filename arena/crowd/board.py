@@ -39,11 +39,6 @@ class CrowdBoard:
         self._figures: tuple[tuple[int, int, int], CrowdFigures] | None = None
         self._figures_lock = asyncio.Lock()
 
-    async def labelled(self) -> list[TurnLabels]:
-        """Every voted turn, with the votes cast up to now."""
-        await self.refresh()
-        return [t for turns in self.by_match.values() for t in turns]
-
     async def figures(self, min_votes: int, min_ips: int) -> CrowdFigures:
         """Every judge's agreement with the crowd and the voters' alpha, with the votes cast up
         to now; recomputed only when the labels changed since the last call (or the minimums

@@ -12,6 +12,7 @@ a seeded RNG: the same seed, the same data.
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass, field
 
 from arena.domain.events import (
@@ -54,6 +55,12 @@ WORDS = (
 CHUNK = 3  # tokens per stream entry: ~60 tokens/s into 50 ms windows
 
 
+def tournament_spec() -> TournamentSpec:
+    """The seeded tournament: a round robin of four personas on one motion."""
+    return TournamentSpec(personas=PERSONAS[:4], motions=[MOTIONS[0]], judges=[JUDGE],
+                          models={p: MODELS[0] for p in PERSONAS[:4]})  # fmt: skip
+
+
 @dataclass
 class Seeder:
     """Plays finished matches into `store`; `tournament` collects the first slots' matches."""
@@ -70,13 +77,15 @@ class Seeder:
     seeded: int = 0
 
     async def start_tournament(self) -> str:
-        spec = TournamentSpec(personas=PERSONAS[:4], motions=[MOTIONS[0]], judges=[JUDGE],
-                              models={p: MODELS[0] for p in PERSONAS[:4]})  # fmt: skip
+        spec = tournament_spec()
         record, _ = await self.store.tournaments.create(spec, total_matches(spec))
-        self.slots = expand(spec)
-        await self.store.tournaments.add_slots(record.id, self.slots)
-        self.tournament = record.id
+        await self.store.tournaments.add_slots(record.id, expand(spec))
+        self.join_tournament(record.id)
         return record.id
+
+    def join_tournament(self, tournament: str) -> None:
+        """Play the slots of `tournament` (made by `start_tournament`) as the first matches."""
+        self.tournament, self.slots = tournament, expand(tournament_spec())
 
     def _text(self, n: int) -> str:
         return " ".join(self.rng.choice(WORDS) for _ in range(n)).capitalize() + "."
@@ -106,7 +115,8 @@ class Seeder:
         for side in ("pro", "con"):
             seat = spec.debater(side)
             old = self.rng.random() < self.old_share
-            version = f"{'old' if old else 'cur'}{abs(hash(seat.persona)) % 10**9:09d}"[:12]
+            # crc32, not hash(): the same version strings in every seeding process
+            version = f"{'old' if old else 'cur'}{zlib.crc32(seat.persona.encode()):09d}"[:12]
             update[side] = seat.model_copy(update={"version": version})
         return spec.model_copy(update=update)
 

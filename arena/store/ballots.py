@@ -28,6 +28,17 @@ def address_votes(pairs: str) -> dict[int, tuple[int, VoteLabel | None]]:
     return out
 
 
+def untorn(replies: list[Any], *, last_try: bool = False) -> list[Any] | None:
+    """The replies between a read of a match's `packed` flag before and one after (a
+    non-transactional pipeline: other clients' commands may run between its commands), or None
+    when the flag moved: a compaction, which folds the per-turn hashes into the ballots in one
+    step, ran between the reads, so the per-turn hashes were read before it and the ballots
+    after, and the same votes would be counted twice. A match is compacted once, so a second
+    read is whole; `last_try` takes the replies as they are (a bound, not expected to matter)."""
+    first, *inner, last = replies
+    return None if bool(first) != bool(last) and not last_try else inner
+
+
 def both_tallies(replies: list[Any], turns: int) -> BothTallies:
     """A match's tallies from its per-turn hashes (votes, then vote_by_ip) and its ballots."""
     labels = [list(v) for v in replies[:turns]]

@@ -16,7 +16,13 @@ from redis.asyncio import Redis
 
 from arena.domain.events import Votes
 from arena.domain.votes import VOTE_LABELS, VoteLabel
-from arena.store.ballots import BothTallies, address_votes, ballot_labels, both_tallies
+from arena.store.ballots import (
+    BothTallies,
+    address_votes,
+    ballot_labels,
+    both_tallies,
+    untorn,
+)
 from arena.store.keys import Keys
 from arena.store.matches import PACKED
 
@@ -141,6 +147,7 @@ return redis.call('XADD', KEYS[2], '*', 'e', cjson.encode(event))
 
 GATE_MS = 1000
 RATE_WINDOW_MS = 60_000
+TRIES = 3  # reads of a match compacted while it was read (see ballots.untorn)
 Outcome = Literal["ok", "no_match", "no_turn", "not_completed", "ip_cap"]
 
 
@@ -225,8 +232,9 @@ class CrowdVotes:
 
     # A match's votes are in its per-turn hashes while it is live, and in its ballots once it
     # is compacted (folded in the same step that sets `packed` on its record): the reads of one
-    # match take both, of which one is empty; a page of matches reads the ballots of them all,
-    # then both of those not compacted.
+    # match take both, of which one is empty, between two reads of `packed` (a compaction
+    # landing between the reads would otherwise count its votes twice); a page of matches
+    # reads the ballots of them all, then both of those not compacted.
     async def tallies(self, match_id: str, turns: int) -> dict[int, dict[VoteLabel, int]]:
         """Every turn's tally (turns without votes included, all zero)."""
         return (await self._both_of([(match_id, turns)]))[match_id][0]
@@ -254,21 +262,31 @@ class CrowdVotes:
         return found
 
     async def _both_of(self, matches: Sequence[tuple[str, int]]) -> dict[str, BothTallies]:
-        """The tallies of these matches from their per-turn hashes and ballots, in one trip."""
-        if not matches:
-            return {}
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for match_id, turns in matches:
-                for part in ("votes", "vote_by_ip"):
-                    for turn in range(turns):
-                        pipe.hvals(self.keys.votes(match_id, part, turn))
-                pipe.hvals(self.keys.ballots(match_id))
-                pipe.hvals(self.keys.ballot_ips(match_id))
-            replies = await pipe.execute()
-        found, at = {}, 0
-        for match_id, turns in matches:
-            found[match_id] = both_tallies(replies[at : at + 2 * turns + 2], turns)
-            at += 2 * turns + 2
+        """The tallies of these matches from their per-turn hashes and ballots, in one trip
+        (two for a match compacted while it was read: see `untorn`)."""
+        found: dict[str, BothTallies] = {}
+        todo, tries = list(matches), 0
+        while todo:
+            tries += 1
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for match_id, turns in todo:
+                    pipe.hexists(self.keys.match(match_id), PACKED)
+                    for part in ("votes", "vote_by_ip"):
+                        for turn in range(turns):
+                            pipe.hvals(self.keys.votes(match_id, part, turn))
+                    pipe.hvals(self.keys.ballots(match_id))
+                    pipe.hvals(self.keys.ballot_ips(match_id))
+                    pipe.hexists(self.keys.match(match_id), PACKED)
+                replies = await pipe.execute()
+            torn, at = [], 0
+            for match_id, turns in todo:
+                chunk = untorn(replies[at : at + 2 * turns + 4], last_try=tries == TRIES)
+                at += 2 * turns + 4
+                if chunk is None:
+                    torn.append((match_id, turns))  # compacted now: read again, once
+                else:
+                    found[match_id] = both_tallies(chunk, turns)
+            todo = torn
         return found
 
     async def new_voter_allowed(self, ip_hash: str, per_hour: int) -> bool:
@@ -290,11 +308,17 @@ class CrowdVotes:
     async def audit(self, match_id: str, turns: int) -> dict[int, TurnAudit]:
         """Per turn with votes: counts by label, distinct voters, distinct IP hashes."""
         counts = await self.tallies(match_id, turns)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for turn in range(turns):
-                pipe.hlen(self.keys.votes(match_id, "vote_ips", turn))
-            pipe.hvals(self.keys.ballot_ips(match_id))
-            *ips, folded = await pipe.execute()
+        read, tries = None, 0
+        while read is None:  # twice at most: a match is compacted once
+            tries += 1
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hexists(self.keys.match(match_id), PACKED)
+                for turn in range(turns):
+                    pipe.hlen(self.keys.votes(match_id, "vote_ips", turn))
+                pipe.hvals(self.keys.ballot_ips(match_id))
+                pipe.hexists(self.keys.match(match_id), PACKED)
+                read = untorn(await pipe.execute(), last_try=tries == TRIES)
+        *ips, folded = read
         for address in map(str, folded):
             for turn, (voters, _) in address_votes(address).items():
                 if turn < turns and voters > 0:

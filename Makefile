@@ -50,7 +50,7 @@ check: $(STAMP)
 	$(BIN)/ruff check arena tests scripts
 	$(BIN)/ruff format --check arena
 	$(BIN)/mypy arena
-	$(BIN)/mypy scripts/bench_local.py scripts/bench_probe.py scripts/bench_all.py
+	$(BIN)/mypy scripts/bench_local.py scripts/bench_probe.py scripts/bench_all.py scripts/bench_crowd.py
 	$(BIN)/lint-imports
 	@find arena -name '*.py' | xargs wc -l | awk '$$2 != "total" && $$1 > 400 \
 		{ print $$2 ": " $$1 " lines (the limit is 400): split it by concept"; bad = 1 } \

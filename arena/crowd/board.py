@@ -5,9 +5,10 @@ vote newer than the node last saw (the `voted_at` index, by latest vote): a requ
 changed since the previous one, not every voted match. What it keeps grows with the voted turns
 (a few hundred bytes each), not with the matches; archived matches leave it when pruned.
 
-The judges' figures against the crowd (arena.crowd.votes.crowd_figures, O(voted turns)) are
-computed once per revision of the labels, in a thread: a request at an unchanged revision reads
-what changed and gets the figures it got before.
+The judges' figures against the crowd are kept as running sums (arena.crowd.sums): a match
+whose votes changed is taken out of them with its old labels and counted in with its new ones,
+so a new vote costs its match, not every voted turn. The sums are built once per node (in a
+thread, at start-up's warm-up or the first request) and again only if the minimums change.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import math
 
+from arena.crowd.sums import CrowdSums
 from arena.crowd.turns import voted_turns
-from arena.crowd.votes import CrowdFigures, crowd_figures
+from arena.crowd.votes import CrowdFigures
 from arena.domain.votes import TurnLabels
 from arena.store import Store
 from arena.store.votes import CrowdVotes
@@ -36,25 +38,29 @@ class CrowdBoard:
         self.mark = -math.inf  # the latest vote (ms) this node has read
         self.revision = 0  # moves when a match's labels changed: callers cache by it
         self._lock = asyncio.Lock()
+        self._sums: CrowdSums | None = None
         self._figures: tuple[tuple[int, int, int], CrowdFigures] | None = None
-        self._figures_lock = asyncio.Lock()
 
     async def figures(self, min_votes: int, min_ips: int) -> CrowdFigures:
         """Every judge's agreement with the crowd and the voters' alpha, with the votes cast up
-        to now; recomputed only when the labels changed since the last call (or the minimums
-        differ)."""
+        to now; O(judges) once the labels are read (the sums move with each change)."""
         await self.refresh()
-        async with self._figures_lock:
+        async with self._lock:
+            if self._sums is None or (self._sums.min_votes, self._sums.min_ips) != (
+                min_votes,
+                min_ips,
+            ):
+                # held under the lock: no refresh moves the labels while the sums are built
+                groups = list(self.by_match.values())
+                self._sums = await asyncio.to_thread(_sums, groups, min_votes, min_ips)
             key = (self.revision, min_votes, min_ips)
             if self._figures is None or self._figures[0] != key:
-                # a refresh replaces a match's list, never changes one: this is a snapshot
-                groups = list(self.by_match.values())
-                figures = await asyncio.to_thread(_figures, groups, min_votes, min_ips)
-                self._figures = key, figures
+                self._figures = key, self._sums.figures()
             return self._figures[1]
 
     async def refresh(self) -> None:
-        """Read the matches voted on since the last read; move `revision` if labels changed."""
+        """Read the matches voted on since the last read; move `revision` (and the sums) if
+        labels changed."""
         async with self._lock:
             since, start, latest = self.mark - SLACK_MS, 0, self.mark
             while changed := await self.votes.voted_since(since, PAGE, start):
@@ -62,9 +68,15 @@ class CrowdBoard:
                 fresh: dict[str, list[TurnLabels]] = {m: [] for m, _ in changed}
                 for t in turns:
                     fresh[t.labels.match_id].append(t.labels)
-                if any(self.by_match.get(m) != labels for m, labels in fresh.items()):
+                for match_id, labels in fresh.items():
+                    old = self.by_match.get(match_id)
+                    if old == labels:
+                        continue
                     self.revision += 1
-                self.by_match.update(fresh)
+                    if self._sums is not None:
+                        self._sums.remove(old or [])
+                        self._sums.add(labels)
+                    self.by_match[match_id] = labels
                 latest = max(latest, changed[-1][1])
                 if len(changed) < PAGE:
                     break
@@ -72,5 +84,8 @@ class CrowdBoard:
             self.mark = latest
 
 
-def _figures(groups: list[list[TurnLabels]], min_votes: int, min_ips: int) -> CrowdFigures:
-    return crowd_figures([t for turns in groups for t in turns], min_votes, min_ips)
+def _sums(groups: list[list[TurnLabels]], min_votes: int, min_ips: int) -> CrowdSums:
+    sums = CrowdSums(min_votes, min_ips)
+    for turns in groups:
+        sums.add(turns)
+    return sums

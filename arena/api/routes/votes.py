@@ -258,8 +258,8 @@ async def judges_info(
     """Every judge seen (the default judge, on the boards, in the latest matches, in
     calibrations, in votes or in position swaps) with its calibration, its agreement with the
     crowd and its position-swap figure (summed in Redis as matches finish). The
-    crowd's labels are read incrementally and the agreement figures, O(voted turns), computed
-    once per change of the labels (CrowdBoard); every other read is O(judges) (two hashes, the
+    crowd's labels are read incrementally and the agreement figures kept as running sums moved
+    by the matches whose votes changed (CrowdBoard); every other read is O(judges) (two hashes, the
     board's judge sets) or O(RECENT_MATCHES)."""
     figures = await crowd.figures(settings.votes_min, settings.votes_min_ips)
     calibrations = await store.samples.calibrations()

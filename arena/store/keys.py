@@ -87,6 +87,9 @@ Cluster as well as on a single server.
 | `{P}:retention_run`          | string | the janitor that runs today's retention (SET NX EX 1 day)|
 | `{P}:voted`                  | zset   | match ids with votes, score = first vote (ms)            |
 | `{P}:voted_at`               | zset   | match ids with votes, score = latest vote (ms)           |
+| `{P}:crowd_figures`          | string | JSON: the judges' agreement with the crowd a node last   |
+|                              |        | computed, with its minimums (arena.crowd.board): what a  |
+|                              |        | node still reading the votes at start-up answers         |
 | `{P}:votes_secret_fingerprint`| string | a fingerprint of the votes secret (the secret itself is |
 |                              |        | never in Redis: arena.store.votes_secret)                |
 | `{P}:vote_rate:<who>`        | string | votes in the current minute by a spectator / IP hash     |
@@ -266,6 +269,10 @@ class Keys:
     @property
     def voted_at(self) -> str:
         return f"{self._global}:voted_at"
+
+    @property
+    def crowd_figures(self) -> str:
+        return f"{self._global}:crowd_figures"
 
     def votes(self, match_id: str, part: str, turn: int) -> str:
         """One turn's crowd votes: votes, vote_ips, vote_by_ip, vote_gate or vote_due

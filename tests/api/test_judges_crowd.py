@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from arena.api import create_app
+from arena.api.routes import votes as votes_routes
 from arena.config import Settings
 from arena.crowd import board as crowd_board
 from arena.crowd.board import CrowdBoard
@@ -225,3 +226,67 @@ async def test_a_failed_warm_up_is_logged_and_requests_still_answer(
         await eventually(lambda: "warming the crowd's labels failed" in caplog.text)
     shown = await _judges(fresh)
     assert same(shown, expected), (shown, expected)
+
+
+async def test_a_node_still_reading_the_votes_answers_with_the_stored_figures(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh node's first /api/judges does not wait for its read of every voted match: it
+    gets the figures the last node stored; once the read is done, its own."""
+    first = await make_api()
+    records = await _voted(first)
+    expected = await _judges(first)  # computed, and stored for the next node
+    assert same(expected, await _afresh(first, records))
+    reading, release = asyncio.Event(), asyncio.Event()
+    real = crowd_board.voted_turns
+
+    async def slow(store: Store, votes: CrowdVotes, ids: list[str]) -> list[VotedTurn]:
+        reading.set()
+        await release.wait()  # a long read of thousands of voted matches
+        return await real(store, votes, ids)
+
+    monkeypatch.setattr(crowd_board, "voted_turns", slow)
+    fresh = await make_api()
+    await asyncio.wait_for(reading.wait(), 30)
+    async with asyncio.timeout(10):  # answered while the read is still held
+        assert await _judges(fresh) == expected
+    crowd: CrowdBoard = fresh.app.state.crowd
+    assert crowd.by_match == {}  # nothing read yet: those were the stored figures
+    release.set()
+    await eventually(lambda: len(crowd.by_match) == len(records))
+    assert same(await _judges(fresh), await _afresh(fresh, records))
+
+
+async def test_stored_figures_of_other_minimums_are_not_served(
+    make_api: MakeApi, settings: Settings
+) -> None:
+    first = await make_api()
+    records = await _voted(first)
+    await _judges(first)
+    crowd: CrowdBoard = first.app.state.crowd
+    assert await crowd._stored(settings.votes_min, settings.votes_min_ips) is not None
+    assert await crowd._stored(settings.votes_min + 1, settings.votes_min_ips) is None
+    other = await make_api(votes_min=settings.votes_min + 1)
+    shown = await _judges(other)  # its own figures, read afresh
+    assert same(shown, await _afresh(other, records))
+    assert shown[FIRM]["turns"] < (await _judges(first))[FIRM]["turns"]
+
+
+async def test_the_warm_up_freezes_what_it_built_once_done(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _voted(await make_api())
+    frozen: list[int] = []
+    monkeypatch.setattr(votes_routes, "freeze_warmed", lambda: frozen.append(1))
+    fresh = await make_api()
+    crowd: CrowdBoard = fresh.app.state.crowd
+    await eventually(lambda: frozen == [1], message="the warm-up did not freeze the heap")
+    assert len(crowd.by_match) == 2
+    # the switch that turns every freeze off turns this one off too
+    off = fresh.app.state.settings.model_copy(update={"gc_freeze_step": 0})
+    await votes_routes._warm(CrowdBoard(fresh.store, fresh.app.state.votes), off)
+    assert frozen == [1]
+    await votes_routes._warm(
+        CrowdBoard(fresh.store, fresh.app.state.votes), fresh.app.state.settings
+    )
+    assert frozen == [1, 1]

@@ -23,6 +23,7 @@ from arena.api.client import client_address
 from arena.api.deps import BoardDep, MatchDep, SettingsDep, StoreDep
 from arena.api.schemas import ErrorDetail
 from arena.api.validation import ValidatedRoute
+from arena.api.ws.heap import freeze_warmed
 from arena.config import Settings
 from arena.crowd.board import CrowdBoard
 from arena.crowd.export import export_rows
@@ -74,6 +75,9 @@ async def _warm(crowd: CrowdBoard, settings: Settings) -> None:
         await crowd.figures(settings.votes_min, settings.votes_min_ips)
     except Exception:
         log.warning("warming the crowd's labels failed; requests will read them", exc_info=True)
+        return
+    if settings.gc_freeze_step > 0:  # the same switch as every other freeze of the heap
+        freeze_warmed()
 
 
 async def get_votes(request: Request, settings: SettingsDep) -> CrowdVotes:

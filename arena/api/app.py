@@ -36,6 +36,7 @@ from arena.api.routes import (
 from arena.api.ws import spectate as ws
 from arena.api.ws.heap import heap_policy, start_up_frozen
 from arena.config import Settings, get_settings
+from arena.crowd.board import CrowdNotReady
 from arena.leaderboard.board import Leaderboard
 from arena.leaderboard.follow import BoardNotReady
 from arena.models.cache import ModelFactory, Models
@@ -207,4 +208,5 @@ def create_app(
     app.add_exception_handler(StoreError, store_down)
     # a node building its leaderboard from scratch (no saved state anywhere): 503, retry soon
     app.add_exception_handler(BoardNotReady, cast(ExceptionHandler, _board_not_ready))
+    app.add_exception_handler(CrowdNotReady, cast(ExceptionHandler, _board_not_ready))
     return app

@@ -13,8 +13,9 @@ thread, at start-up's warm-up or the first request) and again only if the minimu
 Reading every voted match takes a fresh node seconds (5,000 voted matches: about 3 s), a page of
 matches at a time so that requests are served in between. Meanwhile /api/judges answers with
 the figures a node last stored (`{P}:crowd_figures`, written whenever they change): as of the
-last vote any node counted, rather than a request waiting for the read. Only a store that never
-had figures makes the first request wait.
+last vote any node counted, rather than a request waiting for the read. On a store where no node
+ever stored figures, a request waits up to `warm_wait` for the read and then gets CrowdNotReady
+(503 with Retry-After).
 """
 
 from __future__ import annotations
@@ -36,11 +37,18 @@ PAGE = 25  # matches re-read per round trip group: a fresh node's read yields to
 SLACK_MS = 2000
 
 
+class CrowdNotReady(Exception):
+    """A fresh node is still reading the votes and no node ever stored figures: retry soon
+    (the API's 503 with Retry-After, as for a leaderboard being built)."""
+
+    retry_after = 2
+
+
 class CrowdBoard:
     """Every voted turn's labels on this node, kept current by latest-vote time."""
 
-    def __init__(self, store: Store, votes: CrowdVotes) -> None:
-        self.store, self.votes = store, votes
+    def __init__(self, store: Store, votes: CrowdVotes, warm_wait: float = 0.5) -> None:
+        self.store, self.votes, self.warm_wait = store, votes, warm_wait
         self.by_match: dict[str, list[TurnLabels]] = {}
         self.mark = -math.inf  # the latest vote (ms) this node has read
         self.revision = 0  # moves when a match's labels changed: callers cache by it
@@ -55,6 +63,11 @@ class CrowdBoard:
             stored = await self._stored(min_votes, min_ips)
             if stored is not None:
                 return stored
+            try:  # no node ever stored figures: a moment for the read, then "retry soon"
+                async with asyncio.timeout(self.warm_wait), self._lock:
+                    pass
+            except TimeoutError:
+                raise CrowdNotReady("the crowd's votes are being read on this node") from None
         await self.refresh()
         async with self._lock:
             if self._sums is None or (self._sums.min_votes, self._sums.min_ips) != (

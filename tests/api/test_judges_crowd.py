@@ -290,3 +290,31 @@ async def test_the_warm_up_freezes_what_it_built_once_done(
         CrowdBoard(fresh.store, fresh.app.state.votes), fresh.app.state.settings
     )
     assert frozen == [1, 1]
+
+
+async def test_with_no_stored_figures_a_node_still_reading_says_retry_soon(
+    make_api: MakeApi, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await make_api()
+    records = await _voted(first)
+    # a store no node of this version has served: no figures stored
+    assert await first.store.redis.delete(first.store.keys.crowd_figures) == 1
+    reading, release = asyncio.Event(), asyncio.Event()
+    real = crowd_board.voted_turns
+
+    async def slow(store: Store, votes: CrowdVotes, ids: list[str]) -> list[VotedTurn]:
+        reading.set()
+        await release.wait()
+        return await real(store, votes, ids)
+
+    monkeypatch.setattr(crowd_board, "voted_turns", slow)
+    fresh = await make_api()
+    await asyncio.wait_for(reading.wait(), 30)
+    response = await fresh.client.get("/api/judges")
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "2"
+    assert "being read" in response.json()["detail"]
+    release.set()
+    crowd: CrowdBoard = fresh.app.state.crowd
+    await eventually(lambda: crowd._figures is not None)
+    assert same(await _judges(fresh), await _afresh(fresh, records))

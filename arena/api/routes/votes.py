@@ -92,6 +92,13 @@ router = APIRouter(prefix="/api", tags=["votes"], lifespan=lifespan, route_class
 OFF: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorDetail, "description": "no such match or turn, or votes are off"}
 }
+WARMING: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorDetail,
+        "description": "a fresh node is still reading the votes and no node stored figures "
+        "yet: retry after Retry-After seconds",
+    }
+}
 VOTE_ERRORS: dict[int | str, dict[str, Any]] = {
     **OFF,
     409: {"model": ErrorDetail, "description": "the turn is not completed yet"},
@@ -295,13 +302,14 @@ async def judges_info(
     return out
 
 
-@router.get("/judges", tags=["leaderboard"], responses=OFF)
+@router.get("/judges", tags=["leaderboard"], responses={**OFF, **WARMING})
 async def judges(
     request: Request, store: StoreDep, board: BoardDep, votes: VotesDep, settings: SettingsDep
 ) -> list[JudgeInfo]:
     """Every judge seen (on the boards, in calibrations, votes or position swaps) with its
     recorded calibration, its agreement with the crowd ("no crowd votes yet" without any) and
-    its position-swap inconsistency rate with n and a Wilson interval ("not swap-tested")."""
+    its position-swap inconsistency rate with n and a Wilson interval ("not swap-tested").
+    A node still reading the votes at start-up answers with the figures a node last stored."""
     crowd: CrowdBoard = request.app.state.crowd
     return await judges_info(store, crowd, board, settings)
 

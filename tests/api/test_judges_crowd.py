@@ -6,6 +6,7 @@ cleanly at shutdown."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -318,3 +319,28 @@ async def test_with_no_stored_figures_a_node_still_reading_says_retry_soon(
     crowd: CrowdBoard = fresh.app.state.crowd
     await eventually(lambda: crowd._figures is not None)
     assert same(await _judges(fresh), await _afresh(fresh, records))
+
+
+@pytest.mark.parametrize("fails", [False, True])
+async def test_no_collection_runs_while_the_warm_up_reads_and_it_is_back_after(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    await _voted(await make_api())
+    assert gc.isenabled()
+    seen: list[bool] = []
+    real = crowd_board.voted_turns
+
+    async def watched(store: Store, votes: CrowdVotes, ids: list[str]) -> list[VotedTurn]:
+        seen.append(gc.isenabled())
+        if fails:
+            raise ConnectionError("store down")
+        return await real(store, votes, ids)
+
+    monkeypatch.setattr(crowd_board, "voted_turns", watched)
+    fresh = await make_api()
+    task = next(t for t in asyncio.all_tasks() if t.get_name() == "crowd-warm")
+    await asyncio.wait_for(asyncio.shield(task), 30)
+    assert seen and not any(seen)  # off while it read
+    assert gc.isenabled()  # on again, whether it finished or failed
+    crowd: CrowdBoard = fresh.app.state.crowd
+    assert (crowd._sums is None) == fails

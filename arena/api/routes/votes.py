@@ -23,7 +23,7 @@ from arena.api.client import client_address
 from arena.api.deps import BoardDep, MatchDep, SettingsDep, StoreDep
 from arena.api.schemas import ErrorDetail
 from arena.api.validation import ValidatedRoute
-from arena.api.ws.heap import freeze_warmed
+from arena.api.ws.heap import collector_paused, freeze_warmed
 from arena.config import Settings
 from arena.crowd.board import CrowdBoard
 from arena.crowd.export import export_rows
@@ -71,12 +71,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 async def _warm(crowd: CrowdBoard, settings: Settings) -> None:
     """Read every voted match and compute the judges' figures once, in the background: the
     first /api/judges of a fresh node then reads only what changed since."""
+    # the same switch as every other change to the collector's work (ARENA_GC_FREEZE_STEP)
+    tuned = settings.gc_freeze_step > 0
     try:
-        await crowd.figures(settings.votes_min, settings.votes_min_ips)
+        with collector_paused() if tuned else contextlib.nullcontext():
+            await crowd.figures(settings.votes_min, settings.votes_min_ips)
     except Exception:
         log.warning("warming the crowd's labels failed; requests will read them", exc_info=True)
         return
-    if settings.gc_freeze_step > 0:  # the same switch as every other freeze of the heap
+    if tuned:
         freeze_warmed()
 
 

@@ -11,6 +11,7 @@ a seeded RNG: the same seed, the same data.
 
 from __future__ import annotations
 
+import functools
 import random
 import zlib
 from dataclasses import dataclass, field
@@ -53,6 +54,12 @@ WORDS = (
     "consider policy trial outcome burden choice fairness duty harm good better worse"
 ).split()
 CHUNK = 3  # tokens per stream entry: ~60 tokens/s into 50 ms windows
+
+
+@functools.cache
+def tournament_slots() -> dict[int, Slot]:
+    """The seeded tournament's schedule, by slot index."""
+    return {slot.index: slot for slot in expand(tournament_spec())}
 
 
 def tournament_spec() -> TournamentSpec:
@@ -204,7 +211,9 @@ class Seeder:
             slot_of = {m: s for s, m in (await store.tournaments.match_ids(tournament)).items()}
             done = await store.get_match(match_id)
             assert done is not None
-            slot = next(s for s in self.slots if s.index == slot_of[match_id])
+            # the seeder that claimed this match may not be the one that made it (seeding
+            # processes share the queue): the slot comes from the tournament's schedule
+            slot = tournament_slots()[slot_of[match_id]]
             await store.tournaments.add_result(match_result(tournament, slot, done, events))
         return match_id
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,15 @@ from pathlib import Path
 import pytest
 import redis
 
+from arena.store import Store
 from arena.store.keys import Keys
+from arena.store.votes import CrowdVotes
 from tests.conftest import RedisTarget
 from tests.processes import delete_prefix
 from tests.scripts.runs import SCRIPTS, run_script
 
 sys.path.insert(0, str(SCRIPTS))
+from longrun.seed import Seeder
 from longrun.shards import shares
 
 pytestmark = pytest.mark.slow
@@ -124,3 +128,18 @@ def test_every_seeding_process_names_a_persona_version_alike() -> None:
         seen.add(out.stdout.strip())
     assert len(seen) == 1, seen
     assert len(ast.literal_eval(seen.pop())) == 2
+
+
+async def test_a_seeder_plays_a_tournament_match_another_seeder_made(store: Store) -> None:
+    """Seeding processes share the queue: one may claim a tournament match another made, and it
+    records the result by the tournament's own schedule (it failed when only the maker knew it)."""
+    votes = CrowdVotes(store.redis, store.keys, "bench")
+    maker = Seeder(store, votes, random.Random(1))
+    tournament = await maker.start_tournament()
+    slot = maker.slots[0]
+    made = await store.create_match(maker._spec(slot))
+    await store.tournaments.set_match(tournament, slot.index, made.id)
+    other = Seeder(store, votes, random.Random(2))  # another process's: no slots of its own
+    assert await other.one() == made.id  # it claimed the oldest job: the maker's match
+    results = await store.tournaments.results(tournament)
+    assert [(r.match, r.slot) for r in results] == [(made.id, slot.index)]

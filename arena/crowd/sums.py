@@ -27,6 +27,7 @@ import numpy as np
 
 from arena.crowd.votes import CrowdAgreement, CrowdFigures, gold_label
 from arena.domain.votes import VOTE_LABELS, TurnLabels, VoteLabel
+from arena.stats.agreement import alpha_of
 
 _INDEX = {label: i for i, label in enumerate(VOTE_LABELS)}
 _DIFFERENT = 1.0 - np.eye(len(VOTE_LABELS))  # the nominal metric
@@ -90,12 +91,7 @@ class CrowdSums:
         o = np.zeros((len(VOTE_LABELS), len(VOTE_LABELS)))
         for (m, c, k), total in self.units.items():
             o[c, k] += total / (m - 1)
-        n_c = o.sum(axis=1)
-        n = n_c.sum()
-        expected = float((np.outer(n_c, n_c) * _DIFFERENT).sum())
-        if expected <= 0:
-            return None
-        return float(1.0 - (n - 1) * (o * _DIFFERENT).sum() / expected)
+        return alpha_of(o, _DIFFERENT)
 
     def _agreement(self, judge: str, alpha: float | None) -> CrowdAgreement:
         pairs = self.pairs.get(judge, Counter())

@@ -75,6 +75,12 @@ def krippendorff_alpha(units: Iterable[Unit], metric: Metric = "nominal") -> flo
         delta = 1.0 - np.eye(len(values))
     else:
         raise ValueError(f"metric must be nominal or interval, not {metric!r}")
+    return alpha_of(o, delta)
+
+
+def alpha_of(o: npt.NDArray[np.float64], delta: npt.NDArray[np.float64]) -> float | None:
+    """Krippendorff's alpha from a coincidence matrix `o` and the metric's squared differences
+    `delta` between its values; None when nothing varies (D_e = 0)."""
     n_c = o.sum(axis=1)
     n = n_c.sum()
     expected = float((np.outer(n_c, n_c) * delta).sum())

@@ -106,8 +106,8 @@ def start_up_frozen() -> Iterator[None]:
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """No automatic collection while a start-up warm-up builds what will last (the crowd's
-    labels: about 200,000 objects at 100,000 matches): each full collection in the middle of it
-    scanned all that had been built so far (35-40 ms, the node's longest stall). The collector
+    labels of every voted match): each full collection in the middle of it scanned all that had
+    been built so far (34-46 ms at 100,000 matches, the node's longest stall). The collector
     is back on when the warm-up ends, however it ends; if it was off already, it stays off."""
     was_on = gc.isenabled()
     gc.disable()
@@ -119,10 +119,10 @@ def collector_paused() -> Iterator[None]:
 
 
 def freeze_warmed() -> None:
-    """Move what a start-up warm-up built to last (the crowd's labels of every voted match: tens
-    of thousands of objects at 100,000 matches) out of the full collections, as start-up's own
-    heap is (`start_up_frozen`): each full collection would scan it again, and their pauses are
-    what stalled requests. Its garbage, freed by reference counting, is freed as usual."""
+    """Move what a start-up warm-up built to last (the crowd's labels of every voted match) out
+    of the full collections, as start-up's own heap is (`start_up_frozen`): each full collection
+    would scan it again, and their pauses are what stalled requests. Its garbage, freed by
+    reference counting, is freed as usual."""
     gc.freeze()
 
 
